@@ -1,0 +1,71 @@
+//! Database access: the async pool for requests, and embedded migrations run on a sync connection.
+
+use std::time::Duration;
+
+use diesel::pg::PgConnection;
+use diesel::{sql_query, Connection, RunQueryDsl as _};
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::AsyncPgConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConnection = Object<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Tables the platform itself owns in every service database (audit log); run before the service's own.
+pub const PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The advisory lock key under which migrations run, so replicas starting together take turns.
+const MIGRATION_LOCK_KEY: i64 = 0x5052_525f_4d49_4752; // "PRR_MIGR"
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("could not connect to the database")]
+    Connect(#[source] diesel::ConnectionError),
+    #[error("migration failed")]
+    Migrate(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("database statement failed")]
+    Query(#[from] diesel::result::Error),
+    #[error("could not build the connection pool")]
+    Pool(#[source] diesel_async::pooled_connection::deadpool::BuildError),
+}
+
+pub fn pool(url: &str, max_size: usize, wait_timeout: Duration) -> Result<DbPool, DbError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(wait_timeout))
+        .create_timeout(Some(wait_timeout))
+        .recycle_timeout(Some(wait_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(DbError::Pool)
+}
+
+/// A pooled connection, or 503 when none is available in time.
+pub async fn connection(pool: &DbPool) -> Result<DbConnection, ApiError> {
+    pool.get().await.map_err(ApiError::from)
+}
+
+pub async fn ping(pool: &DbPool) -> Result<(), ApiError> {
+    let mut conn = connection(pool).await?;
+    diesel_async::RunQueryDsl::execute(sql_query("SELECT 1"), &mut conn).await?;
+    Ok(())
+}
+
+/// Runs the platform's and then the service's pending migrations under an advisory lock.
+/// Blocking: call it from `spawn_blocking` or before the runtime starts.
+pub fn run_migrations(url: &str, service: EmbeddedMigrations) -> Result<(), DbError> {
+    let mut conn = PgConnection::establish(url).map_err(DbError::Connect)?;
+    sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(&mut conn)?;
+    let result = match conn.run_pending_migrations(PLATFORM_MIGRATIONS) {
+        Ok(_) => conn.run_pending_migrations(service).map(|_| ()),
+        Err(e) => Err(e),
+    }
+    .map_err(DbError::Migrate);
+    sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(&mut conn)?;
+    result
+}

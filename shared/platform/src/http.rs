@@ -1,0 +1,223 @@
+//! The HTTP frame every service shares: middleware, extractor error handlers, health, metrics,
+//! the OpenAPI document and Swagger UI, and the catch-all 404.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::db::DbPool;
+use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::metrics::{metrics_middleware, Metrics};
+use crate::rate_limit::RateLimiter;
+use crate::telemetry::request_id_middleware;
+
+/// State every service shares with the frame.
+#[derive(Clone)]
+pub struct Frame {
+    pub pool: DbPool,
+    pub metrics: Arc<Metrics>,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub max_body_bytes: usize,
+}
+
+/// Builds the application: the service's routes (registered through `configure`, which also
+/// feeds the OpenAPI document), wrapped in the shared middleware and next to the shared endpoints.
+pub fn build_app<F>(
+    frame: Frame,
+    openapi: Arc<OpenApi>,
+    configure: F,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+>
+where
+    F: FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig),
+{
+    let (app, _) = App::new()
+        .app_data(json_config(frame.max_body_bytes))
+        .app_data(web::PayloadConfig::new(frame.max_body_bytes))
+        .app_data(web::FormConfig::default().limit(frame.max_body_bytes).error_handler(form_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::Data::new(frame.pool.clone()))
+        .app_data(web::Data::from(frame.metrics.clone()))
+        .into_utoipa_app()
+        .configure(configure)
+        .split_for_parts();
+    let document = openapi.clone();
+    app.route("/health/live", web::get().to(live))
+        .route("/health/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(metrics_endpoint))
+        .route(
+            "/openapi.json",
+            web::get().to(move || {
+                let document = document.clone();
+                async move { HttpResponse::Ok().json(document.as_ref()) }
+            }),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", OpenApi::clone(&openapi)))
+        .route("/docs", web::get().to(redirect_to_docs))
+        .default_service(web::to(not_found))
+        .app_data(web::Data::from(frame.rate_limiter))
+        .wrap(from_fn(problem_middleware))
+        .wrap(from_fn(metrics_middleware))
+        .wrap(from_fn(request_id_middleware))
+}
+
+/// The OpenAPI document of a service, built from the same route registration as the server.
+pub fn openapi_document<F>(base: OpenApi, configure: F) -> OpenApi
+where
+    F: FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig),
+{
+    App::new().into_utoipa_app().openapi(base).configure(configure).split_for_parts().1
+}
+
+/// Serialises an OpenAPI document the way it is checked in: pretty JSON with a final newline.
+pub fn openapi_json(document: &OpenApi) -> Result<String, serde_json::Error> {
+    document.to_pretty_json().map(|mut json| {
+        json.push('\n');
+        json
+    })
+}
+
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "live"}))
+}
+
+async fn ready(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
+    let probe = tokio::time::timeout(Duration::from_secs(2), crate::db::ping(&pool)).await;
+    match probe {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ApiError::ServiceUnavailable("the database did not answer in time".into())),
+    }
+}
+
+async fn metrics_endpoint(metrics: web::Data<Metrics>, pool: web::Data<DbPool>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render(&pool.status()))
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("there is no resource at {}", req.path())))
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|error, _req| json_error(error).into())
+}
+
+/// Maps body errors to problems; serde's message names the field and the position.
+fn json_error(error: JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::OverflowKnownLength { length, limit } => {
+            ApiError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
+        }
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge(format!("the body exceeds the limit of {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as application/json".into())
+        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::field(field_of_serde_error(&e.to_string()), "invalid_value", e)
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
+        other => ApiError::BadRequest(format!("the body could not be read: {other}")),
+    }
+}
+
+/// serde reports "unknown field `x`" / "missing field `x`" / "invalid type ... at line"; take the name.
+fn field_of_serde_error(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.contains("field"))
+        .unwrap_or("body")
+        .to_string()
+}
+
+fn path_error(error: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::field("path", "invalid_path_parameter", error).into()
+}
+
+fn query_error(error: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let message = error.to_string();
+    ApiError::field(field_of_serde_error(&message), "invalid_query_parameter", message).into()
+}
+
+fn form_error(error: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    match error {
+        UrlencodedError::Overflow { size, limit } => {
+            ApiError::PayloadTooLarge(format!("the body is {size} bytes; the limit is {limit}")).into()
+        }
+        UrlencodedError::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as application/x-www-form-urlencoded".into()).into()
+        }
+        other => ApiError::BadRequest(format!("the form could not be read: {other}")).into(),
+    }
+}
+
+/// Turns every error answer that is not already a problem (actix's own 404/405/413, ...) into one.
+/// JSON error bodies (the OAuth token endpoint's RFC 6749 errors) are left as they are.
+async fn problem_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let already_structured = content_type.starts_with(PROBLEM_CONTENT_TYPE)
+        || content_type.starts_with("application/json");
+    if !(status.is_client_error() || status.is_server_error()) || already_structured {
+        return Ok(response.map_into_left_body());
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound(format!("there is no resource at {}", response.request().path())),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(format!(
+            "{} is not allowed on {}",
+            response.request().method(),
+            response.request().path()
+        )),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the request body is too large".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("the media type is not supported".into()),
+        s if s.is_server_error() => ApiError::internal(anyhow::anyhow!("unstructured {s} response")),
+        _ => ApiError::BadRequest("the request could not be processed".into()),
+    };
+    let (request, original) = response.into_parts();
+    let mut replaced = actix_web::ResponseError::error_response(&error);
+    // Keep the allow list of a 405 and any other headers actix set.
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    *replaced.status_mut() = status;
+    Ok(ServiceResponse::new(request, replaced).map_into_right_body())
+}

@@ -1,0 +1,25 @@
+//! What every Praktijkregister service needs: configuration, telemetry, problem+json errors,
+//! token verification and scopes, the database pool and migrations, audit log, metrics, and the
+//! HTTP frame with health, metrics and API documentation endpoints.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod local_postgres;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod rate_limit;
+pub mod service;
+pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+impl error::CodedError for praktijkregister_domain::IdentifierError {
+    fn code(&self) -> &'static str {
+        praktijkregister_domain::IdentifierError::code(self)
+    }
+}
