@@ -1,0 +1,96 @@
+//! Seeds the registrar client so that a new installation can be used at once.
+//!
+//! With a configured secret the client is created or its secret reset to it. Without one, in
+//! development the generated secret is kept under the data directory (like the development
+//! signing key) and printed at every start; in production a generated secret is printed once.
+
+use praktijkregister_domain::ClientRole;
+use praktijkregister_platform::auth::Scope;
+use praktijkregister_platform::config::{Environment, Settings};
+use praktijkregister_platform::db::DbPool;
+
+use crate::clients::repository;
+use crate::clients::{Binding, NewClient};
+use crate::credentials;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("database error")]
+    Database(#[from] diesel::result::Error),
+    #[error("no database connection")]
+    Pool(#[from] praktijkregister_platform::db::PoolError),
+    #[error("could not hash the secret: {0}")]
+    Hash(String),
+    #[error("could not keep the development secret at {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The credentials to show the person who started the service, if there is something to show.
+pub struct SeededRegistrar {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+fn hash(secret: &str) -> Result<String, BootstrapError> {
+    credentials::hash_secret(secret).map_err(|e| BootstrapError::Hash(e.to_string()))
+}
+
+fn development_secret(settings: &Settings) -> Result<String, BootstrapError> {
+    let path = settings.app.data_dir.join("registrar-secret");
+    let io = |source| BootstrapError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => Ok(secret.trim().to_string()),
+        _ => {
+            std::fs::create_dir_all(&settings.app.data_dir).map_err(io)?;
+            let _ = std::fs::remove_file(&path);
+            let secret = credentials::generate_secret();
+            crate::signing::write_private(&path, secret.as_bytes()).map_err(io)?;
+            Ok(secret)
+        }
+    }
+}
+
+pub async fn ensure_registrar(settings: &Settings, pool: &DbPool) -> Result<SeededRegistrar, BootstrapError> {
+    let client_id = settings.bootstrap.registrar_client_id.clone();
+    let configured = settings.bootstrap.configured_secret().map(str::to_string);
+    let wanted = match (&configured, settings.app.environment) {
+        (Some(secret), _) => Some(secret.clone()),
+        (None, Environment::Development) => Some(development_secret(settings)?),
+        (None, Environment::Production) => None,
+    };
+    let mut conn = pool.get().await?;
+    let existing = repository::find(&mut conn, &client_id).await?;
+    let shown = match (existing, wanted) {
+        (Some(row), Some(secret)) => {
+            if !credentials::verify_secret(&secret, &row.secret_hash) || row.revoked_at.is_some() {
+                repository::set_secret(&mut conn, &client_id, &hash(&secret)?).await?;
+            }
+            Some(secret)
+        }
+        (Some(_), None) => None,
+        (None, wanted) => {
+            let secret = wanted.unwrap_or_else(credentials::generate_secret);
+            let client = NewClient {
+                name: "Registrar (seeded at start-up)".into(),
+                role: ClientRole::Registrar,
+                binding: Binding::default(),
+                scopes: Scope::allowed_for(ClientRole::Registrar).to_vec(),
+            };
+            repository::insert(&mut conn, &client_id, &client, &hash(&secret)?).await?;
+            Some(secret)
+        }
+    };
+    // Shown to the operator; a configured secret is theirs already and is not repeated.
+    let client_secret = if configured.is_some() { None } else { shown };
+    Ok(SeededRegistrar {
+        client_id,
+        client_secret,
+    })
+}

@@ -1,0 +1,123 @@
+//! SQL for API clients.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::ClientRole;
+
+use super::{Client, NewClient};
+use crate::schema::api_clients;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_clients)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub name: String,
+    pub role: String,
+    pub practice_agb: Option<String>,
+    pub epd_vendor: Option<String>,
+    pub insurer_uzovi: Option<String>,
+    pub visitor_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub secret_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ClientRow {
+    /// The stored role; the column's CHECK constraint keeps it one of the known names.
+    pub fn role(&self) -> Result<ClientRole, anyhow::Error> {
+        ClientRole::parse(&self.role).map_err(|e| anyhow::anyhow!("stored role {}: {e}", self.role))
+    }
+
+    pub fn into_client(self) -> Result<Client, anyhow::Error> {
+        Ok(Client {
+            role: self.role()?,
+            client_id: self.client_id,
+            name: self.name,
+            practice_agb: self.practice_agb,
+            epd_vendor: self.epd_vendor,
+            insurer_uzovi: self.insurer_uzovi,
+            visitor_id: self.visitor_id,
+            scopes: self.scopes,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    client_id: &str,
+    client: &NewClient,
+    secret_hash: &str,
+) -> QueryResult<ClientRow> {
+    diesel::insert_into(api_clients::table)
+        .values((
+            api_clients::client_id.eq(client_id),
+            api_clients::name.eq(&client.name),
+            api_clients::role.eq(client.role.as_str()),
+            api_clients::practice_agb.eq(&client.binding.practice_agb),
+            api_clients::epd_vendor.eq(&client.binding.epd_vendor),
+            api_clients::insurer_uzovi.eq(&client.binding.insurer_uzovi),
+            api_clients::visitor_id.eq(&client.binding.visitor_id),
+            api_clients::scopes.eq(client.scopes.iter().map(|s| s.as_str().to_string()).collect::<Vec<_>>()),
+            api_clients::secret_hash.eq(secret_hash),
+        ))
+        .returning(ClientRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+    api_clients::table
+        .find(client_id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A page of clients ordered by creation, after the keyset position `after`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    after: Option<(DateTime<Utc>, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ClientRow>> {
+    let mut query = api_clients::table
+        .select(ClientRow::as_select())
+        .order((api_clients::created_at, api_clients::client_id))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some((created_at, client_id)) = after {
+        query = query.filter(
+            api_clients::created_at
+                .gt(created_at)
+                .or(api_clients::created_at.eq(created_at).and(api_clients::client_id.gt(client_id))),
+        );
+    }
+    query.load(conn).await
+}
+
+/// Marks the client revoked (once; a second revocation keeps the first time).
+pub async fn revoke(conn: &mut AsyncPgConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+    diesel::update(api_clients::table.find(client_id))
+        .set(api_clients::revoked_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
+            "COALESCE(revoked_at, now())",
+        )))
+        .returning(ClientRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Sets the secret of a client (bootstrap: the configured registrar secret).
+pub async fn set_secret(conn: &mut AsyncPgConnection, client_id: &str, secret_hash: &str) -> QueryResult<usize> {
+    diesel::update(api_clients::table.find(client_id))
+        .set((
+            api_clients::secret_hash.eq(secret_hash),
+            api_clients::revoked_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await
+}

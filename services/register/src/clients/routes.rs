@@ -1,0 +1,172 @@
+//! `/v1/clients`: the registrar manages API clients.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::ApiError;
+use praktijkregister_platform::pagination::{Page, PageParams};
+
+use super::{repository, Client, CreatedClient, NewClientRequest};
+use crate::credentials;
+use crate::practices::repository as practices;
+
+/// Hashing is CPU work: off the actix worker.
+pub(crate) async fn hash_off_worker(secret: String) -> Result<String, ApiError> {
+    web::block(move || credentials::hash_secret(&secret))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing failed: {e}")))
+}
+
+/// Create an API client
+///
+/// Creates a client with a role and, for practice, EPD-vendor, insurer and visitor clients, the one
+/// binding that ties it to what it acts for. The answer carries the generated `client_secret`
+/// once; only its argon2 hash is stored.
+#[utoipa::path(
+    tag = "API clients",
+    request_body = NewClientRequest,
+    responses(
+        (status = 201, description = "Created; the secret is shown only now", body = CreatedClient),
+        (status = 422, description = "Invalid role, binding or scope", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["clients:manage"]))
+)]
+#[post("/v1/clients")]
+pub async fn create_client(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    body: web::Json<NewClientRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ClientsManage)?;
+    let new = body.into_inner().parse()?;
+    let secret = credentials::generate_secret();
+    let hash = hash_off_worker(secret.clone()).await?;
+    let client_id = uuid::Uuid::now_v7().to_string();
+    let mut conn = connection(&pool).await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                if let Some(agb) = &new.binding.practice_agb {
+                    if !practices::exists(conn, agb).await? {
+                        return Err(ApiError::field(
+                            "practice_agb",
+                            "practice_unknown",
+                            format!("practice {agb} is not in the register"),
+                        ));
+                    }
+                }
+                let row = repository::insert(conn, &client_id, &new, &hash).await?;
+                let event = AuditEvent::success("client.create", "api_client", &row.client_id)
+                    .with_detail(serde_json::json!({"role": row.role}));
+                audit::record(conn, (&principal).into(), &event).await?;
+                Ok(row)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let client = row.into_client().map_err(ApiError::Internal)?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/v1/clients/{}", client.client_id)))
+        .json(CreatedClient {
+            client,
+            client_secret: secret,
+        }))
+}
+
+/// List API clients
+///
+/// All clients, revoked ones included, oldest first, keyset-paginated.
+#[utoipa::path(
+    tag = "API clients",
+    params(PageParams),
+    responses((status = 200, description = "A page of clients", body = Page<Client>)),
+    security(("oauth2" = ["clients:manage"]))
+)]
+#[get("/v1/clients")]
+pub async fn list_clients(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    params: web::Query<PageParams>,
+) -> Result<web::Json<Page<Client>>, ApiError> {
+    principal.require(Scope::ClientsManage)?;
+    let limit = params.limit()?;
+    let after = params.after()?;
+    let mut conn = connection(&pool).await?;
+    let rows = repository::list(&mut conn, after, limit).await?;
+    let clients = rows
+        .into_iter()
+        .map(repository::ClientRow::into_client)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::Internal)?;
+    Ok(web::Json(Page::from_rows(clients, limit, |c| {
+        (c.created_at, c.client_id.clone())
+    })))
+}
+
+/// Read an API client
+///
+/// One client by id; never its secret.
+#[utoipa::path(
+    tag = "API clients",
+    params(("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "The client", body = Client),
+        (status = 404, description = "No such client", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["clients:manage"]))
+)]
+#[get("/v1/clients/{client_id}")]
+pub async fn get_client(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> Result<web::Json<Client>, ApiError> {
+    principal.require(Scope::ClientsManage)?;
+    let client_id = path.into_inner();
+    let mut conn = connection(&pool).await?;
+    let row = repository::find(&mut conn, &client_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("client {client_id} does not exist")))?;
+    Ok(web::Json(row.into_client().map_err(ApiError::Internal)?))
+}
+
+/// Revoke an API client
+///
+/// The client gets no new tokens from now on; tokens already issued expire within their short
+/// lifetime. Revoking twice is harmless.
+#[utoipa::path(
+    tag = "API clients",
+    params(("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such client", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["clients:manage"]))
+)]
+#[delete("/v1/clients/{client_id}")]
+pub async fn revoke_client(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ClientsManage)?;
+    let client_id = path.into_inner();
+    let mut conn = connection(&pool).await?;
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            repository::revoke(conn, &client_id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("client {client_id} does not exist")))?;
+            audit::record(conn, (&principal).into(), &AuditEvent::success("client.revoke", "api_client", &client_id))
+                .await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,167 @@
+//! Builds the register service: database, keys, verifier, routes, server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, HttpServer};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use praktijkregister_platform::auth::TokenVerifier;
+use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::db::DbPool;
+use praktijkregister_platform::http::{build_app, openapi_document, Frame};
+use praktijkregister_platform::metrics::Metrics;
+use praktijkregister_platform::rate_limit::RateLimiter;
+use praktijkregister_platform::service::{self, StartupError};
+use utoipa::OpenApi;
+
+use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
+use crate::signing::{KeyError, TokenSigner};
+use crate::{bootstrap, clients, kp, oauth, practices, therapists};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterStartupError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("token verification is misconfigured")]
+    Verifier(#[from] praktijkregister_platform::auth::VerifierConfigError),
+    #[error("could not seed the registrar client")]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error("could not bind {address}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not build the KP verifier")]
+    KpVerifier(#[source] reqwest::Error),
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Praktijkregister: register service",
+        description = "The VvOCM practice quality register (praktijkregister) for exercise-therapy practices \
+            (oefentherapie Cesar / Mensendieck): API clients and tokens, practices and their locations, \
+            therapists and their Kwaliteitsregister Paramedici (KP) data. Errors are RFC 9457 problem details.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
+        version = "1.0.0"
+    ),
+    tags(
+        (name = "Authentication", description = "OAuth2 client credentials and the token signing keys"),
+        (name = "API clients", description = "Clients of the suite, managed by the registrar"),
+        (name = "Practices", description = "Practices (praktijken) and their locations (vestigingen)"),
+        (name = "Therapists", description = "Therapists (oefentherapeuten) and where they work"),
+        (name = "Kwaliteitsregister Paramedici", description = "KP registration data: import and verification"),
+    )
+)]
+struct ApiDoc;
+
+/// Registers every route of the service; the same registration feeds the OpenAPI document.
+fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(oauth::token)
+        .service(oauth::jwks)
+        .service(clients::routes::create_client)
+        .service(clients::routes::list_clients)
+        .service(clients::routes::get_client)
+        .service(clients::routes::revoke_client)
+        .service(practices::routes::create_practice)
+        .service(practices::routes::list_practices)
+        .service(practices::routes::get_practice)
+        .service(practices::routes::update_practice);
+    therapists::routes::configure(cfg);
+    kp::routes::configure(cfg);
+}
+
+/// The service's OpenAPI document, as served at `/openapi.json` and checked in.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let document = openapi_document(ApiDoc::openapi(), configure);
+    praktijkregister_platform::openapi::finish(document, "/oauth/token")
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    registrar: Option<bootstrap::SeededRegistrar>,
+}
+
+impl Application {
+    /// Finds and migrates the database, seeds the registrar client, binds the port.
+    pub async fn build(settings: Settings) -> Result<Self, RegisterStartupError> {
+        let url = service::database_url(&settings, &settings.register).await?;
+        let pool = service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
+        let registrar = bootstrap::ensure_registrar(&settings, &pool).await?;
+        let verifier = HttpKpVerifier::new(&settings.kp_verifier).map_err(RegisterStartupError::KpVerifier)?;
+        let mut application = Self::build_with(settings, pool, Arc::new(verifier))?;
+        application.registrar = Some(registrar);
+        Ok(application)
+    }
+
+    /// Builds on an existing pool with the given KP verifier (tests bring their own).
+    pub fn build_with(
+        settings: Settings,
+        pool: DbPool,
+        kp_verifier: Arc<dyn KpVerifier>,
+    ) -> Result<Self, RegisterStartupError> {
+        let signer = TokenSigner::from_settings(&settings)?;
+        let verifier = TokenVerifier::new(&settings.auth, Some(signer.decoding_keys()?))?;
+        let address = format!("{}:{}", settings.register.host, settings.register.port);
+        let listener = TcpListener::bind(&address).map_err(|source| RegisterStartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(settings.register.port);
+        let frame = Frame {
+            pool,
+            metrics: Arc::new(Metrics::new("register")),
+            rate_limiter: Arc::new(RateLimiter::new(
+                settings.http.rate_limit_per_second,
+                settings.http.rate_limit_burst,
+            )),
+            max_body_bytes: settings.http.max_body_bytes,
+        };
+        let document = Arc::new(openapi());
+        let signer = web::Data::new(signer);
+        let verifier = web::Data::new(verifier);
+        let kp_verifier = web::Data::from(kp_verifier);
+        let settings = web::Data::new(settings);
+        let server = HttpServer::new(move || {
+            let (signer, verifier, kp_verifier, settings) =
+                (signer.clone(), verifier.clone(), kp_verifier.clone(), settings.clone());
+            build_app(frame.clone(), document.clone(), move |cfg| {
+                cfg.app_data(signer)
+                    .app_data(verifier)
+                    .app_data(kp_verifier)
+                    .app_data(settings);
+                configure(cfg);
+            })
+        })
+        .listen(listener)
+        .map_err(|source| RegisterStartupError::Bind { address, source })?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            registrar: None,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The registrar client seeded at start-up, to show the operator.
+    pub fn seeded_registrar(&self) -> Option<&bootstrap::SeededRegistrar> {
+        self.registrar.as_ref()
+    }
+
+    /// Serves until SIGTERM / Ctrl-C; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> Result<(), std::io::Error> {
+        self.server.await
+    }
+}

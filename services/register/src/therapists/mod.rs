@@ -1,0 +1,3 @@
+//! Therapists (oefentherapeuten) and their memberships of practices.
+
+pub mod routes;
