@@ -13,7 +13,11 @@ use praktijkregister_register::clients::NewClientRequest;
 use praktijkregister_register::startup::{Application, MIGRATIONS};
 
 #[derive(Parser)]
-#[command(name = "praktijkregister", version, about = "The VvOCM practice quality register")]
+#[command(
+    name = "praktijkregister",
+    version,
+    about = "The VvOCM practice quality register"
+)]
 struct Cli {
     /// Configuration file (TOML) on top of the built-in defaults; also PRR_CONFIG_FILE.
     #[arg(long, global = true)]
@@ -100,16 +104,25 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve { service: ServiceName::All | ServiceName::Register } => serve_register(settings).await,
-        Command::Migrate { service: ServiceName::All | ServiceName::Register } => {
+        Command::Serve {
+            service: ServiceName::All | ServiceName::Register,
+        } => serve_register(settings).await,
+        Command::Migrate {
+            service: ServiceName::All | ServiceName::Register,
+        } => {
             let url = service::database_url(&settings, &settings.register).await?;
             service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
             println!("register: database is up to date");
             Ok(())
         }
         Command::Client { command } => create_client(settings, command).await,
-        Command::Openapi { service: DocumentName::Register } => {
-            print!("{}", openapi_json(&praktijkregister_register::startup::openapi())?);
+        Command::Openapi {
+            service: DocumentName::Register,
+        } => {
+            print!(
+                "{}",
+                openapi_json(&praktijkregister_register::startup::openapi())?
+            );
             Ok(())
         }
     }
@@ -123,8 +136,14 @@ async fn serve_register(settings: Settings) -> anyhow::Result<()> {
     println!("register service: {base}  (API docs: {base}/docs)");
     if let Some(registrar) = application.seeded_registrar() {
         match &registrar.client_secret {
-            Some(secret) => println!("registrar client: id={}  secret={secret}", registrar.client_id),
-            None => println!("registrar client: id={} (secret as configured)", registrar.client_id),
+            Some(secret) => println!(
+                "registrar client: id={}  secret={secret}",
+                registrar.client_id
+            ),
+            None => println!(
+                "registrar client: id={} (secret as configured)",
+                registrar.client_id
+            ),
         }
     }
     application.run_until_stopped().await?;

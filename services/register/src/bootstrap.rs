@@ -57,7 +57,10 @@ fn development_secret(settings: &Settings) -> Result<String, BootstrapError> {
     }
 }
 
-pub async fn ensure_registrar(settings: &Settings, pool: &DbPool) -> Result<SeededRegistrar, BootstrapError> {
+pub async fn ensure_registrar(
+    settings: &Settings,
+    pool: &DbPool,
+) -> Result<SeededRegistrar, BootstrapError> {
     let client_id = settings.bootstrap.registrar_client_id.clone();
     let configured = settings.bootstrap.configured_secret().map(str::to_string);
     let wanted = match (&configured, settings.app.environment) {

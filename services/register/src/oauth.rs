@@ -52,25 +52,50 @@ pub struct OAuthError {
     pub error_description: String,
 }
 
-fn oauth_error(status: actix_web::http::StatusCode, error: &'static str, description: impl Into<String>) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    response
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"));
-    if error == "invalid_client" {
-        response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"praktijkregister\""));
+/// A refusal of the token endpoint, rendered as an RFC 6749 §5.2 error.
+struct Refusal {
+    status: actix_web::http::StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl Refusal {
+    fn response(self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        if self.error == "invalid_client" {
+            response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"praktijkregister\""));
+        }
+        response.json(OAuthError {
+            error: self.error,
+            error_description: self.description,
+        })
     }
-    response.json(OAuthError {
+}
+
+fn oauth_error(
+    status: actix_web::http::StatusCode,
+    error: &'static str,
+    description: impl Into<String>,
+) -> Refusal {
+    Refusal {
+        status,
         error,
-        error_description: description.into(),
-    })
+        description: description.into(),
+    }
 }
 
-fn invalid_request(description: impl Into<String>) -> HttpResponse {
-    oauth_error(actix_web::http::StatusCode::BAD_REQUEST, "invalid_request", description)
+fn invalid_request(description: impl Into<String>) -> Refusal {
+    oauth_error(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "invalid_request",
+        description,
+    )
 }
 
-fn invalid_client() -> HttpResponse {
+fn invalid_client() -> Refusal {
     oauth_error(
         actix_web::http::StatusCode::UNAUTHORIZED,
         "invalid_client",
@@ -79,7 +104,7 @@ fn invalid_client() -> HttpResponse {
 }
 
 /// Credentials from `Authorization: Basic` (RFC 6749 §2.3.1: form-urlencoded id and secret).
-fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, HttpResponse> {
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, Refusal> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -87,7 +112,8 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, Http
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, encoded) = value.split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed());
+        // An unsupported authentication method is invalid_client (RFC 6749 §5.2).
+        return Err(invalid_client());
     }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
@@ -109,7 +135,7 @@ struct Form {
 }
 
 /// Parses the form; a parameter sent twice is refused (RFC 6749 §3.2).
-fn parse_form(body: &[u8]) -> Result<Form, HttpResponse> {
+fn parse_form(body: &[u8]) -> Result<Form, Refusal> {
     let mut form = Form {
         grant_type: None,
         scope: None,
@@ -125,7 +151,9 @@ fn parse_form(body: &[u8]) -> Result<Form, HttpResponse> {
             _ => continue,
         };
         if slot.is_some() {
-            return Err(invalid_request(format!("the parameter `{key}` is sent more than once")));
+            return Err(invalid_request(format!(
+                "the parameter `{key}` is sent more than once"
+            )));
         }
         *slot = Some(value.into_owned());
     }
@@ -135,7 +163,9 @@ fn parse_form(body: &[u8]) -> Result<Form, HttpResponse> {
 fn peer_key(req: &HttpRequest) -> String {
     format!(
         "address:{}",
-        req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
     )
 }
 
@@ -178,35 +208,37 @@ pub async fn token(
     }
     let form = match parse_form(&body) {
         Ok(form) => form,
-        Err(response) => return Ok(response),
+        Err(refusal) => return Ok(refusal.response()),
     };
     let basic = match basic_credentials(&req) {
         Ok(basic) => basic,
-        Err(response) => return Ok(response),
+        Err(refusal) => return Ok(refusal.response()),
     };
     let body_credentials = form.client_id.is_some() || form.client_secret.is_some();
     let (client_id, secret) = match (basic, body_credentials) {
         (Some(_), true) => {
             return Ok(invalid_request(
                 "authenticate with HTTP Basic or with the form parameters, not both",
-            ))
+            )
+            .response())
         }
         (Some(credentials), false) => credentials,
         (None, true) => (
             form.client_id.clone().unwrap_or_default(),
             form.client_secret.clone().unwrap_or_default(),
         ),
-        (None, false) => return Ok(invalid_client()),
+        (None, false) => return Ok(invalid_client().response()),
     };
     match form.grant_type.as_deref() {
-        None => return Ok(invalid_request("the parameter `grant_type` is missing")),
+        None => return Ok(invalid_request("the parameter `grant_type` is missing").response()),
         Some("client_credentials") => {}
         Some(_) => {
             return Ok(oauth_error(
                 actix_web::http::StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
                 "only the client_credentials grant is supported",
-            ))
+            )
+            .response())
         }
     }
 
@@ -228,15 +260,25 @@ pub async fn token(
                     role: &row.role,
                     on_behalf_of: None,
                 };
-                let event = AuditEvent::success("token.issue", "api_client", &row.client_id).with_outcome(Outcome::Denied);
+                let event = AuditEvent::success("token.issue", "api_client", &row.client_id)
+                    .with_outcome(Outcome::Denied);
                 audit::record(&mut conn, actor, &event).await?;
             }
-            return Ok(invalid_client());
+            return Ok(invalid_client().response());
         }
     };
 
-    let allowed: Vec<Scope> = client.scopes.iter().filter_map(|s| s.parse().ok()).collect();
-    let granted: Vec<Scope> = match form.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let allowed: Vec<Scope> = client
+        .scopes
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let granted: Vec<Scope> = match form
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => allowed,
         Some(requested) => {
             let requested: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
@@ -249,12 +291,17 @@ pub async fn token(
                     actix_web::http::StatusCode::BAD_REQUEST,
                     "invalid_scope",
                     "none of the requested scopes is allowed for this client",
-                ));
+                )
+                .response());
             }
             granted
         }
     };
-    let scope = granted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+    let scope = granted
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let role = client.role().map_err(ApiError::Internal)?;
     let access_token = signer
         .issue(TokenSubject {

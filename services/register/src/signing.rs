@@ -10,8 +10,8 @@ use chrono::Utc;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters,
-    OctetKeyPairType, PublicKeyUse,
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
+    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use praktijkregister_platform::auth::Claims;
@@ -98,7 +98,8 @@ impl TokenSigner {
     }
 
     fn new(auth: &AuthSettings, pem: &str, signing: &SigningKey) -> Result<Self, KeyError> {
-        let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|_| KeyError::InvalidPrivateKey)?;
+        let encoding =
+            EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|_| KeyError::InvalidPrivateKey)?;
         let verifying = signing.verifying_key();
         let current = PublicKey {
             kid: key_id(&verifying),
@@ -184,7 +185,12 @@ fn load_private_pem(settings: &Settings) -> Result<String, KeyError> {
     if let Some(pem) = non_empty(settings.auth.signing_key_pem.as_ref()) {
         return Ok(pem.to_string());
     }
-    if let Some(path) = settings.auth.signing_key_file.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(path) = settings
+        .auth
+        .signing_key_file
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         return read(path);
     }
     if settings.app.environment == Environment::Production {

@@ -95,7 +95,8 @@ impl Application {
         let url = service::database_url(&settings, &settings.register).await?;
         let pool = service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
         let registrar = bootstrap::ensure_registrar(&settings, &pool).await?;
-        let verifier = HttpKpVerifier::new(&settings.kp_verifier).map_err(RegisterStartupError::KpVerifier)?;
+        let verifier =
+            HttpKpVerifier::new(&settings.kp_verifier).map_err(RegisterStartupError::KpVerifier)?;
         let mut application = Self::build_with(settings, pool, Arc::new(verifier))?;
         application.registrar = Some(registrar);
         Ok(application)
@@ -110,11 +111,15 @@ impl Application {
         let signer = TokenSigner::from_settings(&settings)?;
         let verifier = TokenVerifier::new(&settings.auth, Some(signer.decoding_keys()?))?;
         let address = format!("{}:{}", settings.register.host, settings.register.port);
-        let listener = TcpListener::bind(&address).map_err(|source| RegisterStartupError::Bind {
-            address: address.clone(),
-            source,
-        })?;
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(settings.register.port);
+        let listener =
+            TcpListener::bind(&address).map_err(|source| RegisterStartupError::Bind {
+                address: address.clone(),
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(settings.register.port);
         let frame = Frame {
             pool,
             metrics: Arc::new(Metrics::new("register")),
@@ -130,8 +135,12 @@ impl Application {
         let kp_verifier = web::Data::from(kp_verifier);
         let settings = web::Data::new(settings);
         let server = HttpServer::new(move || {
-            let (signer, verifier, kp_verifier, settings) =
-                (signer.clone(), verifier.clone(), kp_verifier.clone(), settings.clone());
+            let (signer, verifier, kp_verifier, settings) = (
+                signer.clone(),
+                verifier.clone(),
+                kp_verifier.clone(),
+                settings.clone(),
+            );
             build_app(frame.clone(), document.clone(), move |cfg| {
                 cfg.app_data(signer)
                     .app_data(verifier)

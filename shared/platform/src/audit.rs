@@ -53,7 +53,11 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn success(action: &'static str, subject_type: &'static str, subject_id: impl Into<String>) -> Self {
+    pub fn success(
+        action: &'static str,
+        subject_type: &'static str,
+        subject_id: impl Into<String>,
+    ) -> Self {
         Self {
             action,
             subject_type,

@@ -17,10 +17,18 @@ pub fn required_version(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
         .headers()
         .get(header::IF_MATCH)
         .ok_or_else(|| {
-            ApiError::PreconditionRequired("send If-Match with the ETag of the version you changed".into())
+            ApiError::PreconditionRequired(
+                "send If-Match with the ETag of the version you changed".into(),
+            )
         })?
         .to_str()
-        .map_err(|_| ApiError::field("If-Match", "etag_format", "If-Match must be an ETag such as \"3\""))?
+        .map_err(|_| {
+            ApiError::field(
+                "If-Match",
+                "etag_format",
+                "If-Match must be an ETag such as \"3\"",
+            )
+        })?
         .trim();
     if value == "*" {
         return Ok(None);
@@ -30,5 +38,11 @@ pub fn required_version(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
         .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.parse::<i32>().ok())
         .map(Some)
-        .ok_or_else(|| ApiError::field("If-Match", "etag_format", "If-Match must be an ETag such as \"3\""))
+        .ok_or_else(|| {
+            ApiError::field(
+                "If-Match",
+                "etag_format",
+                "If-Match must be an ETag such as \"3\"",
+            )
+        })
 }

@@ -138,7 +138,9 @@ pub struct KpVerifierSettings {
 
 /// An empty string from the environment means "not set".
 pub fn non_empty(secret: Option<&SecretString>) -> Option<&str> {
-    secret.map(|s| s.expose_secret()).filter(|s| !s.trim().is_empty())
+    secret
+        .map(|s| s.expose_secret())
+        .filter(|s| !s.trim().is_empty())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,11 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             field: field.into(),
             code: code.into(),
@@ -110,7 +114,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn field(field: impl Into<String>, code: impl Into<String>, message: impl fmt::Display) -> Self {
+    pub fn field(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl fmt::Display,
+    ) -> Self {
         Self::Validation(vec![FieldError::new(field, code, message.to_string())])
     }
 
@@ -142,14 +150,26 @@ impl ApiError {
             Self::MethodNotAllowed(_) => ("method-not-allowed", "The method is not allowed"),
             Self::Conflict { .. } => ("conflict", "The request conflicts with the current state"),
             Self::PreconditionFailed(_) => ("precondition-failed", "The resource has changed"),
-            Self::PreconditionRequired(_) => ("precondition-required", "A precondition is required"),
+            Self::PreconditionRequired(_) => {
+                ("precondition-required", "A precondition is required")
+            }
             Self::PayloadTooLarge(_) => ("payload-too-large", "The request body is too large"),
-            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "The media type is not supported"),
-            Self::Unprocessable { .. } => ("rule-violated", "The request breaks a rule of the register"),
+            Self::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "The media type is not supported")
+            }
+            Self::Unprocessable { .. } => {
+                ("rule-violated", "The request breaks a rule of the register")
+            }
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::BadGateway(_) => ("bad-gateway", "An upstream service answered badly"),
-            Self::GatewayTimeout(_) => ("gateway-timeout", "An upstream service did not answer in time"),
-            Self::ServiceUnavailable(_) => ("service-unavailable", "The service is temporarily unavailable"),
+            Self::GatewayTimeout(_) => (
+                "gateway-timeout",
+                "An upstream service did not answer in time",
+            ),
+            Self::ServiceUnavailable(_) => (
+                "service-unavailable",
+                "The service is temporarily unavailable",
+            ),
             Self::Internal(_) => ("internal-error", "Internal error"),
         }
     }
@@ -168,13 +188,19 @@ impl ApiError {
             Self::Conflict { detail, extensions } | Self::Unprocessable { detail, extensions } => {
                 (detail.clone(), Vec::new(), extensions.clone())
             }
-            Self::TooManyRequests { retry_after_seconds } => (
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => (
                 format!("the rate limit is exceeded; retry after {retry_after_seconds} s"),
                 Vec::new(),
                 Map::new(),
             ),
             // Never expose the cause of an internal error; it is logged instead.
-            Self::Internal(_) => ("the request could not be completed".to_string(), Vec::new(), Map::new()),
+            Self::Internal(_) => (
+                "the request could not be completed".to_string(),
+                Vec::new(),
+                Map::new(),
+            ),
             other => (other.to_string(), Vec::new(), Map::new()),
         };
         let context = RequestContext::current();
@@ -221,9 +247,12 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
         match self {
             Self::Unauthorized(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
             }
-            Self::TooManyRequests { retry_after_seconds } => {
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             Self::ServiceUnavailable(_) => {
@@ -274,8 +303,14 @@ impl FieldErrors {
         Self::default()
     }
 
-    pub fn push(&mut self, field: impl Into<String>, code: impl Into<String>, message: impl fmt::Display) {
-        self.0.push(FieldError::new(field, code, message.to_string()));
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl fmt::Display,
+    ) {
+        self.0
+            .push(FieldError::new(field, code, message.to_string()));
     }
 
     /// Parses `value` with `parse`; on failure records the error under `field` and yields `None`.

@@ -50,7 +50,11 @@ where
     let (app, _) = App::new()
         .app_data(json_config(frame.max_body_bytes))
         .app_data(web::PayloadConfig::new(frame.max_body_bytes))
-        .app_data(web::FormConfig::default().limit(frame.max_body_bytes).error_handler(form_error))
+        .app_data(
+            web::FormConfig::default()
+                .limit(frame.max_body_bytes)
+                .error_handler(form_error),
+        )
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::Data::new(frame.pool.clone()))
@@ -59,18 +63,17 @@ where
         .configure(configure)
         .split_for_parts();
     let document = openapi.clone();
-    app.route("/health/live", web::get().to(live))
-        .route("/health/ready", web::get().to(ready))
-        .route("/metrics", web::get().to(metrics_endpoint))
-        .route(
-            "/openapi.json",
-            web::get().to(move || {
-                let document = document.clone();
-                async move { HttpResponse::Ok().json(document.as_ref()) }
-            }),
-        )
+    let methods = web::Data::new(RouteMethods::from_document(&openapi));
+    app.service(web::resource("/health/live").route(web::get().to(live)))
+        .service(web::resource("/health/ready").route(web::get().to(ready)))
+        .service(web::resource("/metrics").route(web::get().to(metrics_endpoint)))
+        .service(web::resource("/openapi.json").route(web::get().to(move || {
+            let document = document.clone();
+            async move { HttpResponse::Ok().json(document.as_ref()) }
+        })))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", OpenApi::clone(&openapi)))
-        .route("/docs", web::get().to(redirect_to_docs))
+        .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
+        .app_data(methods)
         .default_service(web::to(not_found))
         .app_data(web::Data::from(frame.rate_limiter))
         .wrap(from_fn(problem_middleware))
@@ -83,7 +86,12 @@ pub fn openapi_document<F>(base: OpenApi, configure: F) -> OpenApi
 where
     F: FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig),
 {
-    App::new().into_utoipa_app().openapi(base).configure(configure).split_for_parts().1
+    App::new()
+        .into_utoipa_app()
+        .openapi(base)
+        .configure(configure)
+        .split_for_parts()
+        .1
 }
 
 /// Serialises an OpenAPI document the way it is checked in: pretty JSON with a final newline.
@@ -109,7 +117,9 @@ async fn ready(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
     match probe {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
         Ok(Err(error)) => Err(error),
-        Err(_) => Err(ApiError::ServiceUnavailable("the database did not answer in time".into())),
+        Err(_) => Err(ApiError::ServiceUnavailable(
+            "the database did not answer in time".into(),
+        )),
     }
 }
 
@@ -119,8 +129,69 @@ async fn metrics_endpoint(metrics: web::Data<Metrics>, pool: web::Data<DbPool>) 
         .body(metrics.render(&pool.status()))
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("there is no resource at {}", req.path())))
+/// The methods of each documented path template, to tell 405 from 404: actix's method guards
+/// make a known path with another method fall through to the default service.
+struct RouteMethods(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteMethods {
+    fn from_document(document: &OpenApi) -> Self {
+        let routes = document
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(str::to_string).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(template, methods)| {
+            let matches = template.len() == parts.len()
+                && template.iter().zip(&parts).all(|(t, p)| {
+                    (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p
+                });
+            matches.then(|| methods.clone())
+        })
+    }
+}
+
+async fn not_found(
+    req: HttpRequest,
+    methods: web::Data<RouteMethods>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(allowed) = methods.allowed(req.path()) {
+        if !allowed.iter().any(|m| *m == req.method().as_str()) {
+            let error = ApiError::MethodNotAllowed(format!(
+                "{} is not allowed on {}; allowed: {}",
+                req.method(),
+                req.path(),
+                allowed.join(", ")
+            ));
+            let mut response = actix_web::ResponseError::error_response(&error);
+            if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            return Ok(response);
+        }
+    }
+    Err(ApiError::NotFound(format!(
+        "there is no resource at {}",
+        req.path()
+    )))
 }
 
 fn json_config(limit: usize) -> web::JsonConfig {
@@ -144,7 +215,9 @@ fn json_error(error: JsonPayloadError) -> ApiError {
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::field(field_of_serde_error(&e.to_string()), "invalid_value", e)
         }
-        JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
+        }
         other => ApiError::BadRequest(format!("the body could not be read: {other}")),
     }
 }
@@ -165,17 +238,24 @@ fn path_error(error: PathError, _req: &HttpRequest) -> actix_web::Error {
 
 fn query_error(error: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let message = error.to_string();
-    ApiError::field(field_of_serde_error(&message), "invalid_query_parameter", message).into()
+    ApiError::field(
+        field_of_serde_error(&message),
+        "invalid_query_parameter",
+        message,
+    )
+    .into()
 }
 
 fn form_error(error: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     match error {
         UrlencodedError::Overflow { size, limit } => {
-            ApiError::PayloadTooLarge(format!("the body is {size} bytes; the limit is {limit}")).into()
+            ApiError::PayloadTooLarge(format!("the body is {size} bytes; the limit is {limit}"))
+                .into()
         }
-        UrlencodedError::ContentType => {
-            ApiError::UnsupportedMediaType("send the body as application/x-www-form-urlencoded".into()).into()
-        }
+        UrlencodedError::ContentType => ApiError::UnsupportedMediaType(
+            "send the body as application/x-www-form-urlencoded".into(),
+        )
+        .into(),
         other => ApiError::BadRequest(format!("the form could not be read: {other}")).into(),
     }
 }
@@ -199,15 +279,24 @@ async fn problem_middleware(
         return Ok(response.map_into_left_body());
     }
     let error = match status {
-        StatusCode::NOT_FOUND => ApiError::NotFound(format!("there is no resource at {}", response.request().path())),
+        StatusCode::NOT_FOUND => ApiError::NotFound(format!(
+            "there is no resource at {}",
+            response.request().path()
+        )),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(format!(
             "{} is not allowed on {}",
             response.request().method(),
             response.request().path()
         )),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the request body is too large".into()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("the media type is not supported".into()),
-        s if s.is_server_error() => ApiError::internal(anyhow::anyhow!("unstructured {s} response")),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge("the request body is too large".into())
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("the media type is not supported".into())
+        }
+        s if s.is_server_error() => {
+            ApiError::internal(anyhow::anyhow!("unstructured {s} response"))
+        }
         _ => ApiError::BadRequest("the request could not be processed".into()),
     };
     let (request, original) = response.into_parts();

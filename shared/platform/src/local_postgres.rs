@@ -38,12 +38,16 @@ pub enum LocalPostgresError {
 }
 
 /// Returns an administrative URL (database `postgres`) of a server that answers.
-pub fn locate_or_start(settings: &DatabaseSettings, data_dir: &Path) -> Result<String, LocalPostgresError> {
+pub fn locate_or_start(
+    settings: &DatabaseSettings,
+    data_dir: &Path,
+) -> Result<String, LocalPostgresError> {
     let local = with_connect_timeout(&settings.local_server_url, settings.connect_timeout_seconds);
     if PgConnection::establish(&local).is_ok() {
         return Ok(settings.local_server_url.clone());
     }
-    let bin = server_binaries().ok_or_else(|| LocalPostgresError::NoBinaries(settings.local_server_url.clone()))?;
+    let bin = server_binaries()
+        .ok_or_else(|| LocalPostgresError::NoBinaries(settings.local_server_url.clone()))?;
     start_private_cluster(&bin, data_dir, settings.private_cluster_port)
 }
 
@@ -55,13 +59,14 @@ pub fn ensure_database(admin_url: &str, name: &str) -> Result<String, LocalPostg
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let found: Exists = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<diesel::sql_types::Text, _>(name)
-        .get_result(&mut conn)
-        .map_err(|source| LocalPostgresError::CreateDatabase {
-            name: name.to_string(),
-            source,
-        })?;
+    let found: Exists =
+        sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(&mut conn)
+            .map_err(|source| LocalPostgresError::CreateDatabase {
+                name: name.to_string(),
+                source,
+            })?;
     if !found.exists {
         // The name is ours (configuration), never user input; quoted all the same.
         sql_query(format!("CREATE DATABASE \"{}\"", name.replace('"', "")))
@@ -145,10 +150,13 @@ fn run_as(user: Option<&str>, program: &Path, args: &[&str]) -> Result<(), Local
         None => Command::new(program),
     };
     let rendered = format!("{} {}", program.display(), args.join(" "));
-    let output = command.args(args).output().map_err(|e| LocalPostgresError::Command {
-        command: rendered.clone(),
-        output: e.to_string(),
-    })?;
+    let output = command
+        .args(args)
+        .output()
+        .map_err(|e| LocalPostgresError::Command {
+            command: rendered.clone(),
+            output: e.to_string(),
+        })?;
     if output.status.success() {
         Ok(())
     } else {
@@ -163,7 +171,11 @@ fn run_as(user: Option<&str>, program: &Path, args: &[&str]) -> Result<(), Local
     }
 }
 
-fn start_private_cluster(bin: &Path, data_dir: &Path, port: u16) -> Result<String, LocalPostgresError> {
+fn start_private_cluster(
+    bin: &Path,
+    data_dir: &Path,
+    port: u16,
+) -> Result<String, LocalPostgresError> {
     let root = data_dir.join("postgres");
     fs::create_dir_all(&root).map_err(io_error(&root))?;
     let root = fs::canonicalize(&root).map_err(io_error(&root))?;
@@ -173,12 +185,20 @@ fn start_private_cluster(bin: &Path, data_dir: &Path, port: u16) -> Result<Strin
     lock.lock().map_err(io_error(&lock_path))?;
 
     let user = if is_root() {
-        let owner = if Command::new("id").arg("postgres").output().is_ok_and(|o| o.status.success()) {
+        let owner = if Command::new("id")
+            .arg("postgres")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             "postgres"
         } else {
             "nobody"
         };
-        let chown = Command::new("chown").arg("-R").arg(owner).arg(&root).status();
+        let chown = Command::new("chown")
+            .arg("-R")
+            .arg(owner)
+            .arg(&root)
+            .status();
         if !chown.is_ok_and(|s| s.success()) {
             return Err(LocalPostgresError::Command {
                 command: format!("chown -R {owner} {}", root.display()),
@@ -195,7 +215,14 @@ fn start_private_cluster(bin: &Path, data_dir: &Path, port: u16) -> Result<Strin
         run_as(
             user,
             &bin.join("initdb"),
-            &["-D", &data_arg, "--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-locale"],
+            &[
+                "-D",
+                &data_arg,
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--no-locale",
+            ],
         )?;
     }
     let running = run_as(user, &bin.join("pg_ctl"), &["status", "-D", &data_arg]).is_ok();

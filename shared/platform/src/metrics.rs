@@ -13,7 +13,9 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -43,12 +45,17 @@ impl Metrics {
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let Ok(mut inner) = self.inner.lock() else { return };
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
         *inner
             .requests
             .entry((method.to_string(), route.to_string(), status))
             .or_default() += 1;
-        let histogram = inner.latency.entry((method.to_string(), route.to_string())).or_default();
+        let histogram = inner
+            .latency
+            .entry((method.to_string(), route.to_string()))
+            .or_default();
         histogram.count += 1;
         histogram.sum += seconds;
         for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter_mut()) {
@@ -61,7 +68,9 @@ impl Metrics {
     pub fn render(&self, pool: &deadpool::managed::Status) -> String {
         let service = &self.service;
         let mut out = String::new();
-        let Ok(inner) = self.inner.lock() else { return out };
+        let Ok(inner) = self.inner.lock() else {
+            return out;
+        };
         out.push_str("# HELP http_requests_total HTTP requests by route template and status.\n");
         out.push_str("# TYPE http_requests_total counter\n");
         for ((method, route, status), count) in &inner.requests {
@@ -75,24 +84,49 @@ impl Metrics {
         for ((method, route), histogram) in &inner.latency {
             let labels = format!("service=\"{service}\",method=\"{method}\",route=\"{route}\"");
             for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter()) {
-                let _ = writeln!(out, "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
             }
             let _ = writeln!(
                 out,
                 "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 histogram.count
             );
-            let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", histogram.sum);
-            let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {}", histogram.count);
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{{labels}}} {}",
+                histogram.sum
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{{labels}}} {}",
+                histogram.count
+            );
         }
         out.push_str("# HELP db_pool_connections Database pool connections by state.\n");
         out.push_str("# TYPE db_pool_connections gauge\n");
         let idle = pool.available;
         let in_use = pool.size.saturating_sub(pool.available);
-        let _ = writeln!(out, "db_pool_connections{{service=\"{service}\",state=\"idle\"}} {idle}");
-        let _ = writeln!(out, "db_pool_connections{{service=\"{service}\",state=\"in_use\"}} {in_use}");
-        let _ = writeln!(out, "db_pool_connections{{service=\"{service}\",state=\"max\"}} {}", pool.max_size);
-        let _ = writeln!(out, "db_pool_waiting{{service=\"{service}\"}} {}", pool.waiting);
+        let _ = writeln!(
+            out,
+            "db_pool_connections{{service=\"{service}\",state=\"idle\"}} {idle}"
+        );
+        let _ = writeln!(
+            out,
+            "db_pool_connections{{service=\"{service}\",state=\"in_use\"}} {in_use}"
+        );
+        let _ = writeln!(
+            out,
+            "db_pool_connections{{service=\"{service}\",state=\"max\"}} {}",
+            pool.max_size
+        );
+        let _ = writeln!(
+            out,
+            "db_pool_waiting{{service=\"{service}\"}} {}",
+            pool.waiting
+        );
         out
     }
 }
@@ -112,7 +146,12 @@ pub async fn metrics_middleware(
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_string());
-        metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+        metrics.observe(
+            &method,
+            &route,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
     }
     Ok(response)
 }

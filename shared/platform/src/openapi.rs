@@ -19,7 +19,9 @@ pub fn problem_response(description: &str) -> RefOr<Response> {
         .description(description)
         .content(
             PROBLEM_CONTENT_TYPE,
-            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
         )
         .build()
         .into()
@@ -28,10 +30,19 @@ pub fn problem_response(description: &str) -> RefOr<Response> {
 /// Errors any operation can answer, added where an operation does not describe them itself.
 fn common_errors(secured: bool) -> Vec<(&'static str, &'static str)> {
     let mut errors = vec![
-        ("400", "Malformed request (bad JSON, bad path or query parameter)"),
+        (
+            "400",
+            "Malformed request (bad JSON, bad path or query parameter)",
+        ),
         ("429", "Rate limit exceeded; see `Retry-After`"),
-        ("500", "Unexpected error; the problem carries the request id to report"),
-        ("503", "Database or a dependency temporarily unavailable; retry later"),
+        (
+            "500",
+            "Unexpected error; the problem carries the request id to report",
+        ),
+        (
+            "503",
+            "Database or a dependency temporarily unavailable; retry later",
+        ),
     ];
     if secured {
         errors.push(("401", "Missing, expired or otherwise invalid access token"));
@@ -68,8 +79,12 @@ pub fn finish(mut document: OpenApi, token_url: &str) -> OpenApi {
             "OAuth2 client credentials (RFC 6749 §4.4); the token is an EdDSA JWT sent as `Authorization: Bearer`.",
         )),
     );
-    components.schemas.insert("Problem".into(), Problem::schema());
-    components.schemas.insert("FieldError".into(), FieldError::schema());
+    components
+        .schemas
+        .insert("Problem".into(), Problem::schema());
+    components
+        .schemas
+        .insert("FieldError".into(), FieldError::schema());
     for operation in operations(&mut document) {
         let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
         for (status, description) in common_errors(secured) {

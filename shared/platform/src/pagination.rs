@@ -15,17 +15,18 @@ pub const MAX_LIMIT: i64 = 500;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500, example = 50)]
-    pub limit: Option<i64>,
+    // Read as text so that a non-number is reported against `limit`, not as a generic query error.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500, example = 50)]
+    pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 impl PageParams {
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
+        match self.limit.as_deref().map(|l| l.trim().parse::<i64>()) {
             None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             Some(_) => Err(ApiError::field(
                 "limit",
                 "limit_range",
@@ -39,9 +40,17 @@ impl PageParams {
         let Some(cursor) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
-        let invalid = || ApiError::field("cursor", "cursor_invalid", "the cursor is not one this API handed out");
+        let invalid = || {
+            ApiError::field(
+                "cursor",
+                "cursor_invalid",
+                "the cursor is not one this API handed out",
+            )
+        };
         let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-        serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| invalid())
     }
 }
 
@@ -67,7 +76,10 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Self { items: rows, next_cursor }
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -81,21 +93,33 @@ mod tests {
         let page = Page::from_rows(vec![1, 2, 3], 2, |n| ("key", *n));
         assert_eq!(page.items, vec![1, 2]);
         let params = PageParams {
-            limit: Some(2),
+            limit: Some("2".into()),
             cursor: page.next_cursor,
         };
-        assert_eq!(params.after::<(String, i32)>().unwrap(), Some(("key".into(), 2)));
+        assert_eq!(
+            params.after::<(String, i32)>().unwrap(),
+            Some(("key".into(), 2))
+        );
         assert!(Page::from_rows(vec![1, 2], 2, |n| *n).next_cursor.is_none());
     }
 
     #[test]
     fn limits_outside_the_range_and_forged_cursors_are_refused() {
-        for limit in [0, 501, -1] {
-            let params = PageParams { limit: Some(limit), cursor: None };
+        for limit in ["0", "501", "-1", "ten"] {
+            let params = PageParams {
+                limit: Some(limit.into()),
+                cursor: None,
+            };
             assert!(matches!(params.limit(), Err(ApiError::Validation(_))));
         }
-        let params = PageParams { limit: None, cursor: Some("not-a-cursor!".into()) };
-        assert!(matches!(params.after::<i64>(), Err(ApiError::Validation(_))));
+        let params = PageParams {
+            limit: None,
+            cursor: Some("not-a-cursor!".into()),
+        };
+        assert!(matches!(
+            params.after::<i64>(),
+            Err(ApiError::Validation(_))
+        ));
         assert_eq!(params.limit().unwrap(), DEFAULT_LIMIT);
     }
 }

@@ -75,11 +75,15 @@ mod tests {
             assert!(limiter.check_at("client-a", start).is_ok());
         }
         match limiter.check_at("client-a", start) {
-            Err(ApiError::TooManyRequests { retry_after_seconds }) => assert_eq!(retry_after_seconds, 1),
+            Err(ApiError::TooManyRequests {
+                retry_after_seconds,
+            }) => assert_eq!(retry_after_seconds, 1),
             other => panic!("expected 429, got {other:?}"),
         }
         // Another client has its own bucket.
         assert!(limiter.check_at("client-b", start).is_ok());
-        assert!(limiter.check_at("client-a", start + Duration::from_millis(1100)).is_ok());
+        assert!(limiter
+            .check_at("client-a", start + Duration::from_millis(1100))
+            .is_ok());
     }
 }

@@ -20,7 +20,10 @@ pub enum StartupError {
 }
 
 /// The database URL of `service`: configured, or created on the embedded default server.
-pub async fn database_url(settings: &Settings, service: &ServiceSettings) -> Result<String, StartupError> {
+pub async fn database_url(
+    settings: &Settings,
+    service: &ServiceSettings,
+) -> Result<String, StartupError> {
     if let Some(url) = service.configured_database_url() {
         return Ok(url.to_string());
     }

@@ -30,7 +30,9 @@ pub fn init(settings: &LogSettings) {
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
+        LogFormat::Pretty => registry
+            .with(tracing_subscriber::fmt::layer().compact())
+            .try_init(),
     };
     // Already installed: keep the existing subscriber.
     drop(result);

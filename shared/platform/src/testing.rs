@@ -53,10 +53,16 @@ fn drop_stale_databases(conn: &mut PgConnection) {
     .unwrap_or_default();
     for DatabaseName { datname } in names {
         // Names are `<prefix><service>_<pid>[_<n>]`: the pid is the first numeric part.
-        let pid = datname.split('_').skip(2).find_map(|p| p.parse::<u32>().ok());
+        let pid = datname
+            .split('_')
+            .skip(2)
+            .find_map(|p| p.parse::<u32>().ok());
         let alive = pid.is_some_and(|pid| PathBuf::from(format!("/proc/{pid}")).exists());
         if !alive {
-            let _ = sql_query(format!("DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)")).execute(conn);
+            let _ = sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"
+            ))
+            .execute(conn);
         }
     }
 }
@@ -64,16 +70,21 @@ fn drop_stale_databases(conn: &mut PgConnection) {
 /// The template of a migration set for this process, created and migrated on first use.
 fn template(name: &str, migrations: EmbeddedMigrations) -> String {
     static TEMPLATES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    let mut templates = TEMPLATES.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut templates = TEMPLATES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     if let Some(existing) = templates.get(name) {
         return existing.clone();
     }
     let template = format!("{TEMPLATE_PREFIX}{name}_{}", std::process::id());
     let mut conn = admin_connection();
     drop_stale_databases(&mut conn);
-    sql_query(format!("DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"))
-        .execute(&mut conn)
-        .expect("drop an old template");
+    sql_query(format!(
+        "DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"
+    ))
+    .execute(&mut conn)
+    .expect("drop an old template");
     sql_query(format!("CREATE DATABASE \"{template}\""))
         .execute(&mut conn)
         .expect("create the template database");
@@ -100,7 +111,11 @@ impl TestDatabase {
         // CREATE DATABASE fails while another session is copying the same template; retry briefly.
         let mut attempts = 0;
         loop {
-            match sql_query(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).execute(&mut conn) {
+            match sql_query(format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+            ))
+            .execute(&mut conn)
+            {
                 Ok(_) => break,
                 Err(_) if attempts < 50 => {
                     attempts += 1;
@@ -117,6 +132,15 @@ impl TestDatabase {
         &self.url
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A connection to the server's administrative database.
+    pub fn admin() -> PgConnection {
+        admin_connection()
+    }
+
     /// A synchronous connection, for arranging data or checking what a request left behind.
     pub fn connect(&self) -> PgConnection {
         PgConnection::establish(&self.url).expect("connect to the test database")
@@ -126,6 +150,10 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let mut conn = admin_connection();
-        let _ = sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn);
+        let _ = sql_query(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn);
     }
 }

@@ -4,7 +4,10 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, Utc};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{ClientRole, OefentherapieAgb, UzoviCode};
+use praktijkregister_platform::audit::{self, Actor, AuditEvent};
 use praktijkregister_platform::auth::Scope;
 use praktijkregister_platform::error::{ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -62,7 +65,11 @@ impl NewClientRequest {
         let mut errors = FieldErrors::new();
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 200 {
-            errors.push("name", "name_length", "the name must have 1 to 200 characters");
+            errors.push(
+                "name",
+                "name_length",
+                "the name must have 1 to 200 characters",
+            );
         }
         let role = self.role;
         let required = match role {
@@ -80,7 +87,11 @@ impl NewClientRequest {
         ];
         for (field, value) in given {
             match (value, required == Some(field)) {
-                (None, true) => errors.push(field, "binding_required", format!("a client of role {role} needs {field}")),
+                (None, true) => errors.push(
+                    field,
+                    "binding_required",
+                    format!("a client of role {role} needs {field}"),
+                ),
                 (Some(_), false) => errors.push(
                     field,
                     "binding_not_allowed",
@@ -96,7 +107,9 @@ impl NewClientRequest {
                 .map(|a| a.as_str().to_string());
         }
         if let Some(uzovi) = self.insurer_uzovi.as_deref() {
-            binding.insurer_uzovi = errors.check("insurer_uzovi", UzoviCode::parse(uzovi)).map(|u| u.as_str().to_string());
+            binding.insurer_uzovi = errors
+                .check("insurer_uzovi", UzoviCode::parse(uzovi))
+                .map(|u| u.as_str().to_string());
         }
         for (field, value, slot) in [
             ("epd_vendor", &self.epd_vendor, &mut binding.epd_vendor),
@@ -106,7 +119,11 @@ impl NewClientRequest {
                 if is_slug(value) {
                     *slot = Some(value.clone());
                 } else {
-                    errors.push(field, "id_format", "use 1 to 64 letters, digits, `-` or `_`");
+                    errors.push(
+                        field,
+                        "id_format",
+                        "use 1 to 64 letters, digits, `-` or `_`",
+                    );
                 }
             }
         }
@@ -174,4 +191,37 @@ pub struct CreatedClient {
     /// The client secret. It is stored only as a hash: keep it now.
     #[schema(example = "k3J8d0Yq0m4F8bJ6m3cVdM1y0Qe8rS2tUuVwXyZaBcD")]
     pub client_secret: String,
+}
+
+/// Stores a new client (its secret already hashed) with its audit line, in one transaction.
+/// A practice binding must name a practice of the register.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: Actor<'_>,
+    new: &NewClient,
+    secret_hash: &str,
+) -> Result<Client, ApiError> {
+    let client_id = uuid::Uuid::now_v7().to_string();
+    let row = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                if let Some(agb) = &new.binding.practice_agb {
+                    if !crate::practices::repository::exists(conn, agb).await? {
+                        return Err(ApiError::field(
+                            "practice_agb",
+                            "practice_unknown",
+                            format!("practice {agb} is not in the register"),
+                        ));
+                    }
+                }
+                let row = repository::insert(conn, &client_id, new, secret_hash).await?;
+                let event = AuditEvent::success("client.create", "api_client", &row.client_id)
+                    .with_detail(serde_json::json!({"role": row.role}));
+                audit::record(conn, actor, &event).await?;
+                Ok(row)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    row.into_client().map_err(ApiError::Internal)
 }

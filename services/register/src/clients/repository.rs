@@ -61,7 +61,11 @@ pub async fn insert(
             api_clients::epd_vendor.eq(&client.binding.epd_vendor),
             api_clients::insurer_uzovi.eq(&client.binding.insurer_uzovi),
             api_clients::visitor_id.eq(&client.binding.visitor_id),
-            api_clients::scopes.eq(client.scopes.iter().map(|s| s.as_str().to_string()).collect::<Vec<_>>()),
+            api_clients::scopes.eq(client
+                .scopes
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect::<Vec<_>>()),
             api_clients::secret_hash.eq(secret_hash),
         ))
         .returning(ClientRow::as_returning())
@@ -93,18 +97,23 @@ pub async fn list(
         query = query.filter(
             api_clients::created_at
                 .gt(created_at)
-                .or(api_clients::created_at.eq(created_at).and(api_clients::client_id.gt(client_id))),
+                .or(api_clients::created_at
+                    .eq(created_at)
+                    .and(api_clients::client_id.gt(client_id))),
         );
     }
     query.load(conn).await
 }
 
 /// Marks the client revoked (once; a second revocation keeps the first time).
-pub async fn revoke(conn: &mut AsyncPgConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    client_id: &str,
+) -> QueryResult<Option<ClientRow>> {
     diesel::update(api_clients::table.find(client_id))
-        .set(api_clients::revoked_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
-            "COALESCE(revoked_at, now())",
-        )))
+        .set(api_clients::revoked_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >("COALESCE(revoked_at, now())")))
         .returning(ClientRow::as_returning())
         .get_result(conn)
         .await
@@ -112,7 +121,11 @@ pub async fn revoke(conn: &mut AsyncPgConnection, client_id: &str) -> QueryResul
 }
 
 /// Sets the secret of a client (bootstrap: the configured registrar secret).
-pub async fn set_secret(conn: &mut AsyncPgConnection, client_id: &str, secret_hash: &str) -> QueryResult<usize> {
+pub async fn set_secret(
+    conn: &mut AsyncPgConnection,
+    client_id: &str,
+    secret_hash: &str,
+) -> QueryResult<usize> {
     diesel::update(api_clients::table.find(client_id))
         .set((
             api_clients::secret_hash.eq(secret_hash),

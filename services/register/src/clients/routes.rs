@@ -11,7 +11,6 @@ use praktijkregister_platform::pagination::{Page, PageParams};
 
 use super::{repository, Client, CreatedClient, NewClientRequest};
 use crate::credentials;
-use crate::practices::repository as practices;
 
 /// Hashing is CPU work: off the actix worker.
 pub(crate) async fn hash_off_worker(secret: String) -> Result<String, ApiError> {
@@ -45,30 +44,8 @@ pub async fn create_client(
     let new = body.into_inner().parse()?;
     let secret = credentials::generate_secret();
     let hash = hash_off_worker(secret.clone()).await?;
-    let client_id = uuid::Uuid::now_v7().to_string();
     let mut conn = connection(&pool).await?;
-    let row = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if let Some(agb) = &new.binding.practice_agb {
-                    if !practices::exists(conn, agb).await? {
-                        return Err(ApiError::field(
-                            "practice_agb",
-                            "practice_unknown",
-                            format!("practice {agb} is not in the register"),
-                        ));
-                    }
-                }
-                let row = repository::insert(conn, &client_id, &new, &hash).await?;
-                let event = AuditEvent::success("client.create", "api_client", &row.client_id)
-                    .with_detail(serde_json::json!({"role": row.role}));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(row)
-            }
-            .scope_boxed()
-        })
-        .await?;
-    let client = row.into_client().map_err(ApiError::Internal)?;
+    let client = super::create(&mut conn, (&principal).into(), &new, &hash).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/clients/{}", client.client_id)))
         .json(CreatedClient {
@@ -161,8 +138,12 @@ pub async fn revoke_client(
             repository::revoke(conn, &client_id)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("client {client_id} does not exist")))?;
-            audit::record(conn, (&principal).into(), &AuditEvent::success("client.revoke", "api_client", &client_id))
-                .await?;
+            audit::record(
+                conn,
+                (&principal).into(),
+                &AuditEvent::success("client.revoke", "api_client", &client_id),
+            )
+            .await?;
             Ok(())
         }
         .scope_boxed()

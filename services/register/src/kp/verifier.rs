@@ -51,7 +51,17 @@ struct KpAnswer {
 impl HttpKpVerifier {
     pub fn new(settings: &KpVerifierSettings) -> Result<Self, reqwest::Error> {
         let timeout = Duration::from_millis(settings.timeout_ms);
-        let base_url = url::Url::parse(settings.base_url.trim()).ok();
+        // A base URL with a path (`https://kp.example/api`) keeps it: `join` drops a last segment
+        // that has no trailing slash.
+        let base_url = url::Url::parse(settings.base_url.trim())
+            .ok()
+            .map(|mut url| {
+                if !url.path().ends_with('/') {
+                    let path = format!("{}/", url.path());
+                    url.set_path(&path);
+                }
+                url
+            });
         Ok(Self {
             base_url,
             timeout,
@@ -83,11 +93,21 @@ impl KpVerifier for HttpKpVerifier {
             });
         }
         if !response.status().is_success() {
-            return Err(KpVerifyError::Upstream(format!("status {}", response.status())));
+            return Err(KpVerifyError::Upstream(format!(
+                "status {}",
+                response.status()
+            )));
         }
         let answer: KpAnswer = response.json().await.map_err(classify)?;
         let status = KpStatus::parse(&answer.status)
             .map_err(|_| KpVerifyError::Upstream(format!("unknown status `{}`", answer.status)))?;
+        if let (Some(from), Some(until)) = (answer.valid_from, answer.valid_until) {
+            if until < from {
+                return Err(KpVerifyError::Upstream(format!(
+                    "the period ends ({until}) before it starts ({from})"
+                )));
+            }
+        }
         Ok(KpRecord {
             status,
             valid_from: answer.valid_from,

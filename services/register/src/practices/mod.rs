@@ -5,7 +5,8 @@ pub mod routes;
 
 use chrono::{DateTime, Utc};
 use praktijkregister_domain::{
-    EmailAddress, KvkBranchNumber, KvkNumber, OefentherapieAgb, PhoneNumber, PostalCode, PracticeTier,
+    EmailAddress, KvkBranchNumber, KvkNumber, OefentherapieAgb, PhoneNumber, PostalCode,
+    PracticeTier,
 };
 use praktijkregister_platform::error::{ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -148,7 +149,11 @@ const MAX_LOCATIONS: usize = 50;
 fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > 200 {
-        errors.push(field, "name_length", "the name must have 1 to 200 characters");
+        errors.push(
+            field,
+            "name_length",
+            "the name must have 1 to 200 characters",
+        );
         None
     } else {
         Some(trimmed.to_string())
@@ -157,7 +162,9 @@ fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<Stri
 
 fn parse_contact(errors: &mut FieldErrors, contact: Contact) -> Contact {
     Contact {
-        name: contact.name.and_then(|n| parse_name(errors, "contact.name", &n)),
+        name: contact
+            .name
+            .and_then(|n| parse_name(errors, "contact.name", &n)),
         email: contact
             .email
             .and_then(|e| errors.check("contact.email", EmailAddress::parse(&e)))
@@ -172,7 +179,11 @@ fn parse_contact(errors: &mut FieldErrors, contact: Contact) -> Contact {
 fn parse_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> String {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > max {
-        errors.push(field, "text_length", format!("must have 1 to {max} characters"));
+        errors.push(
+            field,
+            "text_length",
+            format!("must have 1 to {max} characters"),
+        );
     }
     trimmed.to_string()
 }
@@ -195,7 +206,10 @@ fn parse_locations(errors: &mut FieldErrors, locations: Vec<LocationInput>) -> V
                 .map(|a| a.as_str().to_string())
                 .unwrap_or_default();
             let kvk_branch_number = errors
-                .check(&field("kvk_branch_number"), KvkBranchNumber::parse(&input.kvk_branch_number))
+                .check(
+                    &field("kvk_branch_number"),
+                    KvkBranchNumber::parse(&input.kvk_branch_number),
+                )
                 .map(|k| k.as_str().to_string())
                 .unwrap_or_default();
             let postal_code = errors
@@ -206,13 +220,17 @@ fn parse_locations(errors: &mut FieldErrors, locations: Vec<LocationInput>) -> V
                 .phone
                 .and_then(|p| errors.check(&field("phone"), PhoneNumber::parse(&p)))
                 .map(|p| p.as_str().to_string());
-            let website = input.website.and_then(|w| {
-                match url::Url::parse(w.trim()) {
-                    Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url.to_string()),
-                    _ => {
-                        errors.push(field("website"), "website_format", "give a full http or https address");
-                        None
-                    }
+            let website = input.website.and_then(|w| match url::Url::parse(w.trim()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                    Some(url.to_string())
+                }
+                _ => {
+                    errors.push(
+                        field("website"),
+                        "website_format",
+                        "give a full http or https address",
+                    );
+                    None
                 }
             });
             Location {
@@ -255,7 +273,9 @@ impl NewPracticeRequest {
                     locations,
                 },
             )),
-            _ => Err(ApiError::internal(anyhow::anyhow!("validated practice fields missing"))),
+            _ => Err(ApiError::internal(anyhow::anyhow!(
+                "validated practice fields missing"
+            ))),
         }
     }
 }
@@ -291,7 +311,9 @@ impl PracticePatch {
                 contact,
                 locations,
             }),
-            _ => Err(ApiError::internal(anyhow::anyhow!("validated practice fields missing"))),
+            _ => Err(ApiError::internal(anyhow::anyhow!(
+                "validated practice fields missing"
+            ))),
         }
     }
 }

@@ -86,7 +86,11 @@ pub async fn exists(conn: &mut AsyncPgConnection, agb: &str) -> QueryResult<bool
         .await
 }
 
-async fn insert_locations(conn: &mut AsyncPgConnection, agb: &str, locations: &[Location]) -> QueryResult<()> {
+async fn insert_locations(
+    conn: &mut AsyncPgConnection,
+    agb: &str,
+    locations: &[Location],
+) -> QueryResult<()> {
     let rows: Vec<_> = locations
         .iter()
         .enumerate()
@@ -118,7 +122,11 @@ async fn insert_locations(conn: &mut AsyncPgConnection, agb: &str, locations: &[
 }
 
 /// Inserts the practice; `Ok(None)` when the AGB code is already registered.
-pub async fn insert(conn: &mut AsyncPgConnection, agb: &str, fields: &PracticeFields) -> QueryResult<Option<Practice>> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    agb: &str,
+    fields: &PracticeFields,
+) -> QueryResult<Option<Practice>> {
     let inserted = diesel::insert_into(practices::table)
         .values((
             practices::agb.eq(agb),
@@ -139,10 +147,16 @@ pub async fn insert(conn: &mut AsyncPgConnection, agb: &str, fields: &PracticeFi
     Ok(Some(assemble(row, fields.locations.clone())))
 }
 
-async fn locations_of(conn: &mut AsyncPgConnection, agbs: &[String]) -> QueryResult<Vec<LocationRow>> {
+async fn locations_of(
+    conn: &mut AsyncPgConnection,
+    agbs: &[String],
+) -> QueryResult<Vec<LocationRow>> {
     practice_locations::table
         .filter(practice_locations::practice_agb.eq_any(agbs))
-        .order((practice_locations::practice_agb, practice_locations::position))
+        .order((
+            practice_locations::practice_agb,
+            practice_locations::position,
+        ))
         .select(LocationRow::as_select())
         .load(conn)
         .await
@@ -159,7 +173,10 @@ pub async fn find(conn: &mut AsyncPgConnection, agb: &str) -> QueryResult<Option
         return Ok(None);
     };
     let locations = locations_of(conn, &[agb.to_string()]).await?;
-    Ok(Some(assemble(row, locations.into_iter().map(Location::from).collect())))
+    Ok(Some(assemble(
+        row,
+        locations.into_iter().map(Location::from).collect(),
+    )))
 }
 
 /// Outcome of an update guarded by the version the client last saw.
@@ -215,7 +232,11 @@ pub async fn update(
             .optional()?,
     };
     let Some(row) = updated else {
-        return Ok(if exists(conn, agb).await? { Update::Stale } else { Update::Missing });
+        return Ok(if exists(conn, agb).await? {
+            Update::Stale
+        } else {
+            Update::Missing
+        });
     };
     diesel::delete(practice_locations::table.filter(practice_locations::practice_agb.eq(agb)))
         .execute(conn)
@@ -236,7 +257,10 @@ pub struct PracticeFilter {
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
 fn like_escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub async fn list(
@@ -262,9 +286,13 @@ pub async fn list(
     if let Some(city) = &filter.city {
         let in_city = practice_locations::table
             .filter(practice_locations::practice_agb.eq(practices::agb))
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("lower(practice_locations.city) = lower(")
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "lower(practice_locations.city) = lower(",
+                )
                 .bind::<diesel::sql_types::Text, _>(city.clone())
-                .sql(")"));
+                .sql(")"),
+            );
         query = query.filter(diesel::dsl::exists(in_city));
     }
     if let Some(prefix) = &filter.postal_code_prefix {

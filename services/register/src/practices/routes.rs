@@ -60,9 +60,15 @@ pub async fn create_practice(
             async move {
                 let practice = repository::insert(conn, &agb, &fields)
                     .await?
-                    .ok_or_else(|| ApiError::conflict(format!("practice {agb} is already registered")))?;
-                audit::record(conn, (&principal).into(), &AuditEvent::success("practice.create", "practice", &agb))
-                    .await?;
+                    .ok_or_else(|| {
+                        ApiError::conflict(format!("practice {agb} is already registered"))
+                    })?;
+                audit::record(
+                    conn,
+                    (&principal).into(),
+                    &AuditEvent::success("practice.create", "practice", &agb),
+                )
+                .await?;
                 Ok(practice)
             }
             .scope_boxed()
@@ -98,7 +104,12 @@ pub async fn get_practice(
     let practice = repository::find(&mut conn, &agb)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("practice {agb} does not exist")))?;
-    audit::record(&mut conn, (&principal).into(), &AuditEvent::success("practice.read", "practice", &agb)).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("practice.read", "practice", &agb),
+    )
+    .await?;
     Ok(with_etag(HttpResponse::Ok(), &practice))
 }
 
@@ -151,10 +162,16 @@ pub async fn update_practice(
                             etag(current.version)
                         )))
                     }
-                    Update::Missing => return Err(ApiError::NotFound(format!("practice {agb} does not exist"))),
+                    Update::Missing => {
+                        return Err(ApiError::NotFound(format!("practice {agb} does not exist")))
+                    }
                 };
-                audit::record(conn, (&principal).into(), &AuditEvent::success("practice.update", "practice", &agb))
-                    .await?;
+                audit::record(
+                    conn,
+                    (&principal).into(),
+                    &AuditEvent::success("practice.update", "practice", &agb),
+                )
+                .await?;
                 Ok(practice)
             }
             .scope_boxed()
@@ -205,7 +222,11 @@ pub async fn list_practices(
     let non_blank = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let postal_code_prefix = non_blank(filter.postal_code_prefix).map(|p| {
         // Stored as "1234 AB": normalise the prefix the same way.
-        let compact: Vec<char> = p.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+        let compact: Vec<char> = p
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_uppercase)
+            .collect();
         let digits: String = compact.iter().take(4).collect();
         let letters: String = compact.iter().skip(4).collect();
         if letters.is_empty() {
@@ -229,5 +250,7 @@ pub async fn list_practices(
             .with_detail(serde_json::json!({"count": practices.len().min(limit as usize)})),
     )
     .await?;
-    Ok(web::Json(Page::from_rows(practices, limit, |p| p.agb.clone())))
+    Ok(web::Json(Page::from_rows(practices, limit, |p| {
+        p.agb.clone()
+    })))
 }

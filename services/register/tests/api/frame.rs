@@ -1,0 +1,181 @@
+//! The shared HTTP frame: health, metrics, request ids and problem+json for every kind of bad request.
+
+use serde_json::json;
+
+use crate::helpers::{expect_problem, problem_fields, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_reports_live_and_ready() {
+    let app = spawn_app().await;
+    let live = app.http.get(app.url("/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready: serde_json::Value = app
+        .http
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+}
+
+#[tokio::test]
+async fn readiness_fails_with_a_problem_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    let mut conn = praktijkregister_platform::testing::TestDatabase::admin();
+    let name = app.db.name().to_string();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")),
+        &mut conn,
+    )
+    .unwrap();
+    let ready = app.http.get(app.url("/health/ready")).send().await.unwrap();
+    let problem = expect_problem(ready, 503).await;
+    assert!(problem["detail"].as_str().unwrap().contains("database"));
+}
+
+#[tokio::test]
+async fn the_request_id_is_echoed_or_made_and_appears_in_problems() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .get(app.url("/nowhere"))
+        .header("X-Request-Id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+    let problem = expect_problem(response, 404).await;
+    assert_eq!(problem["request_id"], "abc-123");
+    assert_eq!(problem["instance"], "/nowhere");
+
+    // A forged id (line breaks, too long) is replaced by a fresh one.
+    let response = app
+        .http
+        .get(app.url("/health/live"))
+        .header("X-Request-Id", "x".repeat(300))
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36);
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_with_allow() {
+    let app = spawn_app().await;
+    let response = app.http.put(app.url("/v1/practices")).send().await.unwrap();
+    let allow = response.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    expect_problem(response, 405).await;
+    let response = app.http.post(app.url("/health/live")).send().await.unwrap();
+    expect_problem(response, 405).await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_problems_and_change_nothing() {
+    let app = spawn_app_with(|s| s.http.max_body_bytes = 2048).await;
+    let token = app.registrar_token().await;
+    let post = |body: reqwest::Body, content_type: &'static str| {
+        app.http
+            .post(app.url("/v1/practices"))
+            .bearer_auth(&token)
+            .header("Content-Type", content_type)
+            .body(body)
+    };
+    let malformed = post("{\"agb\": ".into(), "application/json")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(malformed, 400).await;
+    let wrong_type = post("agb=07000001".into(), "text/plain")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(wrong_type, 415).await;
+    let huge = json!({"agb": "07000001", "name": "x".repeat(4096)}).to_string();
+    let too_large = post(huge.into(), "application/json").send().await.unwrap();
+    expect_problem(too_large, 413).await;
+    let unknown_field = post(
+        json!({"agb": "07000001", "name": "A", "kvk_number": "12345678", "locations": [], "colour": "red"})
+            .to_string()
+            .into(),
+        "application/json",
+    )
+    .send()
+    .await
+    .unwrap();
+    let problem = expect_problem(unknown_field, 422).await;
+    assert_eq!(problem_fields(&problem), vec!["colour"]);
+
+    let list = app
+        .http
+        .get(app.url("/v1/practices"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let list: serde_json::Value = list.json().await.unwrap();
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+}
+
+#[tokio::test]
+async fn bad_query_parameters_are_named() {
+    let app = spawn_app().await;
+    let token = app.registrar_token().await;
+    for (query, field) in [
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("cursor=%%%", "cursor"),
+    ] {
+        let response = app
+            .http
+            .get(app.url(&format!("/v1/practices?{query}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let problem = expect_problem(response, if status == 400 { 400 } else { 422 }).await;
+        assert!(
+            problem_fields(&problem).contains(&field.to_string())
+                || problem["detail"].as_str().unwrap().contains(field),
+            "{query}: {problem}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let app = spawn_app().await;
+    let token = app.registrar_token().await;
+    for agb in ["07000001", "07000002"] {
+        app.http
+            .get(app.url(&format!("/v1/practices/{agb}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("route=\"/v1/practices/{agb}\",status=\"404\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("db_pool_connections{service=\"register\",state=\"max\"}"));
+    assert!(
+        !text.contains("07000001"),
+        "raw paths must not become labels"
+    );
+}

@@ -1,0 +1,371 @@
+//! The token endpoint (RFC 6749 §4.4, DESIGN §5) and strict token verification.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use praktijkregister_domain::ClientRole;
+use serde_json::{json, Value};
+
+use crate::helpers::{expect_problem, spawn_app, TestApp, REGISTRAR_ID, REGISTRAR_SECRET};
+
+async fn token_response(
+    app: &TestApp,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> reqwest::Response {
+    let mut request = app.http.post(app.url("/oauth/token")).form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    request.send().await.unwrap()
+}
+
+async fn oauth_error(response: reqwest::Response, status: u16, error: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], error, "{body}");
+    assert!(body["error_description"].as_str().is_some());
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_valid_client_gets_a_short_lived_signed_token_with_its_binding() {
+    let app = spawn_app().await;
+    app.create_practice("07000001").await;
+    let (id, secret) = app
+        .create_client(ClientRole::Practice, json!({"practice_agb": "07000001"}))
+        .await;
+    let response = token_response(
+        &app,
+        &[("grant_type", "client_credentials")],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(body["scope"], "practices:read therapists:read");
+    let claims = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], id.as_str());
+    assert_eq!(claims["role"], "practice");
+    assert_eq!(claims["practice_agb"], "07000001");
+    assert_eq!(claims["aud"], "praktijkregister");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+}
+
+#[tokio::test]
+async fn a_wrong_secret_or_unknown_client_is_invalid_client() {
+    let app = spawn_app().await;
+    let form = [("grant_type", "client_credentials")];
+    oauth_error(
+        token_response(&app, &form, Some((REGISTRAR_ID, "wrong"))).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+    oauth_error(
+        token_response(&app, &form, Some(("nobody", "wrong"))).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+    // No credentials at all.
+    oauth_error(
+        token_response(&app, &form, None).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_revoked_client_gets_no_new_token() {
+    let app = spawn_app().await;
+    let (id, secret) = app.create_client(ClientRole::Service, json!({})).await;
+    app.token(&id, &secret, None).await;
+    let revoked = app
+        .http
+        .delete(app.url(&format!("/v1/clients/{id}")))
+        .bearer_auth(app.registrar_token().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let listed: Value = app
+        .http
+        .get(app.url(&format!("/v1/clients/{id}")))
+        .bearer_auth(app.registrar_token().await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed["revoked_at"].as_str().is_some());
+    let form = [("grant_type", "client_credentials")];
+    oauth_error(
+        token_response(&app, &form, Some((&id, &secret))).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn basic_and_body_credentials_together_are_refused() {
+    let app = spawn_app().await;
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", REGISTRAR_ID),
+        ("client_secret", REGISTRAR_SECRET),
+    ];
+    oauth_error(
+        token_response(&app, &form, Some((REGISTRAR_ID, REGISTRAR_SECRET))).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_grant_type_is_unsupported() {
+    let app = spawn_app().await;
+    let form = [("grant_type", "password")];
+    oauth_error(
+        token_response(&app, &form, Some((REGISTRAR_ID, REGISTRAR_SECRET))).await,
+        400,
+        "unsupported_grant_type",
+    )
+    .await;
+    oauth_error(
+        token_response(&app, &[], Some((REGISTRAR_ID, REGISTRAR_SECRET))).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_granted_scope_is_the_requested_scope_narrowed_to_the_allowed() {
+    let app = spawn_app().await;
+    app.create_practice("07000001").await;
+    let (id, secret) = app
+        .create_client(ClientRole::Practice, json!({"practice_agb": "07000001"}))
+        .await;
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "practices:read practices:write clients:manage"),
+    ];
+    let response = token_response(&app, &form, Some((&id, &secret))).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["scope"], "practices:read");
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["scope"],
+        "practices:read"
+    );
+
+    // The narrowed token cannot do what the dropped scope allows.
+    let token = body["access_token"].as_str().unwrap();
+    let therapists = app
+        .http
+        .get(app.url("/v1/practices/07000001/therapists"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(therapists, 403).await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("therapists:read"));
+
+    let none_allowed = [
+        ("grant_type", "client_credentials"),
+        ("scope", "clients:manage"),
+    ];
+    oauth_error(
+        token_response(&app, &none_allowed, Some((&id, &secret))).await,
+        400,
+        "invalid_scope",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_only_form_bodies() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(REGISTRAR_ID, Some(REGISTRAR_SECRET))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(response, 415).await;
+}
+
+/// Signs `claims` with the service's own (development) key, or with `other_key` when given.
+fn sign(app: &TestApp, claims: &Value, kid: Option<&str>, other_key: Option<&str>) -> String {
+    let own = std::fs::read_to_string(app.data_dir.join("signing_key.pem")).unwrap();
+    let pem = other_key.unwrap_or(&own);
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = kid.map(str::to_string);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_ed_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn own_kid(app: &TestApp) -> String {
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    jwks["keys"][0]["kid"].as_str().unwrap().to_string()
+}
+
+fn registrar_claims(now: i64) -> Value {
+    json!({
+        "iss": "http://127.0.0.1:8081", "aud": "praktijkregister", "sub": REGISTRAR_ID,
+        "iat": now, "nbf": now, "exp": now + 300, "jti": "test",
+        "scope": "clients:manage practices:read", "role": "registrar"
+    })
+}
+
+async fn status_with(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .get(app.url("/v1/clients"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_protected_endpoint_refuses_every_kind_of_bad_token() {
+    let app = spawn_app().await;
+    let kid = own_kid(&app).await;
+    let now = chrono::Utc::now().timestamp();
+
+    // The well-formed token is accepted: the refusals below are about the one thing changed.
+    let good = sign(&app, &registrar_claims(now), Some(&kid), None);
+    assert_eq!(status_with(&app, &good).await.0, 200);
+
+    let mut expired = registrar_claims(now - 3600);
+    expired["exp"] = json!(now - 600);
+    let mut not_yet_valid = registrar_claims(now);
+    not_yet_valid["nbf"] = json!(now + 3600);
+    let mut other_audience = registrar_claims(now);
+    other_audience["aud"] = json!("another-api");
+    let mut other_issuer = registrar_claims(now);
+    other_issuer["iss"] = json!("https://idp.example.org");
+    let mut without_sub = registrar_claims(now);
+    without_sub.as_object_mut().unwrap().remove("sub");
+    let other_key = ed25519_dalek::pkcs8::EncodePrivateKey::to_pkcs8_pem(
+        &ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]),
+        Default::default(),
+    )
+    .unwrap();
+
+    let tampered = {
+        let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+        let mut claims = claims_of(&good);
+        claims["scope"] = json!("clients:manage practices:read practices:write");
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        parts.join(".")
+    };
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&registrar_claims(now)).unwrap())
+    );
+
+    let cases = [
+        ("expired", sign(&app, &expired, Some(&kid), None), "expired"),
+        (
+            "not yet valid",
+            sign(&app, &not_yet_valid, Some(&kid), None),
+            "not valid yet",
+        ),
+        (
+            "other audience",
+            sign(&app, &other_audience, Some(&kid), None),
+            "audience",
+        ),
+        (
+            "other issuer",
+            sign(&app, &other_issuer, Some(&kid), None),
+            "issuer",
+        ),
+        ("no sub", sign(&app, &without_sub, Some(&kid), None), "sub"),
+        (
+            "unknown key",
+            sign(
+                &app,
+                &registrar_claims(now),
+                Some("unknown-kid"),
+                Some(&other_key),
+            ),
+            "unknown key",
+        ),
+        (
+            "other key, own kid",
+            sign(&app, &registrar_claims(now), Some(&kid), Some(&other_key)),
+            "signature",
+        ),
+        ("tampered", tampered, "signature"),
+        ("alg none", alg_none, "malformed"),
+        ("garbage", "not.a.token".to_string(), "malformed"),
+    ];
+    for (name, token, reason) in cases {
+        let (status, body) = status_with(&app, &token).await;
+        assert_eq!(status, 401, "{name}: {body}");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(reason),
+            "{name}: `{detail}` should mention `{reason}`"
+        );
+    }
+
+    let unauthenticated = app.http.get(app.url("/v1/clients")).send().await.unwrap();
+    assert_eq!(
+        unauthenticated.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    expect_problem(unauthenticated, 401).await;
+
+    // Basic credentials are not a bearer token.
+    let basic = app
+        .http
+        .get(app.url("/v1/clients"))
+        .header("Authorization", format!("Basic {}", STANDARD.encode("a:b")))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(basic, 401).await;
+}
