@@ -38,6 +38,7 @@ ready_timeout="${PRR_CI_READY_TIMEOUT:-120}"
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/praktijkregister-ci.XXXXXX")"
 service_log="${scratch}/service.log"
 service_pid=""
+kp_stub_pid=""
 
 stop_service() {
     if [[ -n ${service_pid} ]] && kill -0 "${service_pid}" 2>/dev/null; then
@@ -53,6 +54,10 @@ stop_service() {
 }
 cleanup() {
     stop_service
+    if [[ -n ${kp_stub_pid} ]]; then
+        kill "${kp_stub_pid}" 2>/dev/null || true
+        wait "${kp_stub_pid}" 2>/dev/null || true
+    fi
     rm -rf -- "${scratch}"
 }
 trap cleanup EXIT
@@ -75,6 +80,11 @@ token_path=/oauth/token
 openssl genpkey -algorithm ed25519 -out "${scratch}/signing_key.pem" 2>/dev/null ||
     die "openssl could not generate an Ed25519 key"
 
+# A stand-in KP lookup, so that verification answers instead of reporting it is not configured.
+kp_port="$(free_port)"
+"${venv}/bin/python" "${repo_root}/.ci/kp_stub.py" "${kp_port}" &
+kp_stub_pid=$!
+
 # The service runs with a clean configuration: no config file from the caller,
 # and everything it writes (./var) lands in the scratch directory.
 service_env=(
@@ -89,6 +99,10 @@ service_env=(
     PRR__AUTH__SIGNING_KEY_FILE="${scratch}/signing_key.pem"
     PRR__BOOTSTRAP__REGISTRAR_CLIENT_ID="${client_id}"
     PRR__BOOTSTRAP__REGISTRAR_CLIENT_SECRET="${client_secret}"
+    PRR__KP_VERIFIER__BASE_URL="http://127.0.0.1:${kp_port}/"
+    # The fuzzer is one client sending as fast as it can: let it test the logic, not the limiter.
+    PRR__HTTP__RATE_LIMIT_PER_SECOND=10000
+    PRR__HTTP__RATE_LIMIT_BURST=10000
 )
 
 info "migrating the database"

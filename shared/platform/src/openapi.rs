@@ -87,7 +87,20 @@ pub fn finish(mut document: OpenApi, token_url: &str) -> OpenApi {
         .insert("FieldError".into(), FieldError::schema());
     for operation in operations(&mut document) {
         let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-        for (status, description) in common_errors(secured) {
+        let mut errors = common_errors(secured);
+        if operation.request_body.is_some() {
+            errors.push(("415", "The body is not of the documented media type"));
+            errors.push(("422", "Invalid fields, each named in `errors`"));
+        }
+        let has_query = operation.parameters.as_ref().is_some_and(|parameters| {
+            parameters
+                .iter()
+                .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query))
+        });
+        if has_query {
+            errors.push(("422", "Invalid query parameters, each named in `errors`"));
+        }
+        for (status, description) in errors {
             operation
                 .responses
                 .responses
