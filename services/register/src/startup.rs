@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::{web, HttpServer};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use praktijkregister_platform::auth::TokenVerifier;
+use praktijkregister_platform::clock::{Clock, SystemClock};
 use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::db::DbPool;
 use praktijkregister_platform::http::{build_app, openapi_document, Frame};
@@ -17,7 +18,7 @@ use utoipa::OpenApi;
 
 use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
 use crate::signing::{KeyError, TokenSigner};
-use crate::{bootstrap, clients, kp, oauth, practices, therapists};
+use crate::{annual_plans, audit_trail, bootstrap, clients, cycles, kp, oauth, overview, practices, registrations, therapists};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -57,6 +58,11 @@ pub enum RegisterStartupError {
         (name = "Practices", description = "Practices (praktijken) and their locations (vestigingen)"),
         (name = "Therapists", description = "Therapists (oefentherapeuten) and where they work"),
         (name = "Kwaliteitsregister Paramedici", description = "KP registration data: import and verification"),
+        (name = "Cycle", description = "The yearly cycle (registratiecyclus): calendar and overview"),
+        (name = "Annual plans", description = "Annual plans (jaarplannen) and their assessment"),
+        (name = "Registrations", description = "Registrations per practice per cycle year and their history"),
+        (name = "Public register", description = "What anyone may see: the registered practices (keuze-informatie)"),
+        (name = "Audit trail", description = "Who did what, when, to which subject"),
     )
 )]
 struct ApiDoc;
@@ -72,8 +78,15 @@ fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(practices::routes::create_practice)
         .service(practices::routes::list_practices)
         .service(practices::routes::get_practice)
-        .service(practices::routes::update_practice);
+        .service(practices::routes::update_practice)
+        .service(cycles::routes::get_cycle)
+        .service(cycles::routes::put_cycle);
     therapists::routes::configure(cfg);
+    audit_trail::routes::configure(cfg);
+    overview::routes::configure(cfg);
+    crate::public::routes::configure(cfg);
+    registrations::routes::configure(cfg);
+    annual_plans::routes::configure(cfg);
     kp::routes::configure(cfg);
 }
 
@@ -81,6 +94,12 @@ fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let document = openapi_document(ApiDoc::openapi(), configure);
     praktijkregister_platform::openapi::finish(document, "/oauth/token")
+}
+
+/// What the service depends on outside itself.
+pub struct Dependencies {
+    pub kp_verifier: Arc<dyn KpVerifier>,
+    pub clock: Arc<dyn Clock>,
 }
 
 pub struct Application {
@@ -97,16 +116,20 @@ impl Application {
         let registrar = bootstrap::ensure_registrar(&settings, &pool).await?;
         let verifier =
             HttpKpVerifier::new(&settings.kp_verifier).map_err(RegisterStartupError::KpVerifier)?;
-        let mut application = Self::build_with(settings, pool, Arc::new(verifier))?;
+        let dependencies = Dependencies {
+            kp_verifier: Arc::new(verifier),
+            clock: Arc::new(SystemClock),
+        };
+        let mut application = Self::build_with(settings, pool, dependencies)?;
         application.registrar = Some(registrar);
         Ok(application)
     }
 
-    /// Builds on an existing pool with the given KP verifier (tests bring their own).
+    /// Builds on an existing pool with the given outside dependencies (tests bring their own).
     pub fn build_with(
         settings: Settings,
         pool: DbPool,
-        kp_verifier: Arc<dyn KpVerifier>,
+        dependencies: Dependencies,
     ) -> Result<Self, RegisterStartupError> {
         let signer = TokenSigner::from_settings(&settings)?;
         let verifier = TokenVerifier::new(&settings.auth, Some(signer.decoding_keys()?))?;
@@ -132,19 +155,22 @@ impl Application {
         let document = Arc::new(openapi());
         let signer = web::Data::new(signer);
         let verifier = web::Data::new(verifier);
-        let kp_verifier = web::Data::from(kp_verifier);
+        let kp_verifier = web::Data::from(dependencies.kp_verifier);
+        let clock = web::Data::from(dependencies.clock);
         let settings = web::Data::new(settings);
         let server = HttpServer::new(move || {
-            let (signer, verifier, kp_verifier, settings) = (
+            let (signer, verifier, kp_verifier, clock, settings) = (
                 signer.clone(),
                 verifier.clone(),
                 kp_verifier.clone(),
+                clock.clone(),
                 settings.clone(),
             );
             build_app(frame.clone(), document.clone(), move |cfg| {
                 cfg.app_data(signer)
                     .app_data(verifier)
                     .app_data(kp_verifier)
+                    .app_data(clock)
                     .app_data(settings);
                 configure(cfg);
             })

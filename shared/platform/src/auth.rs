@@ -29,10 +29,19 @@ pub enum Scope {
     TherapistsWrite,
     KpImport,
     KpVerify,
+    CyclesRead,
+    CyclesManage,
+    AnnualPlansRead,
+    AnnualPlansSubmit,
+    AnnualPlansAssess,
+    RegistrationsRead,
+    RegistrationsWithdraw,
+    VisitationOutcomesWrite,
+    AuditRead,
 }
 
 impl Scope {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 16] = [
         Self::ClientsManage,
         Self::PracticesRead,
         Self::PracticesWrite,
@@ -40,6 +49,15 @@ impl Scope {
         Self::TherapistsWrite,
         Self::KpImport,
         Self::KpVerify,
+        Self::CyclesRead,
+        Self::CyclesManage,
+        Self::AnnualPlansRead,
+        Self::AnnualPlansSubmit,
+        Self::AnnualPlansAssess,
+        Self::RegistrationsRead,
+        Self::RegistrationsWithdraw,
+        Self::VisitationOutcomesWrite,
+        Self::AuditRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +69,15 @@ impl Scope {
             Self::TherapistsWrite => "therapists:write",
             Self::KpImport => "kp:import",
             Self::KpVerify => "kp:verify",
+            Self::CyclesRead => "cycles:read",
+            Self::CyclesManage => "cycles:manage",
+            Self::AnnualPlansRead => "annual-plans:read",
+            Self::AnnualPlansSubmit => "annual-plans:submit",
+            Self::AnnualPlansAssess => "annual-plans:assess",
+            Self::RegistrationsRead => "registrations:read",
+            Self::RegistrationsWithdraw => "registrations:withdraw",
+            Self::VisitationOutcomesWrite => "visitation-outcomes:write",
+            Self::AuditRead => "audit:read",
         }
     }
 
@@ -65,6 +92,15 @@ impl Scope {
             Self::TherapistsWrite => "Create and change therapists and memberships (registrar)",
             Self::KpImport => "Import Kwaliteitsregister Paramedici data (registrar)",
             Self::KpVerify => "Verify a therapist with Kwaliteitsregister Paramedici (registrar)",
+            Self::CyclesRead => "Read the calendar of a cycle year",
+            Self::CyclesManage => "Set a cycle year's calendar and read the registrar's overview (registrar)",
+            Self::AnnualPlansRead => "Read annual plans (a practice client: only its own)",
+            Self::AnnualPlansSubmit => "Submit annual plans (a practice client: only its own)",
+            Self::AnnualPlansAssess => "Approve or reject annual plans (registrar)",
+            Self::RegistrationsRead => "Read registrations and their history (a practice client: only its own)",
+            Self::RegistrationsWithdraw => "Withdraw a registration (a practice client: only its own)",
+            Self::VisitationOutcomesWrite => "Report visitation plans and outcomes (the visitation service)",
+            Self::AuditRead => "Read the audit trail (registrar)",
         }
     }
 
@@ -72,8 +108,22 @@ impl Scope {
     pub fn allowed_for(role: ClientRole) -> &'static [Scope] {
         match role {
             ClientRole::Registrar => &Self::ALL,
-            ClientRole::Practice => &[Self::PracticesRead, Self::TherapistsRead],
-            ClientRole::Service => &[Self::PracticesRead, Self::TherapistsRead],
+            ClientRole::Practice => &[
+                Self::PracticesRead,
+                Self::TherapistsRead,
+                Self::CyclesRead,
+                Self::AnnualPlansRead,
+                Self::AnnualPlansSubmit,
+                Self::RegistrationsRead,
+                Self::RegistrationsWithdraw,
+            ],
+            ClientRole::Service => &[
+                Self::PracticesRead,
+                Self::TherapistsRead,
+                Self::CyclesRead,
+                Self::RegistrationsRead,
+                Self::VisitationOutcomesWrite,
+            ],
             ClientRole::EpdVendor | ClientRole::Insurer | ClientRole::Visitor => &[],
         }
     }

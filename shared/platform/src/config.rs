@@ -22,6 +22,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub auth: AuthSettings,
     pub register: ServiceSettings,
+    pub cycle: CycleSettings,
     pub bootstrap: BootstrapSettings,
     pub kp_verifier: KpVerifierSettings,
 }
@@ -116,6 +117,14 @@ impl ServiceSettings {
     pub fn configured_database_url(&self) -> Option<&str> {
         non_empty(self.database_url.as_ref())
     }
+}
+
+/// The yearly cycle: the default calendar and the annual-plan size limit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CycleSettings {
+    #[serde(flatten)]
+    pub calendar: praktijkregister_domain::CalendarDefaults,
+    pub annual_plan_max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,21 +1,22 @@
 //! `/v1/kp-imports` and `/v1/therapists/{agb}/kp-verification`.
 
-use actix_web::http::header;
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
-use futures_util::StreamExt;
 use praktijkregister_domain::KpNumber;
 use praktijkregister_platform::audit::{self, AuditEvent, Outcome};
 use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::clock::Clock;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
+use praktijkregister_platform::http::read_limited_body;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::import::{self, MAX_IMPORT_BYTES};
 use super::verifier::{KpVerifier, KpVerifyError};
 use super::{repository, ImportReport};
+use crate::registrations::lifecycle;
 use crate::therapists::repository as therapists;
 use crate::therapists::routes::{path_therapist_agb, therapist_not_found, with_etag};
 use crate::therapists::Therapist;
@@ -48,34 +49,6 @@ fn require_csv(req: &HttpRequest) -> Result<(), ApiError> {
     } else {
         Err(refused())
     }
-}
-
-/// Reads the body up to `limit` bytes; this route's limit is larger than the service default.
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::BytesMut, ApiError> {
-    let too_large =
-        || ApiError::PayloadTooLarge(format!("the file exceeds the limit of {limit} bytes"));
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or_default());
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Import KP data
@@ -113,18 +86,20 @@ pub async fn import_kp(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
     params: web::Query<ImportParams>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
     principal.require(Scope::KpImport)?;
     require_csv(&req)?;
     let dry_run = params.dry_run.unwrap_or(false);
-    let body = read_body(&req, payload, MAX_IMPORT_BYTES).await?;
+    let body = read_limited_body(&req, payload, MAX_IMPORT_BYTES).await?;
     // Parsing up to 10 MiB is CPU work: off the actix worker.
     let rows = web::block(move || import::parse(&body))
         .await
         .map_err(ApiError::internal)??;
     let import_id = uuid::Uuid::now_v7().to_string();
+    let now = clock.now();
     let mut conn = connection(&pool).await?;
     let report = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -143,6 +118,10 @@ pub async fn import_kp(
                         }
                     })? > 0
                 };
+                if applied {
+                    let changed: Vec<String> = to_apply.iter().map(|row| row.agb.clone()).collect();
+                    lifecycle::after_kp_change(conn, &[], &changed, &principal.client_id, now).await?;
+                }
                 let event = AuditEvent::success("kp.import", "kp_import", &import_id).with_detail(serde_json::json!({
                     "dry_run": dry_run,
                     "rows": totals.rows,
@@ -207,6 +186,7 @@ pub async fn verify_kp(
     principal: Principal,
     pool: web::Data<DbPool>,
     verifier: web::Data<dyn KpVerifier>,
+    clock: web::Data<dyn Clock>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::KpVerify)?;
@@ -251,6 +231,7 @@ pub async fn verify_kp(
             return Err(verify_error(&error));
         }
     };
+    let now = clock.now();
     let mut conn = connection(&pool).await?;
     let therapist = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -270,6 +251,7 @@ pub async fn verify_kp(
                     "valid_until": record.valid_until,
                 }));
                 audit::record(conn, (&principal).into(), &event).await?;
+                lifecycle::after_kp_change(conn, &[], &[agb.clone()], &principal.client_id, now).await?;
                 therapists::find(conn, &agb, None)
                     .await?
                     .ok_or_else(|| therapist_not_found(&agb))

@@ -9,6 +9,7 @@ use praktijkregister_domain::{ClientRole, OefentherapieAgb};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::{Principal, Scope};
 use praktijkregister_platform::conditional::{etag, required_version};
+use praktijkregister_platform::clock::Clock;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -20,6 +21,7 @@ use super::{
     MembershipRequest, NewTherapistRequest, PracticeMembership, PracticeTherapist, Therapist,
     TherapistFields, TherapistPatch,
 };
+use crate::registrations::lifecycle;
 use crate::practices::repository as practices;
 use crate::practices::routes::path_agb;
 
@@ -299,6 +301,7 @@ fn membership_path(path: &(String, String)) -> Result<(String, String), ApiError
 pub async fn put_membership(
     principal: Principal,
     pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<MembershipRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -306,6 +309,7 @@ pub async fn put_membership(
     let (practice_agb, therapist_agb) = membership_path(&path)?;
     let request = body.into_inner();
     request.validate()?;
+    let now = clock.now();
     let mut conn = connection(&pool).await?;
     let (membership, created) = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -337,6 +341,8 @@ pub async fn put_membership(
                     "end_date": membership.end_date,
                 }));
                 audit::record(conn, (&principal).into(), &event).await?;
+                // A membership that ends may leave only kwaliteitsgeregistreerd therapists.
+                lifecycle::after_kp_change(conn, &[practice_agb.clone()], &[], &principal.client_id, now).await?;
                 Ok((membership, created))
             }
             .scope_boxed()
@@ -376,10 +382,12 @@ pub async fn put_membership(
 pub async fn delete_membership(
     principal: Principal,
     pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::TherapistsWrite)?;
     let (practice_agb, therapist_agb) = membership_path(&path)?;
+    let now = clock.now();
     let mut conn = connection(&pool).await?;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
@@ -394,6 +402,7 @@ pub async fn delete_membership(
                 format!("{practice_agb}/{therapist_agb}"),
             );
             audit::record(conn, (&principal).into(), &event).await?;
+            lifecycle::after_kp_change(conn, &[practice_agb.clone()], &[], &principal.client_id, now).await?;
             Ok(())
         }
         .scope_boxed()

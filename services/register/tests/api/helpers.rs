@@ -7,7 +7,8 @@ use praktijkregister_domain::ClientRole;
 use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::testing::TestDatabase;
 use praktijkregister_register::kp::verifier::{HttpKpVerifier, KpVerifier};
-use praktijkregister_register::startup::{Application, MIGRATIONS};
+use praktijkregister_platform::clock::ManualClock;
+use praktijkregister_register::startup::{Application, Dependencies, MIGRATIONS};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -65,24 +66,47 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts the service with a KP verifier of the test's choosing.
 pub async fn spawn_app_with_verifier(verifier: Arc<dyn KpVerifier>) -> TestApp {
+    spawn_app_with_dependencies(verifier, Arc::new(ManualClock::new(chrono::Utc::now())), |_| {}).await.0
+}
+
+/// Starts the service on a clock the test moves.
+pub async fn spawn_app_at(at: chrono::DateTime<chrono::Utc>) -> (TestApp, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(at));
+    let verifier = http_verifier("", 1000);
+    let app = spawn_app_with_dependencies(verifier, clock.clone(), |_| {}).await.0;
+    (app, clock)
+}
+
+pub async fn spawn_app_with_dependencies(
+    verifier: Arc<dyn KpVerifier>,
+    clock: Arc<ManualClock>,
+    adjust: impl FnOnce(&mut Settings),
+) -> (TestApp, Arc<ManualClock>) {
     let db = TestDatabase::create("register", MIGRATIONS);
     let data_dir = std::env::temp_dir().join(format!("prr-register-test-{}", uuid::Uuid::new_v4()));
-    let settings = test_settings(&db, &data_dir);
-    let pool = praktijkregister_platform::db::pool(db.url(), 5, std::time::Duration::from_secs(5))
-        .expect("pool");
+    let mut settings = test_settings(&db, &data_dir);
+    adjust(&mut settings);
+    let pool = praktijkregister_platform::db::pool(db.url(), 5, std::time::Duration::from_secs(5)).expect("pool");
     praktijkregister_register::bootstrap::ensure_registrar(&settings, &pool)
         .await
         .expect("seed registrar");
-    let application =
-        Application::build_with(settings, pool, verifier).expect("build the application");
+    let dependencies = Dependencies {
+        kp_verifier: verifier,
+        clock: clock.clone(),
+    };
+    let application = Application::build_with(settings, pool, dependencies).expect("build the application");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address,
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
         db,
         data_dir,
-    }
+    };
+    (app, clock)
 }
 
 /// The HTTP KP verifier pointed at `base_url` with `timeout_ms`.

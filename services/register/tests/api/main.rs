@@ -2,11 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit_trail;
 mod authorization;
 mod contract;
+mod cycle;
 mod frame;
 mod helpers;
 mod kp;
+mod overview;
 mod practices;
+mod public_register;
 mod therapists;
 mod tokens;

@@ -1,0 +1,393 @@
+//! `/v1/practices/{agb}/annual-plans` and `/v1/annual-plans/{id}`: submit, read, assess.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use praktijkregister_domain::{CycleYear, RegistrationEvent};
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::{ApiError, Problem};
+use praktijkregister_platform::http::read_limited_body;
+use praktijkregister_platform::pagination::{Page, PageParams};
+use serde_json::{json, Map};
+use sha2::{Digest, Sha256};
+
+use super::repository::{self, NewPlan};
+use super::{looks_like_pdf, AnnualPlan, AssessmentRequest, Decision, PlanListParams, SubmitParams};
+use crate::cycles::repository::calendar_for;
+use crate::practices::routes::path_agb;
+use crate::registrations::lifecycle::{self, Cause};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(submit_annual_plan)
+        .service(list_annual_plans)
+        .service(get_annual_plan)
+        .service(get_annual_plan_document)
+        .service(assess_annual_plan);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cycle_year(raw: Option<&str>, field: &str) -> Result<CycleYear, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::field(field, "cycle_year_required", "give the cycle year the plan is for"))?;
+    CycleYear::parse(raw.trim()).map_err(|e| ApiError::field(field, e.code(), &e))
+}
+
+/// Keeps only a plain file name: no directories, no control characters, at most 200 characters.
+fn clean_filename(raw: Option<&str>) -> Option<String> {
+    let name = raw?.rsplit(['/', '\\']).next()?.trim();
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(200)
+        .collect();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+fn require_pdf_media_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let refused = || ApiError::UnsupportedMediaType("send the annual plan as application/pdf".into());
+    let mime = req.mime_type().map_err(|_| refused())?.ok_or_else(refused)?;
+    if mime.type_() == "application" && mime.subtype() == "pdf" {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+fn deadline_problem(detail: String, deadline: chrono::DateTime<chrono::Utc>) -> ApiError {
+    let mut extensions = Map::new();
+    extensions.insert("deadline".into(), json!(deadline));
+    ApiError::Unprocessable { detail, extensions }
+}
+
+fn plan_not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("annual plan {id} does not exist"))
+}
+
+fn path_plan_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| plan_not_found(raw))
+}
+
+/// Submit an annual plan
+///
+/// The practice (or the registrar for it) submits its annual plan (jaarplan) for a cycle year:
+/// the body is the PDF itself (`Content-Type: application/pdf`, at most 20 MiB by default), the
+/// year and an optional file name are query parameters. The content must be a PDF (it starts with
+/// `%PDF-`); it is stored with its SHA-256 and size. The first plan of a year must be received
+/// before the annual-plan deadline (1 July, Europe/Amsterdam); after a rejection the practice may
+/// resubmit until the visitation deadline (15 October). A plan that awaits assessment, or an
+/// approved one, cannot be followed by another (409). The practice's registration for the year
+/// moves to `plan_submitted`.
+#[utoipa::path(
+    tag = "Annual plans",
+    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), SubmitParams),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "The annual plan as PDF"),
+    responses(
+        (status = 201, description = "Stored", body = AnnualPlan, headers(("Location" = String, description = "The plan's URL"))),
+        (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A plan awaits assessment or is approved, or the registration does not accept a plan", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not sent as application/pdf", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a PDF, no valid cycle year, or past the deadline (`deadline` in the problem)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["annual-plans:submit"]))
+)]
+#[post("/v1/practices/{agb}/annual-plans")]
+#[allow(clippy::too_many_arguments)] // an extractor per dependency keeps the handler plain
+pub async fn submit_annual_plan(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+    params: web::Query<SubmitParams>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let agb = path_agb(&path)?;
+    principal.require_practice(Scope::AnnualPlansSubmit, &agb)?;
+    require_pdf_media_type(&req)?;
+    let year = cycle_year(params.cycle_year.as_deref(), "cycle_year")?;
+    let document = read_limited_body(&req, payload, settings.cycle.annual_plan_max_bytes).await?;
+    if !looks_like_pdf(&document) {
+        return Err(ApiError::field(
+            "document",
+            "not_pdf",
+            "the file is not a PDF: its content does not start with %PDF-",
+        ));
+    }
+    let filename = clean_filename(params.filename.as_deref());
+    let sha256 = hex(&Sha256::digest(&document));
+    let now = clock.now();
+    let mut conn = connection(&pool).await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                if !crate::practices::repository::exists(conn, &agb).await? {
+                    return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+                }
+                let cause = Cause {
+                    actor_client_id: &principal.client_id,
+                    reason: None,
+                    at: now,
+                };
+                // Locking the registration first serialises submissions of one practice and year.
+                let registration = lifecycle::find_or_apply(conn, &agb, year, cause).await?;
+                let (calendar, _) = calendar_for(conn, year, &settings.cycle.calendar).await?;
+                let latest = repository::latest(conn, &agb, i32::from(year.value())).await?;
+                let version = match &latest {
+                    None if !calendar.annual_plan_in_time(now) => {
+                        return Err(deadline_problem(
+                            format!(
+                                "the first annual plan for {year} had to be received before {} (Europe/Amsterdam)",
+                                calendar.annual_plan_deadline()
+                            ),
+                            calendar.annual_plan_deadline_instant(),
+                        ))
+                    }
+                    None => 1,
+                    Some(plan) => match plan.decision() {
+                        None => {
+                            return Err(ApiError::conflict(format!(
+                                "version {} of the annual plan for {year} awaits assessment",
+                                plan.version
+                            )))
+                        }
+                        Some(Decision::Approved) => {
+                            return Err(ApiError::conflict(format!(
+                                "the annual plan for {year} is approved; no further version is taken"
+                            )))
+                        }
+                        Some(Decision::Rejected) if !calendar.resubmission_allowed(now) => {
+                            return Err(deadline_problem(
+                                format!(
+                                    "after a rejection a plan for {year} can be resubmitted until {} (Europe/Amsterdam)",
+                                    calendar.visitation_deadline()
+                                ),
+                                calendar.resubmission_deadline_instant(),
+                            ))
+                        }
+                        Some(Decision::Rejected) => plan.version + 1,
+                    },
+                };
+                lifecycle::apply(conn, &registration, &RegistrationEvent::PlanSubmitted, Vec::new(), cause).await?;
+                let row = repository::insert(
+                    conn,
+                    &NewPlan {
+                        id: uuid::Uuid::now_v7(),
+                        practice_agb: &agb,
+                        cycle_year: i32::from(year.value()),
+                        version,
+                        filename: filename.as_deref(),
+                        sha256: &sha256,
+                        submitted_at: now,
+                        submitted_by: &principal.client_id,
+                        document: &document,
+                    },
+                )
+                .await?;
+                let event = AuditEvent::success("annual_plan.submit", "annual_plan", row.id.to_string())
+                    .with_detail(json!({"practice_agb": agb, "cycle_year": year.value(), "version": version, "sha256": sha256}));
+                audit::record(conn, (&principal).into(), &event).await?;
+                Ok(row)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let plan = row.view();
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/annual-plans/{}", plan.id)))
+        .json(plan))
+}
+
+/// List a practice's annual plans
+///
+/// Every submitted version, newest first, optionally of one cycle year, with its assessment.
+#[utoipa::path(
+    tag = "Annual plans",
+    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), PlanListParams, PageParams),
+    responses(
+        (status = 200, description = "A page of plans", body = Page<AnnualPlan>),
+        (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["annual-plans:read"]))
+)]
+#[get("/v1/practices/{agb}/annual-plans")]
+pub async fn list_annual_plans(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    filter: web::Query<PlanListParams>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<AnnualPlan>>, ApiError> {
+    let agb = path_agb(&path)?;
+    principal.require_practice(Scope::AnnualPlansRead, &agb)?;
+    let year = match filter.cycle_year.as_deref() {
+        Some(raw) => Some(i32::from(cycle_year(Some(raw), "cycle_year")?.value())),
+        None => None,
+    };
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let mut conn = connection(&pool).await?;
+    if !crate::practices::repository::exists(&mut conn, &agb).await? {
+        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+    }
+    let rows = repository::list_for_practice(&mut conn, &agb, year, after, limit).await?;
+    audit::record(&mut conn, (&principal).into(), &AuditEvent::success("annual_plan.list", "practice", &agb)).await?;
+    let plans: Vec<AnnualPlan> = rows.into_iter().map(repository::PlanRow::view).collect();
+    Ok(web::Json(Page::from_rows(plans, limit, |p| (p.submitted_at, p.id))))
+}
+
+/// Read an annual plan
+///
+/// The plan's metadata and assessment. A practice client reads only its own plans; any other
+/// answers 404.
+#[utoipa::path(
+    tag = "Annual plans",
+    params(("id" = String, Path, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The plan", body = AnnualPlan),
+        (status = 404, description = "No such plan (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["annual-plans:read"]))
+)]
+#[get("/v1/annual-plans/{id}")]
+pub async fn get_annual_plan(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> Result<web::Json<AnnualPlan>, ApiError> {
+    principal.require(Scope::AnnualPlansRead)?;
+    let id = path_plan_id(&path)?;
+    let mut conn = connection(&pool).await?;
+    let row = repository::find(&mut conn, id)
+        .await?
+        .filter(|plan| principal.may_access_practice(&plan.practice_agb))
+        .ok_or_else(|| plan_not_found(&path))?;
+    audit::record(&mut conn, (&principal).into(), &AuditEvent::success("annual_plan.read", "annual_plan", id.to_string())).await?;
+    Ok(web::Json(row.view()))
+}
+
+/// Download an annual plan's document
+///
+/// The PDF as submitted; `ETag` is its SHA-256. A practice client reads only its own plans.
+#[utoipa::path(
+    tag = "Annual plans",
+    params(("id" = String, Path, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>,
+            headers(("ETag" = String, description = "SHA-256 of the document"), ("Content-Disposition" = String, description = "The file name"))),
+        (status = 404, description = "No such plan (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["annual-plans:read"]))
+)]
+#[get("/v1/annual-plans/{id}/document")]
+pub async fn get_annual_plan_document(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::AnnualPlansRead)?;
+    let id = path_plan_id(&path)?;
+    let mut conn = connection(&pool).await?;
+    let plan = repository::find(&mut conn, id)
+        .await?
+        .filter(|plan| principal.may_access_practice(&plan.practice_agb))
+        .ok_or_else(|| plan_not_found(&path))?;
+    let content = repository::document(&mut conn, id)
+        .await?
+        .ok_or_else(|| plan_not_found(&path))?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("annual_plan.document.read", "annual_plan", id.to_string()),
+    )
+    .await?;
+    let filename = plan
+        .filename
+        .clone()
+        .unwrap_or_else(|| format!("jaarplan-{}-{}-v{}.pdf", plan.practice_agb, plan.cycle_year, plan.version));
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::ETAG, format!("\"{}\"", plan.sha256)))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(content))
+}
+
+/// Assess an annual plan
+///
+/// The registrar approves or rejects the plan, with remarks (required when rejecting). A plan is
+/// assessed once (409 after). The practice's registration for the year moves to `plan_approved`
+/// (a visitation can be planned) or `plan_rejected` (the practice may resubmit).
+#[utoipa::path(
+    tag = "Annual plans",
+    params(("id" = String, Path, description = "The plan's id")),
+    request_body = AssessmentRequest,
+    responses(
+        (status = 200, description = "Assessed", body = AnnualPlan),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already assessed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Rejected without remarks", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["annual-plans:assess"]))
+)]
+#[post("/v1/annual-plans/{id}/assessment")]
+pub async fn assess_annual_plan(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
+    path: web::Path<String>,
+    body: web::Json<AssessmentRequest>,
+) -> Result<web::Json<AnnualPlan>, ApiError> {
+    principal.require(Scope::AnnualPlansAssess)?;
+    let id = path_plan_id(&path)?;
+    let request = body.into_inner();
+    let remarks = request.remarks.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    if request.decision == Decision::Rejected && remarks.is_none() {
+        return Err(ApiError::field("remarks", "remarks_required", "say what the practice must change"));
+    }
+    if remarks.as_ref().is_some_and(|r| r.chars().count() > 4000) {
+        return Err(ApiError::field("remarks", "remarks_length", "remarks have at most 4000 characters"));
+    }
+    let now = clock.now();
+    let mut conn = connection(&pool).await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                let plan = repository::find_for_update(conn, id)
+                    .await?
+                    .ok_or_else(|| plan_not_found(&id.to_string()))?;
+                if let Some(decision) = plan.decision() {
+                    return Err(ApiError::conflict(format!("the plan is already {}", decision.as_str())));
+                }
+                let year = CycleYear::new(u16::try_from(plan.cycle_year).unwrap_or_default())
+                    .map_err(|e| ApiError::internal(anyhow::anyhow!("stored cycle year: {e}")))?;
+                let registration = lifecycle::existing(conn, &plan.practice_agb, year).await?;
+                let event = match request.decision {
+                    Decision::Approved => RegistrationEvent::PlanApproved,
+                    Decision::Rejected => RegistrationEvent::PlanRejected,
+                };
+                let cause = Cause {
+                    actor_client_id: &principal.client_id,
+                    reason: remarks.as_deref(),
+                    at: now,
+                };
+                lifecycle::apply(conn, &registration, &event, Vec::new(), cause).await?;
+                let row = repository::assess(conn, id, request.decision, remarks.as_deref(), now, &principal.client_id).await?;
+                let audit_event = AuditEvent::success("annual_plan.assess", "annual_plan", id.to_string())
+                    .with_detail(json!({"decision": request.decision.as_str(), "practice_agb": plan.practice_agb}));
+                audit::record(conn, (&principal).into(), &audit_event).await?;
+                Ok(row)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(web::Json(row.view()))
+}

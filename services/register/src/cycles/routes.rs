@@ -1,0 +1,82 @@
+//! `/v1/cycles/{year}`: read and set a cycle year's calendar.
+
+use actix_web::{get, put, web};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::{ApiError, Problem};
+
+use super::repository;
+use super::{path_year, CalendarOverride, CalendarSource, CycleCalendarView};
+
+/// Read a cycle year's calendar
+///
+/// The deadlines of cycle year Y in Europe/Amsterdam: annual plan (before 1 July by default),
+/// last visitation (15 October), entry visitation (before 1 November) and the export date
+/// (1 November), with the contract year (Y+1) and the treatment-index year (Y-1) they imply.
+/// `source` tells whether the registrar overrode the configured defaults for this year.
+#[utoipa::path(
+    tag = "Cycle",
+    params(("year" = u16, Path, description = "Cycle year", example = 2026)),
+    responses(
+        (status = 200, description = "The calendar", body = CycleCalendarView),
+        (status = 422, description = "The year is not a cycle year", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["cycles:read"]))
+)]
+#[get("/v1/cycles/{year}")]
+pub async fn get_cycle(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+) -> Result<web::Json<CycleCalendarView>, ApiError> {
+    principal.require(Scope::CyclesRead)?;
+    let year = path_year(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (calendar, source) = repository::calendar_for(&mut conn, year, &settings.cycle.calendar).await?;
+    Ok(web::Json(CycleCalendarView::new(&calendar, source)))
+}
+
+/// Set a cycle year's calendar
+///
+/// Overrides the configured defaults for one cycle year. Every date must lie in the year and
+/// keep the order annual plan deadline ≤ visitation deadline < entry visitation deadline ≤
+/// export date; a violation is 422 naming the field.
+#[utoipa::path(
+    tag = "Cycle",
+    params(("year" = u16, Path, description = "Cycle year", example = 2026)),
+    request_body = CalendarOverride,
+    responses(
+        (status = 200, description = "The calendar now in force", body = CycleCalendarView),
+        (status = 422, description = "A date outside the year or out of order", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["cycles:manage"]))
+)]
+#[put("/v1/cycles/{year}")]
+pub async fn put_cycle(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: web::Json<CalendarOverride>,
+) -> Result<web::Json<CycleCalendarView>, ApiError> {
+    principal.require(Scope::CyclesManage)?;
+    let year = path_year(&path)?;
+    let calendar = body.into_inner().parse(year)?;
+    let mut conn = connection(&pool).await?;
+    let stored = calendar.clone();
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            repository::upsert(conn, &stored, &principal.client_id).await?;
+            let event = AuditEvent::success("cycle.calendar.set", "cycle", stored.year().to_string());
+            audit::record(conn, (&principal).into(), &event).await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(web::Json(CycleCalendarView::new(&calendar, CalendarSource::Override)))
+}

@@ -1,0 +1,174 @@
+//! SQL for the public register: practices with a `registered` registration in one of the public
+//! cycle years, with their addresses and those years; no other column is read.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{CycleYear, PracticeTier};
+
+use super::{PublicLocation, PublicPractice};
+use crate::schema::{practice_locations, practices, registrations};
+
+const REGISTERED: &str = "registered";
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = practices)]
+struct PublicPracticeRow {
+    agb: String,
+    name: String,
+    tier: String,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = practice_locations)]
+struct PublicLocationRow {
+    practice_agb: String,
+    street: String,
+    house_number: String,
+    postal_code: String,
+    city: String,
+}
+
+impl From<PublicLocationRow> for PublicLocation {
+    fn from(row: PublicLocationRow) -> Self {
+        Self {
+            street: row.street,
+            house_number: row.house_number,
+            postal_code: row.postal_code,
+            city: row.city,
+        }
+    }
+}
+
+/// Filters of the public search.
+#[derive(Debug, Default)]
+pub struct PublicFilter {
+    pub name_contains: Option<String>,
+    pub city: Option<String>,
+    /// Normalised like stored postal codes (`1234 AB`).
+    pub postal_code_prefix: Option<String>,
+    pub agb: Option<String>,
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn year_values(years: &[CycleYear]) -> Vec<i32> {
+    years.iter().map(|y| i32::from(y.value())).collect()
+}
+
+/// Up to `limit + 1` publicly registered practices after `after`, ordered by AGB code.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    years: &[CycleYear],
+    filter: &PublicFilter,
+    after: Option<String>,
+    limit: i64,
+) -> QueryResult<Vec<PublicPractice>> {
+    let year_values = year_values(years);
+    let registered = registrations::table
+        .filter(registrations::practice_agb.eq(practices::agb))
+        .filter(registrations::state.eq(REGISTERED))
+        .filter(registrations::cycle_year.eq_any(year_values.clone()));
+    let mut query = practices::table
+        .filter(diesel::dsl::exists(registered))
+        .select(PublicPracticeRow::as_select())
+        .order(practices::agb)
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(practices::agb.gt(after));
+    }
+    if let Some(agb) = &filter.agb {
+        query = query.filter(practices::agb.eq(agb.clone()));
+    }
+    if let Some(name) = &filter.name_contains {
+        query = query.filter(practices::name.ilike(format!("%{}%", like_escape(name))));
+    }
+    if let Some(city) = &filter.city {
+        let in_city = practice_locations::table
+            .filter(practice_locations::practice_agb.eq(practices::agb))
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "lower(practice_locations.city) = lower(",
+                )
+                .bind::<diesel::sql_types::Text, _>(city.clone())
+                .sql(")"),
+            );
+        query = query.filter(diesel::dsl::exists(in_city));
+    }
+    if let Some(prefix) = &filter.postal_code_prefix {
+        let with_prefix = practice_locations::table
+            .filter(practice_locations::practice_agb.eq(practices::agb))
+            .filter(practice_locations::postal_code.like(format!("{}%", like_escape(prefix))));
+        query = query.filter(diesel::dsl::exists(with_prefix));
+    }
+    let rows = query.load(conn).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let agbs: Vec<String> = rows.iter().map(|r| r.agb.clone()).collect();
+    let mut locations: Vec<PublicLocationRow> = practice_locations::table
+        .filter(practice_locations::practice_agb.eq_any(&agbs))
+        .order((
+            practice_locations::practice_agb,
+            practice_locations::position,
+        ))
+        .select(PublicLocationRow::as_select())
+        .load(conn)
+        .await?;
+    let mut registered_years: Vec<(String, i32)> = registrations::table
+        .filter(registrations::practice_agb.eq_any(&agbs))
+        .filter(registrations::state.eq(REGISTERED))
+        .filter(registrations::cycle_year.eq_any(year_values))
+        .order((
+            registrations::practice_agb,
+            registrations::cycle_year.desc(),
+        ))
+        .select((registrations::practice_agb, registrations::cycle_year))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let locations: Vec<PublicLocation> = locations
+                .extract_if(.., |l| l.practice_agb == row.agb)
+                .map(PublicLocation::from)
+                .collect();
+            let registered_for = registered_years
+                .extract_if(.., |(agb, _)| *agb == row.agb)
+                .filter_map(|(_, year)| {
+                    years.iter().copied().find(|y| i32::from(y.value()) == year)
+                })
+                .collect();
+            PublicPractice {
+                tier: PracticeTier::parse(&row.tier).unwrap_or_default(),
+                city: <[PublicLocation]>::first(&locations).map(|l| l.city.clone()),
+                agb: row.agb,
+                name: row.name,
+                locations,
+                registered_for,
+            }
+        })
+        .collect())
+}
+
+/// The practice with AGB code `agb` when it is publicly registered.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    years: &[CycleYear],
+    agb: &str,
+) -> QueryResult<Option<PublicPractice>> {
+    let filter = PublicFilter {
+        agb: Some(agb.to_string()),
+        ..PublicFilter::default()
+    };
+    Ok(list(conn, years, &filter, None, 1)
+        .await?
+        .into_iter()
+        .next())
+}

@@ -1,0 +1,167 @@
+//! `/v1/practices/{agb}/registrations`: read registrations and withdraw one.
+
+use actix_web::{get, post, web};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use praktijkregister_domain::RegistrationEvent;
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::{ApiError, Problem};
+use praktijkregister_platform::pagination::{Page, PageParams};
+
+use super::lifecycle::{self, Cause};
+use super::repository;
+use super::{Registration, RegistrationWithHistory, WithdrawalRequest};
+use crate::cycles::path_year;
+use crate::practices::routes::path_agb;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_registrations)
+        .service(get_registration)
+        .service(withdraw_registration)
+        .service(super::internal::record_visitation_event);
+}
+
+/// List a practice's registrations
+///
+/// The practice's registration per cycle year, newest year first. A practice client sees only
+/// its own; another practice answers 404.
+#[utoipa::path(
+    tag = "Registrations",
+    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), PageParams),
+    responses(
+        (status = 200, description = "A page of registrations", body = Page<Registration>),
+        (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["registrations:read"]))
+)]
+#[get("/v1/practices/{agb}/registrations")]
+pub async fn list_registrations(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Registration>>, ApiError> {
+    let agb = path_agb(&path)?;
+    principal.require_practice(Scope::RegistrationsRead, &agb)?;
+    let limit = page.limit()?;
+    let before: Option<i32> = page.after()?;
+    let mut conn = connection(&pool).await?;
+    if !crate::practices::repository::exists(&mut conn, &agb).await? {
+        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+    }
+    let rows = repository::list_for_practice(&mut conn, &agb, before, limit).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("registration.list", "practice", &agb),
+    )
+    .await?;
+    let items: Vec<Registration> = rows.iter().map(repository::RegistrationRow::view).collect();
+    Ok(web::Json(Page::from_rows(items, limit, |r| i32::from(r.cycle_year))))
+}
+
+/// Read a registration with its history
+///
+/// The registration of the practice for one cycle year, with every transition: from which state
+/// to which, the event, who caused it, when and why.
+#[utoipa::path(
+    tag = "Registrations",
+    params(
+        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        ("year" = u16, Path, description = "Cycle year", example = 2026),
+    ),
+    responses(
+        (status = 200, description = "The registration", body = RegistrationWithHistory),
+        (status = 404, description = "No registration for that year (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The year is not a cycle year", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["registrations:read"]))
+)]
+#[get("/v1/practices/{agb}/registrations/{year}")]
+pub async fn get_registration(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<RegistrationWithHistory>, ApiError> {
+    let (agb, year) = path.into_inner();
+    let agb = path_agb(&agb)?;
+    principal.require_practice(Scope::RegistrationsRead, &agb)?;
+    let year = path_year(&year)?;
+    let mut conn = connection(&pool).await?;
+    let row = repository::find(&mut conn, &agb, i32::from(year.value()))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("practice {agb} has no registration for {year}")))?;
+    let history = repository::history(&mut conn, row.id).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("registration.read", "registration", format!("{agb}/{year}")),
+    )
+    .await?;
+    Ok(web::Json(RegistrationWithHistory {
+        registration: row.view(),
+        history,
+    }))
+}
+
+/// Withdraw a registration
+///
+/// The practice or the registrar withdraws the registration for a cycle year (teruggetrokken),
+/// at any time, with a reason that is kept with the transition. A withdrawn registration cannot
+/// be withdrawn again (409 with the allowed next states).
+#[utoipa::path(
+    tag = "Registrations",
+    params(
+        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        ("year" = u16, Path, description = "Cycle year", example = 2026),
+    ),
+    request_body = WithdrawalRequest,
+    responses(
+        (status = 200, description = "Withdrawn", body = Registration),
+        (status = 404, description = "No registration for that year (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already withdrawn", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["registrations:withdraw"]))
+)]
+#[post("/v1/practices/{agb}/registrations/{year}/withdrawal")]
+pub async fn withdraw_registration(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
+    path: web::Path<(String, String)>,
+    body: web::Json<WithdrawalRequest>,
+) -> Result<web::Json<Registration>, ApiError> {
+    let (agb, year) = path.into_inner();
+    let agb = path_agb(&agb)?;
+    principal.require_practice(Scope::RegistrationsWithdraw, &agb)?;
+    let year = path_year(&year)?;
+    let reason = body.into_inner().reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::field("reason", "reason_length", "give a reason of 1 to 2000 characters"));
+    }
+    let now = clock.now();
+    let mut conn = connection(&pool).await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                let row = lifecycle::existing(conn, &agb, year).await?;
+                let cause = Cause {
+                    actor_client_id: &principal.client_id,
+                    reason: Some(&reason),
+                    at: now,
+                };
+                let row = lifecycle::apply(conn, &row, &RegistrationEvent::Withdrawn, Vec::new(), cause).await?;
+                let event = AuditEvent::success("registration.withdraw", "registration", format!("{agb}/{year}"))
+                    .with_detail(serde_json::json!({"reason": reason}));
+                audit::record(conn, (&principal).into(), &event).await?;
+                Ok(row)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(web::Json(row.view()))
+}
