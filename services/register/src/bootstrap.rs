@@ -5,7 +5,6 @@
 //! signing key) and printed at every start; in production a generated secret is printed once.
 
 use praktijkregister_domain::ClientRole;
-use praktijkregister_platform::auth::Scope;
 use praktijkregister_platform::config::{Environment, Settings};
 use praktijkregister_platform::db::DbPool;
 
@@ -84,7 +83,7 @@ pub async fn ensure_registrar(
                 name: "Registrar (seeded at start-up)".into(),
                 role: ClientRole::Registrar,
                 binding: Binding::default(),
-                scopes: Scope::allowed_for(ClientRole::Registrar).to_vec(),
+                scopes: None,
             };
             repository::insert(&mut conn, &client_id, &client, &hash(&secret)?).await?;
             Some(secret)

@@ -1,8 +1,8 @@
 //! The register service: API clients and tokens, practices, therapists and their
 //! Kwaliteitsregister Paramedici data.
 
-pub mod audit_trail;
 pub mod annual_plans;
+pub mod audit_trail;
 pub mod bootstrap;
 pub mod clients;
 pub mod credentials;

@@ -268,11 +268,7 @@ pub async fn token(
         }
     };
 
-    let allowed: Vec<Scope> = client
-        .scopes
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .collect();
+    let allowed = client.allowed_scopes().map_err(ApiError::Internal)?;
     let granted: Vec<Scope> = match form
         .scope
         .as_deref()

@@ -9,7 +9,7 @@ diesel::table! {
         epd_vendor -> Nullable<Text>,
         insurer_uzovi -> Nullable<Text>,
         visitor_id -> Nullable<Text>,
-        scopes -> Array<Text>,
+        scopes -> Nullable<Array<Text>>,
         secret_hash -> Text,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,

@@ -18,7 +18,10 @@ use utoipa::OpenApi;
 
 use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
 use crate::signing::{KeyError, TokenSigner};
-use crate::{annual_plans, audit_trail, bootstrap, clients, cycles, kp, oauth, overview, practices, registrations, therapists};
+use crate::{
+    annual_plans, audit_trail, bootstrap, clients, cycles, kp, oauth, overview, practices,
+    registrations, therapists,
+};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

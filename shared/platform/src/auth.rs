@@ -93,13 +93,21 @@ impl Scope {
             Self::KpImport => "Import Kwaliteitsregister Paramedici data (registrar)",
             Self::KpVerify => "Verify a therapist with Kwaliteitsregister Paramedici (registrar)",
             Self::CyclesRead => "Read the calendar of a cycle year",
-            Self::CyclesManage => "Set a cycle year's calendar and read the registrar's overview (registrar)",
+            Self::CyclesManage => {
+                "Set a cycle year's calendar and read the registrar's overview (registrar)"
+            }
             Self::AnnualPlansRead => "Read annual plans (a practice client: only its own)",
             Self::AnnualPlansSubmit => "Submit annual plans (a practice client: only its own)",
             Self::AnnualPlansAssess => "Approve or reject annual plans (registrar)",
-            Self::RegistrationsRead => "Read registrations and their history (a practice client: only its own)",
-            Self::RegistrationsWithdraw => "Withdraw a registration (a practice client: only its own)",
-            Self::VisitationOutcomesWrite => "Report visitation plans and outcomes (the visitation service)",
+            Self::RegistrationsRead => {
+                "Read registrations and their history (a practice client: only its own)"
+            }
+            Self::RegistrationsWithdraw => {
+                "Withdraw a registration (a practice client: only its own)"
+            }
+            Self::VisitationOutcomesWrite => {
+                "Report visitation plans and outcomes (the visitation service)"
+            }
             Self::AuditRead => "Read the audit trail (registrar)",
         }
     }
@@ -107,7 +115,24 @@ impl Scope {
     /// The scopes a client of `role` may be granted.
     pub fn allowed_for(role: ClientRole) -> &'static [Scope] {
         match role {
-            ClientRole::Registrar => &Self::ALL,
+            // Everything but the internal events, which only the services send.
+            ClientRole::Registrar => &[
+                Self::ClientsManage,
+                Self::PracticesRead,
+                Self::PracticesWrite,
+                Self::TherapistsRead,
+                Self::TherapistsWrite,
+                Self::KpImport,
+                Self::KpVerify,
+                Self::CyclesRead,
+                Self::CyclesManage,
+                Self::AnnualPlansRead,
+                Self::AnnualPlansSubmit,
+                Self::AnnualPlansAssess,
+                Self::RegistrationsRead,
+                Self::RegistrationsWithdraw,
+                Self::AuditRead,
+            ],
             ClientRole::Practice => &[
                 Self::PracticesRead,
                 Self::TherapistsRead,

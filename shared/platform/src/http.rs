@@ -319,7 +319,8 @@ pub async fn read_limited_body(
     limit: usize,
 ) -> Result<web::BytesMut, ApiError> {
     use futures_util::StreamExt as _;
-    let too_large = || ApiError::PayloadTooLarge(format!("the body exceeds the limit of {limit} bytes"));
+    let too_large =
+        || ApiError::PayloadTooLarge(format!("the body exceeds the limit of {limit} bytes"));
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -330,7 +331,8 @@ pub async fn read_limited_body(
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or_default().min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

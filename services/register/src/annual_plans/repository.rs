@@ -63,7 +63,11 @@ impl PlanRow {
 }
 
 /// The latest version of the practice's plan for the year.
-pub async fn latest(conn: &mut AsyncPgConnection, practice_agb: &str, cycle_year: i32) -> QueryResult<Option<PlanRow>> {
+pub async fn latest(
+    conn: &mut AsyncPgConnection,
+    practice_agb: &str,
+    cycle_year: i32,
+) -> QueryResult<Option<PlanRow>> {
     annual_plans::table
         .filter(annual_plans::practice_agb.eq(practice_agb))
         .filter(annual_plans::cycle_year.eq(cycle_year))
@@ -122,7 +126,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> QueryResult<O
 }
 
 /// The plan, locked for the rest of the transaction (assessment happens once).
-pub async fn find_for_update(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> QueryResult<Option<PlanRow>> {
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    id: uuid::Uuid,
+) -> QueryResult<Option<PlanRow>> {
     annual_plans::table
         .find(id)
         .select(PlanRow::as_select())
@@ -132,7 +139,10 @@ pub async fn find_for_update(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> Qu
         .optional()
 }
 
-pub async fn document(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> QueryResult<Option<Vec<u8>>> {
+pub async fn document(
+    conn: &mut AsyncPgConnection,
+    id: uuid::Uuid,
+) -> QueryResult<Option<Vec<u8>>> {
     annual_plan_documents::table
         .find(id)
         .select(annual_plan_documents::content)
@@ -162,7 +172,9 @@ pub async fn list_for_practice(
         query = query.filter(
             annual_plans::submitted_at
                 .lt(submitted_at)
-                .or(annual_plans::submitted_at.eq(submitted_at).and(annual_plans::id.lt(id))),
+                .or(annual_plans::submitted_at
+                    .eq(submitted_at)
+                    .and(annual_plans::id.lt(id))),
         );
     }
     query.load(conn).await

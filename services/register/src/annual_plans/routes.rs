@@ -17,7 +17,9 @@ use serde_json::{json, Map};
 use sha2::{Digest, Sha256};
 
 use super::repository::{self, NewPlan};
-use super::{looks_like_pdf, AnnualPlan, AssessmentRequest, Decision, PlanListParams, SubmitParams};
+use super::{
+    looks_like_pdf, AnnualPlan, AssessmentRequest, Decision, PlanListParams, SubmitParams,
+};
 use crate::cycles::repository::calendar_for;
 use crate::practices::routes::path_agb;
 use crate::registrations::lifecycle::{self, Cause};
@@ -35,7 +37,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn cycle_year(raw: Option<&str>, field: &str) -> Result<CycleYear, ApiError> {
-    let raw = raw.ok_or_else(|| ApiError::field(field, "cycle_year_required", "give the cycle year the plan is for"))?;
+    let raw = raw.ok_or_else(|| {
+        ApiError::field(
+            field,
+            "cycle_year_required",
+            "give the cycle year the plan is for",
+        )
+    })?;
     CycleYear::parse(raw.trim()).map_err(|e| ApiError::field(field, e.code(), &e))
 }
 
@@ -51,8 +59,12 @@ fn clean_filename(raw: Option<&str>) -> Option<String> {
 }
 
 fn require_pdf_media_type(req: &HttpRequest) -> Result<(), ApiError> {
-    let refused = || ApiError::UnsupportedMediaType("send the annual plan as application/pdf".into());
-    let mime = req.mime_type().map_err(|_| refused())?.ok_or_else(refused)?;
+    let refused =
+        || ApiError::UnsupportedMediaType("send the annual plan as application/pdf".into());
+    let mime = req
+        .mime_type()
+        .map_err(|_| refused())?
+        .ok_or_else(refused)?;
     if mime.type_() == "application" && mime.subtype() == "pdf" {
         Ok(())
     } else {
@@ -239,9 +251,16 @@ pub async fn list_annual_plans(
         return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
     }
     let rows = repository::list_for_practice(&mut conn, &agb, year, after, limit).await?;
-    audit::record(&mut conn, (&principal).into(), &AuditEvent::success("annual_plan.list", "practice", &agb)).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("annual_plan.list", "practice", &agb),
+    )
+    .await?;
     let plans: Vec<AnnualPlan> = rows.into_iter().map(repository::PlanRow::view).collect();
-    Ok(web::Json(Page::from_rows(plans, limit, |p| (p.submitted_at, p.id))))
+    Ok(web::Json(Page::from_rows(plans, limit, |p| {
+        (p.submitted_at, p.id)
+    })))
 }
 
 /// Read an annual plan
@@ -270,7 +289,12 @@ pub async fn get_annual_plan(
         .await?
         .filter(|plan| principal.may_access_practice(&plan.practice_agb))
         .ok_or_else(|| plan_not_found(&path))?;
-    audit::record(&mut conn, (&principal).into(), &AuditEvent::success("annual_plan.read", "annual_plan", id.to_string())).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("annual_plan.read", "annual_plan", id.to_string()),
+    )
+    .await?;
     Ok(web::Json(row.view()))
 }
 
@@ -309,14 +333,19 @@ pub async fn get_annual_plan_document(
         &AuditEvent::success("annual_plan.document.read", "annual_plan", id.to_string()),
     )
     .await?;
-    let filename = plan
-        .filename
-        .clone()
-        .unwrap_or_else(|| format!("jaarplan-{}-{}-v{}.pdf", plan.practice_agb, plan.cycle_year, plan.version));
+    let filename = plan.filename.clone().unwrap_or_else(|| {
+        format!(
+            "jaarplan-{}-{}-v{}.pdf",
+            plan.practice_agb, plan.cycle_year, plan.version
+        )
+    });
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((header::ETAG, format!("\"{}\"", plan.sha256)))
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(content))
 }
@@ -349,12 +378,23 @@ pub async fn assess_annual_plan(
     principal.require(Scope::AnnualPlansAssess)?;
     let id = path_plan_id(&path)?;
     let request = body.into_inner();
-    let remarks = request.remarks.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    let remarks = request
+        .remarks
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
     if request.decision == Decision::Rejected && remarks.is_none() {
-        return Err(ApiError::field("remarks", "remarks_required", "say what the practice must change"));
+        return Err(ApiError::field(
+            "remarks",
+            "remarks_required",
+            "say what the practice must change",
+        ));
     }
     if remarks.as_ref().is_some_and(|r| r.chars().count() > 4000) {
-        return Err(ApiError::field("remarks", "remarks_length", "remarks have at most 4000 characters"));
+        return Err(ApiError::field(
+            "remarks",
+            "remarks_length",
+            "remarks have at most 4000 characters",
+        ));
     }
     let now = clock.now();
     let mut conn = connection(&pool).await?;

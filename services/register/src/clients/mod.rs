@@ -49,7 +49,8 @@ pub struct NewClient {
     pub name: String,
     pub role: ClientRole,
     pub binding: Binding,
-    pub scopes: Vec<Scope>,
+    /// `None`: whatever the role allows, now and later.
+    pub scopes: Option<Vec<Scope>>,
 }
 
 fn is_slug(value: &str) -> bool {
@@ -129,7 +130,7 @@ impl NewClientRequest {
         }
         let allowed = Scope::allowed_for(role);
         let scopes = match self.scopes {
-            None => allowed.to_vec(),
+            None => None,
             Some(requested) => {
                 let mut scopes = Vec::new();
                 for (i, name) in requested.iter().enumerate() {
@@ -145,7 +146,7 @@ impl NewClientRequest {
                 }
                 scopes.sort();
                 scopes.dedup();
-                scopes
+                Some(scopes)
             }
         };
         errors.into_result()?;
@@ -177,6 +178,7 @@ pub struct Client {
     pub insurer_uzovi: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visitor_id: Option<String>,
+    /// The scopes the client may be granted.
     pub scopes: Vec<String>,
     pub created_at: DateTime<Utc>,
     /// Set once the client is revoked: it gets no new tokens.

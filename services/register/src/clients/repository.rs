@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::ClientRole;
+use praktijkregister_platform::auth::Scope;
 
 use super::{Client, NewClient};
 use crate::schema::api_clients;
@@ -18,7 +19,7 @@ pub struct ClientRow {
     pub epd_vendor: Option<String>,
     pub insurer_uzovi: Option<String>,
     pub visitor_id: Option<String>,
-    pub scopes: Vec<String>,
+    pub scopes: Option<Vec<String>>,
     pub secret_hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -30,7 +31,27 @@ impl ClientRow {
         ClientRole::parse(&self.role).map_err(|e| anyhow::anyhow!("stored role {}: {e}", self.role))
     }
 
+    /// The scopes the client may be granted: its own list (or, without one, all) narrowed to what
+    /// its role allows today.
+    pub fn allowed_scopes(&self) -> Result<Vec<Scope>, anyhow::Error> {
+        let by_role = Scope::allowed_for(self.role()?);
+        Ok(by_role
+            .iter()
+            .copied()
+            .filter(|scope| {
+                self.scopes
+                    .as_ref()
+                    .is_none_or(|own| own.iter().any(|s| s == scope.as_str()))
+            })
+            .collect())
+    }
+
     pub fn into_client(self) -> Result<Client, anyhow::Error> {
+        let scopes = self
+            .allowed_scopes()?
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
         Ok(Client {
             role: self.role()?,
             client_id: self.client_id,
@@ -39,7 +60,7 @@ impl ClientRow {
             epd_vendor: self.epd_vendor,
             insurer_uzovi: self.insurer_uzovi,
             visitor_id: self.visitor_id,
-            scopes: self.scopes,
+            scopes,
             created_at: self.created_at,
             revoked_at: self.revoked_at,
         })
@@ -61,11 +82,12 @@ pub async fn insert(
             api_clients::epd_vendor.eq(&client.binding.epd_vendor),
             api_clients::insurer_uzovi.eq(&client.binding.insurer_uzovi),
             api_clients::visitor_id.eq(&client.binding.visitor_id),
-            api_clients::scopes.eq(client
-                .scopes
-                .iter()
-                .map(|s| s.as_str().to_string())
-                .collect::<Vec<_>>()),
+            api_clients::scopes.eq(client.scopes.as_ref().map(|scopes| {
+                scopes
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect::<Vec<_>>()
+            })),
             api_clients::secret_hash.eq(secret_hash),
         ))
         .returning(ClientRow::as_returning())

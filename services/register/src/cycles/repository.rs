@@ -29,10 +29,19 @@ pub async fn calendar_for(
     Ok(stored
         .and_then(|(a, v, e, x)| CycleCalendar::new(year, a, v, e, x).ok())
         .map(|calendar| (calendar, CalendarSource::Override))
-        .unwrap_or_else(|| (CycleCalendar::from_defaults(year, defaults), CalendarSource::Default)))
+        .unwrap_or_else(|| {
+            (
+                CycleCalendar::from_defaults(year, defaults),
+                CalendarSource::Default,
+            )
+        }))
 }
 
-pub async fn upsert(conn: &mut AsyncPgConnection, calendar: &CycleCalendar, actor: &str) -> QueryResult<()> {
+pub async fn upsert(
+    conn: &mut AsyncPgConnection,
+    calendar: &CycleCalendar,
+    actor: &str,
+) -> QueryResult<()> {
     let values = (
         cycle_calendars::cycle_year.eq(i32::from(calendar.year().value())),
         cycle_calendars::annual_plan_deadline.eq(calendar.annual_plan_deadline()),
@@ -42,7 +51,7 @@ pub async fn upsert(conn: &mut AsyncPgConnection, calendar: &CycleCalendar, acto
         cycle_calendars::updated_by.eq(actor),
     );
     diesel::insert_into(cycle_calendars::table)
-        .values(values.clone())
+        .values(values)
         .on_conflict(cycle_calendars::cycle_year)
         .do_update()
         .set((values, cycle_calendars::updated_at.eq(diesel::dsl::now)))

@@ -37,7 +37,8 @@ pub async fn get_cycle(
     principal.require(Scope::CyclesRead)?;
     let year = path_year(&path)?;
     let mut conn = connection(&pool).await?;
-    let (calendar, source) = repository::calendar_for(&mut conn, year, &settings.cycle.calendar).await?;
+    let (calendar, source) =
+        repository::calendar_for(&mut conn, year, &settings.cycle.calendar).await?;
     Ok(web::Json(CycleCalendarView::new(&calendar, source)))
 }
 
@@ -67,16 +68,20 @@ pub async fn put_cycle(
     let year = path_year(&path)?;
     let calendar = body.into_inner().parse(year)?;
     let mut conn = connection(&pool).await?;
-    let stored = calendar.clone();
+    let stored = calendar;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
             repository::upsert(conn, &stored, &principal.client_id).await?;
-            let event = AuditEvent::success("cycle.calendar.set", "cycle", stored.year().to_string());
+            let event =
+                AuditEvent::success("cycle.calendar.set", "cycle", stored.year().to_string());
             audit::record(conn, (&principal).into(), &event).await?;
             Ok(())
         }
         .scope_boxed()
     })
     .await?;
-    Ok(web::Json(CycleCalendarView::new(&calendar, CalendarSource::Override)))
+    Ok(web::Json(CycleCalendarView::new(
+        &calendar,
+        CalendarSource::Override,
+    )))
 }

@@ -251,7 +251,7 @@ pub async fn verify_kp(
                     "valid_until": record.valid_until,
                 }));
                 audit::record(conn, (&principal).into(), &event).await?;
-                lifecycle::after_kp_change(conn, &[], &[agb.clone()], &principal.client_id, now).await?;
+                lifecycle::after_kp_change(conn, &[], std::slice::from_ref(&agb), &principal.client_id, now).await?;
                 therapists::find(conn, &agb, None)
                     .await?
                     .ok_or_else(|| therapist_not_found(&agb))

@@ -72,16 +72,28 @@ impl VisitationEvent {
         let agb = errors.check("practice_agb", OefentherapieAgb::parse(&self.practice_agb));
         let year = errors.check("cycle_year", CycleYear::new(self.cycle_year));
         match (self.kind, self.outcome) {
-            (VisitationEventKind::VisitationOutcome, None) => {
-                errors.push("outcome", "outcome_required", "an outcome event needs `outcome`")
-            }
-            (VisitationEventKind::VisitationPlanned, Some(_)) => {
-                errors.push("outcome", "outcome_not_allowed", "a planning event has no outcome")
-            }
+            (VisitationEventKind::VisitationOutcome, None) => errors.push(
+                "outcome",
+                "outcome_required",
+                "an outcome event needs `outcome`",
+            ),
+            (VisitationEventKind::VisitationPlanned, Some(_)) => errors.push(
+                "outcome",
+                "outcome_not_allowed",
+                "a planning event has no outcome",
+            ),
             _ => {}
         }
-        if self.remarks.as_ref().is_some_and(|r| r.chars().count() > 4000) {
-            errors.push("remarks", "remarks_length", "remarks have at most 4000 characters");
+        if self
+            .remarks
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > 4000)
+        {
+            errors.push(
+                "remarks",
+                "remarks_length",
+                "remarks have at most 4000 characters",
+            );
         }
         errors.into_result()?;
         match (agb, year) {
@@ -89,7 +101,9 @@ impl VisitationEvent {
                 practice_agb: agb.as_str().to_string(),
                 year,
             }),
-            _ => Err(ApiError::internal(anyhow::anyhow!("validated event fields missing"))),
+            _ => Err(ApiError::internal(anyhow::anyhow!(
+                "validated event fields missing"
+            ))),
         }
     }
 }
@@ -138,7 +152,9 @@ pub async fn record_visitation_event(
     principal.require(Scope::VisitationOutcomesWrite)?;
     let event = body.into_inner();
     let parsed = event.parse()?;
-    let fingerprint = hex(&Sha256::digest(serde_json::to_vec(&event).map_err(ApiError::internal)?));
+    let fingerprint = hex(&Sha256::digest(
+        serde_json::to_vec(&event).map_err(ApiError::internal)?,
+    ));
     let now = clock.now();
     let mut conn = connection(&pool).await?;
     let (response, replayed) = conn
@@ -208,7 +224,10 @@ async fn apply_event(
             let (calendar, _) = calendar_for(conn, parsed.year, &settings.cycle.calendar).await?;
             if !calendar.visitation_date_allowed(event.visitation_date) {
                 let mut extensions = serde_json::Map::new();
-                extensions.insert("visitation_deadline".into(), serde_json::json!(calendar.visitation_deadline()));
+                extensions.insert(
+                    "visitation_deadline".into(),
+                    serde_json::json!(calendar.visitation_deadline()),
+                );
                 return Err(ApiError::Unprocessable {
                     detail: format!(
                         "a visitation of {} must take place in {} on or before {}",
@@ -227,7 +246,8 @@ async fn apply_event(
             )
         }
         (VisitationEventKind::VisitationOutcome, Some(VisitationOutcome::Positive)) => {
-            let (met, lacking) = lifecycle::kp_check(conn, &parsed.practice_agb, event.visitation_date).await?;
+            let (met, lacking) =
+                lifecycle::kp_check(conn, &parsed.practice_agb, event.visitation_date).await?;
             (
                 RegistrationEvent::VisitationPositive {
                     all_therapists_kp_registered: met,
@@ -235,9 +255,13 @@ async fn apply_event(
                 lacking,
             )
         }
-        (VisitationEventKind::VisitationOutcome, _) => (RegistrationEvent::VisitationNegative, Vec::new()),
+        (VisitationEventKind::VisitationOutcome, _) => {
+            (RegistrationEvent::VisitationNegative, Vec::new())
+        }
     };
-    Ok(lifecycle::apply(conn, &row, &domain_event, lacking, cause).await?.view())
+    Ok(lifecycle::apply(conn, &row, &domain_event, lacking, cause)
+        .await?
+        .view())
 }
 
 fn hex(bytes: &[u8]) -> String {

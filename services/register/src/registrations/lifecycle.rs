@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 use praktijkregister_domain::{
-    kp_requirement, transition, CycleYear, IllegalTransition, KpRequirement, RegistrationEvent, RegistrationState,
-    TherapistKp,
+    kp_requirement, transition, CycleYear, IllegalTransition, KpRequirement, RegistrationEvent,
+    RegistrationState, TherapistKp,
 };
 use praktijkregister_platform::error::ApiError;
 use serde_json::{json, Map};
@@ -66,10 +66,18 @@ pub async fn find_or_apply(
 }
 
 /// The existing registration of the practice for `year`, locked; 404 when there is none.
-pub async fn existing(conn: &mut AsyncPgConnection, practice_agb: &str, year: CycleYear) -> Result<RegistrationRow, ApiError> {
+pub async fn existing(
+    conn: &mut AsyncPgConnection,
+    practice_agb: &str,
+    year: CycleYear,
+) -> Result<RegistrationRow, ApiError> {
     repository::find_for_update(conn, practice_agb, i32::from(year.value()))
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("practice {practice_agb} has no registration for {year}")))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "practice {practice_agb} has no registration for {year}"
+            ))
+        })
 }
 
 /// Applies `event` to `row`; `lacking_kp` is the list to keep when the registration waits for KP.
@@ -90,7 +98,11 @@ pub async fn apply(
         RegistrationState::Registered if from != RegistrationState::Registered => Some(cause.at),
         _ => row.registered_at,
     };
-    let lacking_kp = if to == RegistrationState::AwaitingKp { lacking_kp } else { Vec::new() };
+    let lacking_kp = if to == RegistrationState::AwaitingKp {
+        lacking_kp
+    } else {
+        Vec::new()
+    };
     let updated = repository::update_state(
         conn,
         row.id,
@@ -121,7 +133,11 @@ pub async fn apply(
 
 /// The therapists of the practice not kwaliteitsgeregistreerd on `on`, and whether the KP
 /// requirement of registration is met (000, 001; a practice without therapists is not).
-pub async fn kp_check(conn: &mut AsyncPgConnection, practice_agb: &str, on: NaiveDate) -> Result<(bool, Vec<String>), ApiError> {
+pub async fn kp_check(
+    conn: &mut AsyncPgConnection,
+    practice_agb: &str,
+    on: NaiveDate,
+) -> Result<(bool, Vec<String>), ApiError> {
     let therapists = repository::active_therapists_kp(conn, practice_agb, on).await?;
     let records: Vec<TherapistKp<'_>> = therapists
         .iter()
@@ -134,7 +150,9 @@ pub async fn kp_check(conn: &mut AsyncPgConnection, practice_agb: &str, on: Naiv
         .collect();
     Ok(match kp_requirement(&records, on) {
         KpRequirement::Met => (true, Vec::new()),
-        KpRequirement::Lacking(lacking) => (false, lacking.into_iter().map(str::to_string).collect()),
+        KpRequirement::Lacking(lacking) => {
+            (false, lacking.into_iter().map(str::to_string).collect())
+        }
         KpRequirement::NoTherapists => (false, Vec::new()),
     })
 }
@@ -162,7 +180,14 @@ pub async fn recheck_awaiting_kp(
                 reason: Some("every therapist is kwaliteitsgeregistreerd in KP"),
                 ..cause
             };
-            apply(conn, &row, &RegistrationEvent::KpRequirementMet, Vec::new(), reason).await?;
+            apply(
+                conn,
+                &row,
+                &RegistrationEvent::KpRequirementMet,
+                Vec::new(),
+                reason,
+            )
+            .await?;
             registered.push((practice_agb, year));
         } else if lacking != row.lacking_kp {
             repository::update_state(
@@ -200,6 +225,12 @@ pub async fn after_kp_change(
         reason: None,
         at,
     };
-    recheck_awaiting_kp(conn, Some(&concerned), praktijkregister_domain::amsterdam_date(at), cause).await?;
+    recheck_awaiting_kp(
+        conn,
+        Some(&concerned),
+        praktijkregister_domain::amsterdam_date(at),
+        cause,
+    )
+    .await?;
     Ok(())
 }

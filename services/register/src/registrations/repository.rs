@@ -40,6 +40,18 @@ impl RegistrationRow {
     }
 }
 
+/// A stored transition: from, to, event, actor, reason, time.
+type TransitionColumns = (
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+);
+/// A therapist's AGB code and stored KP status and period.
+type KpColumns = (String, Option<String>, Option<NaiveDate>, Option<NaiveDate>);
+
 /// The registration, locked for the rest of the transaction so that two events cannot race.
 pub async fn find_for_update(
     conn: &mut AsyncPgConnection,
@@ -101,7 +113,11 @@ pub struct StateChange<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub async fn update_state(conn: &mut AsyncPgConnection, id: i64, change: &StateChange<'_>) -> QueryResult<RegistrationRow> {
+pub async fn update_state(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    change: &StateChange<'_>,
+) -> QueryResult<RegistrationRow> {
     diesel::update(registrations::table.find(id))
         .set((
             registrations::state.eq(change.to.as_str()),
@@ -125,7 +141,10 @@ pub struct NewTransition<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub async fn insert_transition(conn: &mut AsyncPgConnection, transition: &NewTransition<'_>) -> QueryResult<()> {
+pub async fn insert_transition(
+    conn: &mut AsyncPgConnection,
+    transition: &NewTransition<'_>,
+) -> QueryResult<()> {
     diesel::insert_into(registration_transitions::table)
         .values((
             registration_transitions::registration_id.eq(transition.registration_id),
@@ -141,31 +160,35 @@ pub async fn insert_transition(conn: &mut AsyncPgConnection, transition: &NewTra
     Ok(())
 }
 
-pub async fn history(conn: &mut AsyncPgConnection, registration_id: i64) -> QueryResult<Vec<Transition>> {
-    let rows: Vec<(Option<String>, String, String, String, Option<String>, DateTime<Utc>)> =
-        registration_transitions::table
-            .filter(registration_transitions::registration_id.eq(registration_id))
-            .order(registration_transitions::id)
-            .select((
-                registration_transitions::from_state,
-                registration_transitions::to_state,
-                registration_transitions::event,
-                registration_transitions::actor_client_id,
-                registration_transitions::reason,
-                registration_transitions::occurred_at,
-            ))
-            .load(conn)
-            .await?;
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    registration_id: i64,
+) -> QueryResult<Vec<Transition>> {
+    let rows: Vec<TransitionColumns> = registration_transitions::table
+        .filter(registration_transitions::registration_id.eq(registration_id))
+        .order(registration_transitions::id)
+        .select((
+            registration_transitions::from_state,
+            registration_transitions::to_state,
+            registration_transitions::event,
+            registration_transitions::actor_client_id,
+            registration_transitions::reason,
+            registration_transitions::occurred_at,
+        ))
+        .load(conn)
+        .await?;
     Ok(rows
         .into_iter()
-        .map(|(from, to, event, actor_client_id, reason, occurred_at)| Transition {
-            from_state: from.and_then(|f| RegistrationState::parse(&f).ok()),
-            to_state: RegistrationState::parse(&to).unwrap_or(RegistrationState::Applied),
-            event,
-            actor_client_id,
-            reason,
-            occurred_at,
-        })
+        .map(
+            |(from, to, event, actor_client_id, reason, occurred_at)| Transition {
+                from_state: from.and_then(|f| RegistrationState::parse(&f).ok()),
+                to_state: RegistrationState::parse(&to).unwrap_or(RegistrationState::Applied),
+                event,
+                actor_client_id,
+                reason,
+                occurred_at,
+            },
+        )
         .collect())
 }
 
@@ -193,12 +216,23 @@ pub async fn active_therapists_kp(
     conn: &mut AsyncPgConnection,
     practice_agb: &str,
     on: NaiveDate,
-) -> QueryResult<Vec<(String, Option<KpStatus>, Option<NaiveDate>, Option<NaiveDate>)>> {
-    let rows: Vec<(String, Option<String>, Option<NaiveDate>, Option<NaiveDate>)> = practice_memberships::table
+) -> QueryResult<
+    Vec<(
+        String,
+        Option<KpStatus>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+    )>,
+> {
+    let rows: Vec<KpColumns> = practice_memberships::table
         .inner_join(therapists::table)
         .filter(practice_memberships::practice_agb.eq(practice_agb))
         .filter(practice_memberships::start_date.le(on))
-        .filter(practice_memberships::end_date.is_null().or(practice_memberships::end_date.ge(on)))
+        .filter(
+            practice_memberships::end_date
+                .is_null()
+                .or(practice_memberships::end_date.ge(on)),
+        )
         .order(therapists::agb)
         .select((
             therapists::agb,
@@ -210,7 +244,14 @@ pub async fn active_therapists_kp(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(agb, status, from, until)| (agb, status.and_then(|s| KpStatus::parse(&s).ok()), from, until))
+        .map(|(agb, status, from, until)| {
+            (
+                agb,
+                status.and_then(|s| KpStatus::parse(&s).ok()),
+                from,
+                until,
+            )
+        })
         .collect())
 }
 
@@ -231,7 +272,10 @@ pub async fn awaiting_kp(
 
 /// The practices a therapist works at (any period), to re-check their registrations when the
 /// therapist's KP data changes.
-pub async fn practices_of_therapists(conn: &mut AsyncPgConnection, therapist_agbs: &[String]) -> QueryResult<Vec<String>> {
+pub async fn practices_of_therapists(
+    conn: &mut AsyncPgConnection,
+    therapist_agbs: &[String],
+) -> QueryResult<Vec<String>> {
     practice_memberships::table
         .filter(practice_memberships::therapist_agb.eq_any(therapist_agbs))
         .select(practice_memberships::practice_agb)

@@ -60,7 +60,9 @@ pub async fn list_registrations(
     )
     .await?;
     let items: Vec<Registration> = rows.iter().map(repository::RegistrationRow::view).collect();
-    Ok(web::Json(Page::from_rows(items, limit, |r| i32::from(r.cycle_year))))
+    Ok(web::Json(Page::from_rows(items, limit, |r| {
+        i32::from(r.cycle_year)
+    })))
 }
 
 /// Read a registration with its history
@@ -93,7 +95,9 @@ pub async fn get_registration(
     let mut conn = connection(&pool).await?;
     let row = repository::find(&mut conn, &agb, i32::from(year.value()))
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("practice {agb} has no registration for {year}")))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("practice {agb} has no registration for {year}"))
+        })?;
     let history = repository::history(&mut conn, row.id).await?;
     audit::record(
         &mut conn,
@@ -141,7 +145,11 @@ pub async fn withdraw_registration(
     let year = path_year(&year)?;
     let reason = body.into_inner().reason.trim().to_string();
     if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(ApiError::field("reason", "reason_length", "give a reason of 1 to 2000 characters"));
+        return Err(ApiError::field(
+            "reason",
+            "reason_length",
+            "give a reason of 1 to 2000 characters",
+        ));
     }
     let now = clock.now();
     let mut conn = connection(&pool).await?;
@@ -154,9 +162,15 @@ pub async fn withdraw_registration(
                     reason: Some(&reason),
                     at: now,
                 };
-                let row = lifecycle::apply(conn, &row, &RegistrationEvent::Withdrawn, Vec::new(), cause).await?;
-                let event = AuditEvent::success("registration.withdraw", "registration", format!("{agb}/{year}"))
-                    .with_detail(serde_json::json!({"reason": reason}));
+                let row =
+                    lifecycle::apply(conn, &row, &RegistrationEvent::Withdrawn, Vec::new(), cause)
+                        .await?;
+                let event = AuditEvent::success(
+                    "registration.withdraw",
+                    "registration",
+                    format!("{agb}/{year}"),
+                )
+                .with_detail(serde_json::json!({"reason": reason}));
                 audit::record(conn, (&principal).into(), &event).await?;
                 Ok(row)
             }

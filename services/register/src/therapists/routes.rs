@@ -8,8 +8,8 @@ use diesel_async::AsyncConnection;
 use praktijkregister_domain::{ClientRole, OefentherapieAgb};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::conditional::{etag, required_version};
 use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::conditional::{etag, required_version};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -21,9 +21,9 @@ use super::{
     MembershipRequest, NewTherapistRequest, PracticeMembership, PracticeTherapist, Therapist,
     TherapistFields, TherapistPatch,
 };
-use crate::registrations::lifecycle;
 use crate::practices::repository as practices;
 use crate::practices::routes::path_agb;
+use crate::registrations::lifecycle;
 
 /// Registers the therapist routes; the same registration feeds the OpenAPI document.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -342,7 +342,14 @@ pub async fn put_membership(
                 }));
                 audit::record(conn, (&principal).into(), &event).await?;
                 // A membership that ends may leave only kwaliteitsgeregistreerd therapists.
-                lifecycle::after_kp_change(conn, &[practice_agb.clone()], &[], &principal.client_id, now).await?;
+                lifecycle::after_kp_change(
+                    conn,
+                    std::slice::from_ref(&practice_agb),
+                    &[],
+                    &principal.client_id,
+                    now,
+                )
+                .await?;
                 Ok((membership, created))
             }
             .scope_boxed()
@@ -402,7 +409,14 @@ pub async fn delete_membership(
                 format!("{practice_agb}/{therapist_agb}"),
             );
             audit::record(conn, (&principal).into(), &event).await?;
-            lifecycle::after_kp_change(conn, &[practice_agb.clone()], &[], &principal.client_id, now).await?;
+            lifecycle::after_kp_change(
+                conn,
+                std::slice::from_ref(&practice_agb),
+                &[],
+                &principal.client_id,
+                now,
+            )
+            .await?;
             Ok(())
         }
         .scope_boxed()

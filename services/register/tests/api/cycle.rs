@@ -7,15 +7,26 @@ use serde_json::{json, Value};
 
 use crate::helpers::{expect_problem, problem_fields, spawn_app_at, TestApp};
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 fn at(rfc3339: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(rfc3339).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
-async fn submit(app: &TestApp, token: &str, agb: &str, year: u16, body: &'static [u8]) -> reqwest::Response {
+async fn submit(
+    app: &TestApp,
+    token: &str,
+    agb: &str,
+    year: u16,
+    body: &'static [u8],
+) -> reqwest::Response {
     app.http
-        .post(app.url(&format!("/v1/practices/{agb}/annual-plans?cycle_year={year}&filename=jaarplan.pdf")))
+        .post(app.url(&format!(
+            "/v1/practices/{agb}/annual-plans?cycle_year={year}&filename=jaarplan.pdf"
+        )))
         .bearer_auth(token)
         .header("Content-Type", "application/pdf")
         .body(body)
@@ -24,7 +35,12 @@ async fn submit(app: &TestApp, token: &str, agb: &str, year: u16, body: &'static
         .unwrap()
 }
 
-async fn assess(app: &TestApp, plan_id: &str, decision: &str, remarks: Option<&str>) -> reqwest::Response {
+async fn assess(
+    app: &TestApp,
+    plan_id: &str,
+    decision: &str,
+    remarks: Option<&str>,
+) -> reqwest::Response {
     app.http
         .post(app.url(&format!("/v1/annual-plans/{plan_id}/assessment")))
         .bearer_auth(app.registrar_token().await)
@@ -106,7 +122,9 @@ fn count(app: &TestApp, sql: &str) -> i64 {
         n: i64,
     }
     let mut conn = app.db.connect();
-    diesel::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn).unwrap().n
+    diesel::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn)
+        .unwrap()
+        .n
 }
 
 #[tokio::test]
@@ -125,9 +143,21 @@ async fn the_first_plan_must_arrive_before_1_july_amsterdam_time() {
     let problem = expect_problem(late, 422).await;
     assert_eq!(problem["deadline"], "2026-06-30T22:00:00Z");
     assert!(problem["detail"].as_str().unwrap().contains("2026-07-01"));
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM annual_plans WHERE practice_agb = '07000002'"), 0);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM annual_plans WHERE practice_agb = '07000002'"
+        ),
+        0
+    );
     // Nothing half-done: no registration was left behind by the refused plan.
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM registrations WHERE practice_agb = '07000002'"), 0);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM registrations WHERE practice_agb = '07000002'"
+        ),
+        0
+    );
 }
 
 #[tokio::test]
@@ -154,7 +184,12 @@ async fn a_year_with_an_overridden_deadline_in_winter_time_uses_cet() {
     let problem = expect_problem(late, 422).await;
     assert_eq!(problem["deadline"], "2027-02-27T23:00:00Z");
     clock.set(at("2027-02-27T22:59:59Z"));
-    assert_eq!(submit(&app, &registrar, "07000001", 2027, PDF).await.status(), 201);
+    assert_eq!(
+        submit(&app, &registrar, "07000001", 2027, PDF)
+            .await
+            .status(),
+        201
+    );
 
     let unordered = app
         .http
@@ -176,7 +211,11 @@ async fn after_a_rejection_the_practice_may_resubmit_after_1_july_until_the_visi
     let (app, clock) = spawn_app_at(at("2026-06-01T10:00:00Z")).await;
     app.create_practice("07000001").await;
     let token = app.token_for(ClientRole::Practice, "07000001").await;
-    let plan: Value = submit(&app, &token, "07000001", 2026, PDF).await.json().await.unwrap();
+    let plan: Value = submit(&app, &token, "07000001", 2026, PDF)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(plan["version"], 1);
     assert_eq!(plan["status"], "awaiting_assessment");
 
@@ -184,12 +223,26 @@ async fn after_a_rejection_the_practice_may_resubmit_after_1_july_until_the_visi
     expect_problem(submit(&app, &token, "07000001", 2026, PDF).await, 409).await;
 
     // Rejecting needs remarks; then the plan is assessed once.
-    expect_problem(assess(&app, plan["id"].as_str().unwrap(), "rejected", None).await, 422).await;
-    let rejected = assess(&app, plan["id"].as_str().unwrap(), "rejected", Some("Goals are missing.")).await;
+    expect_problem(
+        assess(&app, plan["id"].as_str().unwrap(), "rejected", None).await,
+        422,
+    )
+    .await;
+    let rejected = assess(
+        &app,
+        plan["id"].as_str().unwrap(),
+        "rejected",
+        Some("Goals are missing."),
+    )
+    .await;
     let rejected: Value = rejected.json().await.unwrap();
     assert_eq!(rejected["status"], "rejected");
     assert_eq!(rejected["assessment"]["remarks"], "Goals are missing.");
-    expect_problem(assess(&app, plan["id"].as_str().unwrap(), "approved", None).await, 409).await;
+    expect_problem(
+        assess(&app, plan["id"].as_str().unwrap(), "approved", None).await,
+        409,
+    )
+    .await;
 
     clock.set(at("2026-08-01T10:00:00Z"));
     let token = app.token_for(ClientRole::Practice, "07000001").await;
@@ -199,12 +252,31 @@ async fn after_a_rejection_the_practice_may_resubmit_after_1_july_until_the_visi
     assert_eq!(second["version"], 2);
 
     let reg = registration(&app, "07000001", 2026).await;
-    let states: Vec<&str> = reg["history"].as_array().unwrap().iter().map(|t| t["to_state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["applied", "plan_submitted", "plan_rejected", "plan_submitted"]);
+    let states: Vec<&str> = reg["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to_state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "applied",
+            "plan_submitted",
+            "plan_rejected",
+            "plan_submitted"
+        ]
+    );
     assert_eq!(reg["history"][2]["reason"], "Goals are missing.");
 
     // After the visitation deadline (15 October, Amsterdam) a rejected plan can no longer be resubmitted.
-    let rejected = assess(&app, second["id"].as_str().unwrap(), "rejected", Some("Still missing.")).await;
+    let rejected = assess(
+        &app,
+        second["id"].as_str().unwrap(),
+        "rejected",
+        Some("Still missing."),
+    )
+    .await;
     assert_eq!(rejected.status(), 200);
     clock.set(at("2026-10-15T22:00:00Z"));
     let token = app.token_for(ClientRole::Practice, "07000001").await;
@@ -212,7 +284,10 @@ async fn after_a_rejection_the_practice_may_resubmit_after_1_july_until_the_visi
     let problem = expect_problem(late, 422).await;
     assert_eq!(problem["deadline"], "2026-10-15T22:00:00Z");
     clock.set(at("2026-10-15T21:59:59Z"));
-    assert_eq!(submit(&app, &token, "07000001", 2026, PDF).await.status(), 201);
+    assert_eq!(
+        submit(&app, &token, "07000001", 2026, PDF).await.status(),
+        201
+    );
 }
 
 #[tokio::test]
@@ -221,7 +296,11 @@ async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() 
     practice_with_therapist(&app, "07000001", "07100001", "kwaliteitsgeregistreerd").await;
     let practice = app.token_for(ClientRole::Practice, "07000001").await;
     let service = app.token_for(ClientRole::Service, "").await;
-    let plan: Value = submit(&app, &practice, "07000001", 2026, PDF).await.json().await.unwrap();
+    let plan: Value = submit(&app, &practice, "07000001", 2026, PDF)
+        .await
+        .json()
+        .await
+        .unwrap();
     let plan_id = plan["id"].as_str().unwrap();
 
     // A visitation cannot be planned before the plan is approved: 409 with the allowed next states.
@@ -234,9 +313,17 @@ async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() 
     .await;
     let problem = expect_problem(early, 409).await;
     assert_eq!(problem["current_state"], "plan_submitted");
-    assert_eq!(problem["allowed_next_states"], json!(["plan_approved", "plan_rejected", "withdrawn"]));
+    assert_eq!(
+        problem["allowed_next_states"],
+        json!(["plan_approved", "plan_rejected", "withdrawn"])
+    );
 
-    assert_eq!(assess(&app, plan_id, "approved", Some("Clear goals.")).await.status(), 200);
+    assert_eq!(
+        assess(&app, plan_id, "approved", Some("Clear goals."))
+            .await
+            .status(),
+        200
+    );
 
     // A date after the visitation deadline is refused.
     let too_late = visitation_event(
@@ -275,8 +362,22 @@ async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() 
     let again: Value = again.json().await.unwrap();
     assert_eq!(again, first);
     let reg = registration(&app, "07000001", 2026).await;
-    let states: Vec<&str> = reg["history"].as_array().unwrap().iter().map(|t| t["to_state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["applied", "plan_submitted", "plan_approved", "visitation_planned", "registered"]);
+    let states: Vec<&str> = reg["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to_state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "applied",
+            "plan_submitted",
+            "plan_approved",
+            "visitation_planned",
+            "registered"
+        ]
+    );
     assert!(reg["registered_at"].as_str().is_some());
     assert_eq!(reg["history"][2]["actor_client_id"], "test-registrar");
 
@@ -285,7 +386,10 @@ async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() 
     changed["outcome"] = json!("negative");
     let problem = expect_problem(visitation_event(&app, &service, changed).await, 422).await;
     assert_eq!(problem["errors"][0]["code"], "event_id_reused");
-    assert_eq!(registration(&app, "07000001", 2026).await["state"], "registered");
+    assert_eq!(
+        registration(&app, "07000001", 2026).await["state"],
+        "registered"
+    );
 
     // Every step is in the audit trail.
     let actions = count(
@@ -302,7 +406,11 @@ async fn a_positive_visitation_waits_for_kp_and_registers_when_kp_data_arrives()
     practice_with_therapist(&app, "07000001", "07100001", "diplomageregistreerd").await;
     let registrar = app.registrar_token().await;
     let service = app.token_for(ClientRole::Service, "").await;
-    let plan: Value = submit(&app, &registrar, "07000001", 2026, PDF).await.json().await.unwrap();
+    let plan: Value = submit(&app, &registrar, "07000001", 2026, PDF)
+        .await
+        .json()
+        .await
+        .unwrap();
     assess(&app, plan["id"].as_str().unwrap(), "approved", None).await;
     for body in [
         json!({"event_id": uuid::Uuid::new_v4(), "kind": "visitation_planned", "practice_agb": "07000001",
@@ -320,7 +428,12 @@ async fn a_positive_visitation_waits_for_kp_and_registers_when_kp_data_arrives()
     let registered = registration(&app, "07000001", 2026).await;
     assert_eq!(registered["state"], "registered");
     assert_eq!(registered["lacking_kp"], json!([]));
-    let last = registered["history"].as_array().unwrap().last().unwrap().clone();
+    let last = registered["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["event"], "kp_requirement_met");
 }
 
@@ -332,7 +445,11 @@ async fn a_negative_visitation_refuses_and_withdrawal_is_final() {
     let registrar = app.registrar_token().await;
     let service = app.token_for(ClientRole::Service, "").await;
     for agb in ["07000001", "07000002"] {
-        let plan: Value = submit(&app, &registrar, agb, 2026, PDF).await.json().await.unwrap();
+        let plan: Value = submit(&app, &registrar, agb, 2026, PDF)
+            .await
+            .json()
+            .await
+            .unwrap();
         assess(&app, plan["id"].as_str().unwrap(), "approved", None).await;
     }
     let refused = visitation_event(
@@ -347,20 +464,43 @@ async fn a_negative_visitation_refuses_and_withdrawal_is_final() {
 
     let practice = app.token_for(ClientRole::Practice, "07000002").await;
     let withdraw = |token: String, agb: &'static str, reason: &'static str| {
-        let (http, url) = (app.http.clone(), app.url(&format!("/v1/practices/{agb}/registrations/2026/withdrawal")));
-        async move { http.post(url).bearer_auth(token).json(&json!({"reason": reason})).send().await.unwrap() }
+        let (http, url) = (
+            app.http.clone(),
+            app.url(&format!(
+                "/v1/practices/{agb}/registrations/2026/withdrawal"
+            )),
+        );
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({"reason": reason}))
+                .send()
+                .await
+                .unwrap()
+        }
     };
     expect_problem(withdraw(practice.clone(), "07000002", "  ").await, 422).await;
     // A practice cannot withdraw another practice's registration.
-    expect_problem(withdraw(practice.clone(), "07000001", "Not mine").await, 404).await;
-    let withdrawn: Value = withdraw(practice.clone(), "07000002", "We stop on 1 October.").await.json().await.unwrap();
+    expect_problem(
+        withdraw(practice.clone(), "07000001", "Not mine").await,
+        404,
+    )
+    .await;
+    let withdrawn: Value = withdraw(practice.clone(), "07000002", "We stop on 1 October.")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(withdrawn["state"], "withdrawn");
     let again = expect_problem(withdraw(practice, "07000002", "Again").await, 409).await;
     assert_eq!(again["allowed_next_states"], json!([]));
     // A withdrawn registration takes no plan.
     expect_problem(submit(&app, &registrar, "07000002", 2026, PDF).await, 409).await;
     let reg = registration(&app, "07000002", 2026).await;
-    assert_eq!(reg["history"].as_array().unwrap().last().unwrap()["reason"], "We stop on 1 October.");
+    assert_eq!(
+        reg["history"].as_array().unwrap().last().unwrap()["reason"],
+        "We stop on 1 October."
+    );
 }
 
 #[tokio::test]
@@ -368,7 +508,14 @@ async fn a_file_that_is_not_a_pdf_or_too_large_is_refused_and_nothing_is_stored(
     let (app, _clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
     app.create_practice("07000001").await;
     let registrar = app.registrar_token().await;
-    let zip = submit(&app, &registrar, "07000001", 2026, b"PK\x03\x04 this is a zip").await;
+    let zip = submit(
+        &app,
+        &registrar,
+        "07000001",
+        2026,
+        b"PK\x03\x04 this is a zip",
+    )
+    .await;
     let problem = expect_problem(zip, 422).await;
     assert_eq!(problem["errors"][0]["code"], "not_pdf");
     let wrong_type = app
@@ -390,7 +537,10 @@ async fn a_file_that_is_not_a_pdf_or_too_large_is_refused_and_nothing_is_stored(
         .send()
         .await
         .unwrap();
-    assert_eq!(problem_fields(&expect_problem(no_year, 422).await), ["cycle_year"]);
+    assert_eq!(
+        problem_fields(&expect_problem(no_year, 422).await),
+        ["cycle_year"]
+    );
     let mut big = PDF.to_vec();
     big.resize(20 * 1024 * 1024 + 1, b' ');
     let too_large = app
@@ -404,7 +554,10 @@ async fn a_file_that_is_not_a_pdf_or_too_large_is_refused_and_nothing_is_stored(
         .unwrap();
     expect_problem(too_large, 413).await;
     assert_eq!(count(&app, "SELECT count(*) AS n FROM annual_plans"), 0);
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM annual_plan_documents"), 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM annual_plan_documents"),
+        0
+    );
     assert_eq!(count(&app, "SELECT count(*) AS n FROM registrations"), 0);
 }
 
@@ -415,12 +568,19 @@ async fn plans_are_stored_with_their_hash_and_hidden_from_other_practices() {
     app.create_practice("07000002").await;
     let own = app.token_for(ClientRole::Practice, "07000001").await;
     let other = app.token_for(ClientRole::Practice, "07000002").await;
-    let plan: Value = submit(&app, &own, "07000001", 2026, PDF).await.json().await.unwrap();
+    let plan: Value = submit(&app, &own, "07000001", 2026, PDF)
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = plan["id"].as_str().unwrap();
     assert_eq!(plan["size_bytes"], PDF.len());
     let expected_hash: String = {
         use sha2::Digest;
-        sha2::Sha256::digest(PDF).iter().map(|b| format!("{b:02x}")).collect()
+        sha2::Sha256::digest(PDF)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     };
     assert_eq!(plan["sha256"], expected_hash.as_str());
 
@@ -432,11 +592,24 @@ async fn plans_are_stored_with_their_hash_and_hidden_from_other_practices() {
         .await
         .unwrap();
     assert_eq!(document.headers()["content-type"], "application/pdf");
-    assert_eq!(document.headers()["etag"], format!("\"{expected_hash}\"").as_str());
+    assert_eq!(
+        document.headers()["etag"],
+        format!("\"{expected_hash}\"").as_str()
+    );
     assert_eq!(document.bytes().await.unwrap().as_ref(), PDF);
 
-    for path in [format!("/v1/annual-plans/{id}"), format!("/v1/annual-plans/{id}/document"), "/v1/practices/07000001/annual-plans".into()] {
-        let response = app.http.get(app.url(&path)).bearer_auth(&other).send().await.unwrap();
+    for path in [
+        format!("/v1/annual-plans/{id}"),
+        format!("/v1/annual-plans/{id}/document"),
+        "/v1/practices/07000001/annual-plans".into(),
+    ] {
+        let response = app
+            .http
+            .get(app.url(&path))
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap();
         expect_problem(response, 404).await;
     }
     let list: Value = app
@@ -469,7 +642,12 @@ async fn deadlines_do_not_depend_on_the_servers_time_zone() {
     let (app, _clock) = spawn_app_at(at("2026-06-30T21:59:59Z")).await;
     app.create_practice("07000001").await;
     let registrar = app.registrar_token().await;
-    assert_eq!(submit(&app, &registrar, "07000001", 2026, PDF).await.status(), 201);
+    assert_eq!(
+        submit(&app, &registrar, "07000001", 2026, PDF)
+            .await
+            .status(),
+        201
+    );
     let calendar: Value = app
         .http
         .get(app.url("/v1/cycles/2026"))

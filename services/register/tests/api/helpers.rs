@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use praktijkregister_domain::ClientRole;
+use praktijkregister_platform::clock::ManualClock;
 use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::testing::TestDatabase;
 use praktijkregister_register::kp::verifier::{HttpKpVerifier, KpVerifier};
-use praktijkregister_platform::clock::ManualClock;
 use praktijkregister_register::startup::{Application, Dependencies, MIGRATIONS};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -66,14 +66,22 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts the service with a KP verifier of the test's choosing.
 pub async fn spawn_app_with_verifier(verifier: Arc<dyn KpVerifier>) -> TestApp {
-    spawn_app_with_dependencies(verifier, Arc::new(ManualClock::new(chrono::Utc::now())), |_| {}).await.0
+    spawn_app_with_dependencies(
+        verifier,
+        Arc::new(ManualClock::new(chrono::Utc::now())),
+        |_| {},
+    )
+    .await
+    .0
 }
 
 /// Starts the service on a clock the test moves.
 pub async fn spawn_app_at(at: chrono::DateTime<chrono::Utc>) -> (TestApp, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(at));
     let verifier = http_verifier("", 1000);
-    let app = spawn_app_with_dependencies(verifier, clock.clone(), |_| {}).await.0;
+    let app = spawn_app_with_dependencies(verifier, clock.clone(), |_| {})
+        .await
+        .0;
     (app, clock)
 }
 
@@ -86,7 +94,8 @@ pub async fn spawn_app_with_dependencies(
     let data_dir = std::env::temp_dir().join(format!("prr-register-test-{}", uuid::Uuid::new_v4()));
     let mut settings = test_settings(&db, &data_dir);
     adjust(&mut settings);
-    let pool = praktijkregister_platform::db::pool(db.url(), 5, std::time::Duration::from_secs(5)).expect("pool");
+    let pool = praktijkregister_platform::db::pool(db.url(), 5, std::time::Duration::from_secs(5))
+        .expect("pool");
     praktijkregister_register::bootstrap::ensure_registrar(&settings, &pool)
         .await
         .expect("seed registrar");
@@ -94,7 +103,8 @@ pub async fn spawn_app_with_dependencies(
         kp_verifier: verifier,
         clock: clock.clone(),
     };
-    let application = Application::build_with(settings, pool, dependencies).expect("build the application");
+    let application =
+        Application::build_with(settings, pool, dependencies).expect("build the application");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
     let app = TestApp {

@@ -51,7 +51,11 @@ async fn a_valid_client_gets_a_short_lived_signed_token_with_its_binding() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 300);
-    assert_eq!(body["scope"], "practices:read therapists:read");
+    assert_eq!(
+        body["scope"],
+        "practices:read therapists:read cycles:read annual-plans:read annual-plans:submit registrations:read \
+         registrations:withdraw"
+    );
     let claims = claims_of(body["access_token"].as_str().unwrap());
     assert_eq!(claims["sub"], id.as_str());
     assert_eq!(claims["role"], "practice");

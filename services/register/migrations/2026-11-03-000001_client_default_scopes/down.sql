@@ -1,0 +1,2 @@
+UPDATE api_clients SET scopes = '{}' WHERE scopes IS NULL;
+ALTER TABLE api_clients ALTER COLUMN scopes SET NOT NULL;
