@@ -1,6 +1,7 @@
 //! `praktijkregister`: serve the services, migrate, manage API clients, print the OpenAPI documents.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +43,12 @@ enum Command {
     Client {
         #[command(subcommand)]
         command: ClientCommand,
+    },
+    /// Fill an empty register with demonstration data.
+    Seed {
+        /// A dozen practices in every state of the cycle, with therapists, KP data and annual plans.
+        #[arg(long, required = true)]
+        demo: bool,
     },
     /// Print a service's OpenAPI document.
     Openapi {
@@ -91,8 +98,19 @@ fn parse_role(value: &str) -> Result<ClientRole, String> {
     ClientRole::parse(value).map_err(|e| e.to_string())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    match start(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line with the cause chain; the details are in the log.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -116,6 +134,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client { command } => create_client(settings, command).await,
+        Command::Seed { demo: _ } => seed_demo(settings).await,
         Command::Openapi {
             service: DocumentName::Register,
         } => {
@@ -188,6 +207,33 @@ async fn create_client(settings: Settings, command: ClientCommand) -> anyhow::Re
     println!("client_id={}", client.client_id);
     println!("client_secret={secret}");
     println!("scopes={}", client.scopes.join(" "));
+    Ok(())
+}
+
+async fn seed_demo(settings: Settings) -> anyhow::Result<()> {
+    let url = service::database_url(&settings, &settings.register).await?;
+    let pool = service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
+    let summary =
+        praktijkregister_register::demo::seed(&pool, chrono::Utc::now(), &settings.cycle.calendar)
+            .await?;
+    println!(
+        "demo register for cycle year {}: {} practices, {} therapists, every state of the cycle",
+        summary.cycle_year, summary.practices, summary.therapists
+    );
+    if let Some(calendar) = summary.calendar_opened {
+        println!(
+            "the calendar of {} is opened for the demo: annual plans until {}, visitations until {}",
+            summary.cycle_year,
+            calendar.annual_plan_deadline(),
+            calendar.visitation_deadline()
+        );
+    }
+    for client in summary.clients {
+        println!(
+            "{} client \"{}\": id={}  secret={}",
+            client.role, client.name, client.client_id, client.client_secret
+        );
+    }
     Ok(())
 }
 

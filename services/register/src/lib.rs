@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod clients;
 pub mod credentials;
 pub mod cycles;
+pub mod demo;
 pub mod kp;
 pub mod oauth;
 pub mod overview;

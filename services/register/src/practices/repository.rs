@@ -80,6 +80,13 @@ fn assemble(row: PracticeRow, locations: Vec<Location>) -> Practice {
     }
 }
 
+/// Whether the register holds any practice at all.
+pub async fn any(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(practices::table.select(practices::agb)))
+        .get_result(conn)
+        .await
+}
+
 pub async fn exists(conn: &mut AsyncPgConnection, agb: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(practices::table.find(agb)))
         .get_result(conn)

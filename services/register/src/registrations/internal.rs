@@ -259,9 +259,14 @@ async fn apply_event(
             (RegistrationEvent::VisitationNegative, Vec::new())
         }
     };
-    Ok(lifecycle::apply(conn, &row, &domain_event, lacking, cause)
-        .await?
-        .view())
+    let row = lifecycle::apply(conn, &row, &domain_event, lacking, cause).await?;
+    let row = match event.kind {
+        VisitationEventKind::VisitationOutcome => {
+            super::repository::set_visited_on(conn, row.id, event.visitation_date).await?
+        }
+        VisitationEventKind::VisitationPlanned => row,
+    };
+    Ok(row.view())
 }
 
 fn hex(bytes: &[u8]) -> String {

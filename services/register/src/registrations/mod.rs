@@ -30,14 +30,17 @@ pub struct Transition {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "practice_agb": "07012345", "cycle_year": 2026, "state": "registered", "visitation_date": "2026-09-14",
+    "visited_on": "2026-09-14",
     "lacking_kp": [], "registered_at": "2026-09-15T08:00:00Z", "updated_at": "2026-09-15T08:00:00Z"
 }))]
 pub struct Registration {
     pub practice_agb: String,
     pub cycle_year: u16,
     pub state: RegistrationState,
-    /// The planned (or held) visitation date.
+    /// The planned visitation date.
     pub visitation_date: Option<NaiveDate>,
+    /// The day the visitation took place, once its outcome is in.
+    pub visited_on: Option<NaiveDate>,
     /// Therapists (AGB) not kwaliteitsgeregistreerd when the registration waits for KP data.
     pub lacking_kp: Vec<String>,
     pub registered_at: Option<DateTime<Utc>>,

@@ -16,6 +16,7 @@ pub struct RegistrationRow {
     pub cycle_year: i32,
     pub state: String,
     pub visitation_date: Option<NaiveDate>,
+    pub visitation_outcome_date: Option<NaiveDate>,
     pub lacking_kp: Vec<String>,
     pub registered_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -33,6 +34,7 @@ impl RegistrationRow {
             cycle_year: u16::try_from(self.cycle_year).unwrap_or_default(),
             state: self.state(),
             visitation_date: self.visitation_date,
+            visited_on: self.visitation_outcome_date,
             lacking_kp: self.lacking_kp.clone(),
             registered_at: self.registered_at,
             updated_at: self.updated_at,
@@ -126,6 +128,19 @@ pub async fn update_state(
             registrations::registered_at.eq(change.registered_at),
             registrations::updated_at.eq(change.at),
         ))
+        .returning(RegistrationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Records the day the visitation took place (from an outcome event).
+pub async fn set_visited_on(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    day: NaiveDate,
+) -> QueryResult<RegistrationRow> {
+    diesel::update(registrations::table.find(id))
+        .set(registrations::visitation_outcome_date.eq(day))
         .returning(RegistrationRow::as_returning())
         .get_result(conn)
         .await

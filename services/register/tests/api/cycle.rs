@@ -379,6 +379,7 @@ async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() 
         ]
     );
     assert!(reg["registered_at"].as_str().is_some());
+    assert_eq!(reg["visited_on"], "2026-09-14");
     assert_eq!(reg["history"][2]["actor_client_id"], "test-registrar");
 
     // The same id with another body is refused.

@@ -6,6 +6,7 @@ mod audit_trail;
 mod authorization;
 mod contract;
 mod cycle;
+mod demo;
 mod frame;
 mod helpers;
 mod kp;
