@@ -173,7 +173,8 @@ run_schemathesis() {
     local title="$1"
     shift
     info "schemathesis: ${title} (max ${max_examples} examples per operation)"
-    if ! (cd "${scratch}" && "${venv}/bin/schemathesis" run "${base_url}/openapi.json" "${common_args[@]}" "$@"); then
+    if ! (cd "${scratch}" && PYTHONPATH="${repo_root}/.ci" SCHEMATHESIS_HOOKS=schemathesis_hooks \
+        "${venv}/bin/schemathesis" run "${base_url}/openapi.json" "${common_args[@]}" "$@"); then
         show_log 200
         die "schemathesis found problems (${title})"
     fi
@@ -181,9 +182,27 @@ run_schemathesis() {
 
 # The token endpoint authenticates clients with HTTP Basic, every other
 # operation with the bearer token: one run each.
-run_schemathesis "all operations except ${token_path}, bearer token" \
+run_schemathesis "all operations except ${token_path} and internal ones, registrar token" \
     --exclude-path "${token_path}" \
+    --exclude-path-regex '^/v1/internal/' \
     --header "Authorization: Bearer ${access_token}"
+
+# Internal operations take a token of the service role: create such a client first.
+info "creating a service client for the internal operations"
+service_client="$(curl -fsS --max-time 10 -H "Authorization: Bearer ${access_token}" \
+    -H 'Content-Type: application/json' -d '{"name": "ci service", "role": "service"}' \
+    "${base_url}/v1/clients")" || die "could not create a service client"
+service_token="$(printf '%s' "${service_client}" | "${venv}/bin/python" -c '
+import json, sys
+client = json.load(sys.stdin)
+print(client["client_id"] + ":" + client["client_secret"])' |
+    { IFS=: read -r id secret; curl -fsS --max-time 10 -u "${id}:${secret}" \
+        --data-urlencode grant_type=client_credentials "${base_url}${token_path}"; } |
+    "${venv}/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')" ||
+    die "no token for the service client"
+run_schemathesis "internal operations, service token" \
+    --include-path-regex '^/v1/internal/' \
+    --header "Authorization: Bearer ${service_token}"
 
 if curl -fsS --max-time 10 "${base_url}/openapi.json" |
     "${venv}/bin/python" -c 'import json, sys; sys.exit(0 if sys.argv[1] in json.load(sys.stdin).get("paths", {}) else 1)' "${token_path}"; then

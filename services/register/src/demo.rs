@@ -11,6 +11,7 @@ use praktijkregister_domain::{
 };
 use praktijkregister_platform::audit::{self, Actor, AuditEvent};
 use praktijkregister_platform::db::DbPool;
+use praktijkregister_platform::digest::sha256_hex;
 use praktijkregister_platform::error::ApiError;
 
 use crate::annual_plans::repository::{self as plans, NewPlan};
@@ -314,7 +315,7 @@ async fn run_cycle(
             cycle_year: y,
             version: 1,
             filename: Some(&format!("jaarplan-{y}.pdf")),
-            sha256: &hex(DEMO_PDF),
+            sha256: &sha256_hex(DEMO_PDF),
             submitted_at: submitted,
             submitted_by: ACTOR,
             document: DEMO_PDF,
@@ -415,14 +416,6 @@ async fn run_cycle(
             Ok(())
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Fills an empty register. `now` places the demo: the current cycle year is its Amsterdam year.

@@ -69,3 +69,11 @@ pub fn run_migrations(url: &str, service: EmbeddedMigrations) -> Result<(), DbEr
     sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(&mut conn)?;
     result
 }
+
+/// Escapes `%`, `_` and `\` so that a user's text matches literally in a LIKE pattern.
+pub fn like_escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod conditional;
 pub mod config;
 pub mod db;
+pub mod digest;
 pub mod error;
 pub mod http;
 pub mod local_postgres;

@@ -10,11 +10,11 @@ use praktijkregister_platform::auth::{Principal, Scope};
 use praktijkregister_platform::clock::Clock;
 use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::digest::sha256_hex;
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::http::read_limited_body;
 use praktijkregister_platform::pagination::{Page, PageParams};
 use serde_json::{json, Map};
-use sha2::{Digest, Sha256};
 
 use super::repository::{self, NewPlan};
 use super::{
@@ -30,10 +30,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_annual_plan)
         .service(get_annual_plan_document)
         .service(assess_annual_plan);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn cycle_year(raw: Option<&str>, field: &str) -> Result<CycleYear, ApiError> {
@@ -135,7 +131,7 @@ pub async fn submit_annual_plan(
         ));
     }
     let filename = clean_filename(params.filename.as_deref());
-    let sha256 = hex(&Sha256::digest(&document));
+    let sha256 = sha256_hex(&document);
     let now = clock.now();
     let mut conn = connection(&pool).await?;
     let row = conn

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_platform::audit::audit_events;
+use praktijkregister_platform::db::like_escape;
 use serde_json::Value;
 
 use super::{ActionFilter, AuditEventView, AuditFilter};
@@ -40,14 +41,6 @@ impl From<AuditEventRow> for AuditEventView {
             detail: row.detail,
         }
     }
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Up to `limit + 1` events matching `filter`, newest first, all older than `before` when given.

@@ -144,6 +144,23 @@ pub struct PracticeFields {
     pub locations: Vec<Location>,
 }
 
+/// Normalises a postal-code prefix the way postal codes are stored (`1234 AB`):
+/// `3512ab` → `3512 AB`, ` 35 ` → `35`.
+pub fn normalise_postal_code_prefix(prefix: &str) -> String {
+    let compact: Vec<char> = prefix
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
+    let digits: String = compact.iter().take(4).collect();
+    let letters: String = compact.iter().skip(4).collect();
+    if letters.is_empty() {
+        digits
+    } else {
+        format!("{digits} {letters}")
+    }
+}
+
 const MAX_LOCATIONS: usize = 50;
 
 fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<String> {
@@ -315,5 +332,18 @@ impl PracticePatch {
                 "validated practice fields missing"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_postal_code_prefix;
+
+    #[test]
+    fn postal_code_prefixes_are_normalised_like_stored_codes() {
+        assert_eq!(normalise_postal_code_prefix("3512ab"), "3512 AB");
+        assert_eq!(normalise_postal_code_prefix("3512 a"), "3512 A");
+        assert_eq!(normalise_postal_code_prefix(" 35 "), "35");
+        assert_eq!(normalise_postal_code_prefix("3512"), "3512");
     }
 }

@@ -1,9 +1,11 @@
 //! SQL for practices and their locations.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::PracticeTier;
+use praktijkregister_platform::db::like_escape;
 
 use super::{Contact, Location, Practice, PracticeFields};
 use crate::schema::{practice_locations, practices};
@@ -258,32 +260,15 @@ pub struct PracticeFilter {
     pub name_contains: Option<String>,
     pub city: Option<String>,
     pub postal_code_prefix: Option<String>,
-    /// Only this practice (a practice client sees itself only).
+    /// Only this practice (exact AGB code).
     pub only_agb: Option<String>,
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-pub async fn list(
-    conn: &mut AsyncPgConnection,
+/// Applies the list filters to any query over practices (the registrar's list and the public register).
+pub fn filtered<'a, ST: 'a>(
+    mut query: practices::BoxedQuery<'a, Pg, ST>,
     filter: &PracticeFilter,
-    after: Option<String>,
-    limit: i64,
-) -> QueryResult<Vec<Practice>> {
-    let mut query = practices::table
-        .select(PracticeRow::as_select())
-        .order(practices::agb)
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(practices::agb.gt(after));
-    }
+) -> practices::BoxedQuery<'a, Pg, ST> {
     if let Some(agb) = &filter.only_agb {
         query = query.filter(practices::agb.eq(agb.clone()));
     }
@@ -308,6 +293,24 @@ pub async fn list(
             .filter(practice_locations::postal_code.like(format!("{}%", like_escape(prefix))));
         query = query.filter(diesel::dsl::exists(with_prefix));
     }
+    query
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &PracticeFilter,
+    after: Option<String>,
+    limit: i64,
+) -> QueryResult<Vec<Practice>> {
+    let mut query = practices::table
+        .select(PracticeRow::as_select())
+        .order(practices::agb)
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(practices::agb.gt(after));
+    }
+    query = filtered(query, filter);
     let rows = query.load(conn).await?;
     let agbs: Vec<String> = rows.iter().map(|r| r.agb.clone()).collect();
     let mut locations = locations_of(conn, &agbs).await?;

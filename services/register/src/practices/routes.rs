@@ -220,21 +220,9 @@ pub async fn list_practices(
         _ => None,
     };
     let non_blank = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let postal_code_prefix = non_blank(filter.postal_code_prefix).map(|p| {
-        // Stored as "1234 AB": normalise the prefix the same way.
-        let compact: Vec<char> = p
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_uppercase)
-            .collect();
-        let digits: String = compact.iter().take(4).collect();
-        let letters: String = compact.iter().skip(4).collect();
-        if letters.is_empty() {
-            digits
-        } else {
-            format!("{digits} {letters}")
-        }
-    });
+    let postal_code_prefix =
+        non_blank(filter.postal_code_prefix).map(|p| super::normalise_postal_code_prefix(&p));
+
     let filter = PracticeFilter {
         name_contains: non_blank(filter.name),
         city: non_blank(filter.city),

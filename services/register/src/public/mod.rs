@@ -61,23 +61,6 @@ pub fn public_years(now: DateTime<Utc>) -> Vec<CycleYear> {
         .collect()
 }
 
-/// Normalises a postal-code prefix the way postal codes are stored (`1234 AB`):
-/// `3512ab` → `3512 AB`, ` 35 ` → `35`.
-pub fn normalise_postal_code_prefix(prefix: &str) -> String {
-    let compact: Vec<char> = prefix
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect();
-    let digits: String = compact.iter().take(4).collect();
-    let letters: String = compact.iter().skip(4).collect();
-    if letters.is_empty() {
-        digits
-    } else {
-        format!("{digits} {letters}")
-    }
-}
-
 /// The strong ETag of a response body: the SHA-256 of its exact bytes, base64url, quoted.
 pub fn body_etag(body: &[u8]) -> String {
     format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(body)))
@@ -122,14 +105,6 @@ mod tests {
             [2026, 2025]
         );
         assert_eq!(years(&public_years(utc("2000-06-01T00:00:00Z"))), [2000]);
-    }
-
-    #[test]
-    fn postal_code_prefixes_are_normalised_like_stored_codes() {
-        assert_eq!(normalise_postal_code_prefix("3512ab"), "3512 AB");
-        assert_eq!(normalise_postal_code_prefix("3512 a"), "3512 A");
-        assert_eq!(normalise_postal_code_prefix(" 35 "), "35");
-        assert_eq!(normalise_postal_code_prefix("3512"), "3512");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SQL for the public register: practices with a `registered` registration in one of the public
 //! cycle years, with their addresses and those years; no other column is read.
 
+use crate::practices::repository::PracticeFilter;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{CycleYear, PracticeTier};
@@ -39,24 +40,6 @@ impl From<PublicLocationRow> for PublicLocation {
     }
 }
 
-/// Filters of the public search.
-#[derive(Debug, Default)]
-pub struct PublicFilter {
-    pub name_contains: Option<String>,
-    pub city: Option<String>,
-    /// Normalised like stored postal codes (`1234 AB`).
-    pub postal_code_prefix: Option<String>,
-    pub agb: Option<String>,
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 fn year_values(years: &[CycleYear]) -> Vec<i32> {
     years.iter().map(|y| i32::from(y.value())).collect()
 }
@@ -65,7 +48,7 @@ fn year_values(years: &[CycleYear]) -> Vec<i32> {
 pub async fn list(
     conn: &mut AsyncPgConnection,
     years: &[CycleYear],
-    filter: &PublicFilter,
+    filter: &PracticeFilter,
     after: Option<String>,
     limit: i64,
 ) -> QueryResult<Vec<PublicPractice>> {
@@ -83,30 +66,7 @@ pub async fn list(
     if let Some(after) = after {
         query = query.filter(practices::agb.gt(after));
     }
-    if let Some(agb) = &filter.agb {
-        query = query.filter(practices::agb.eq(agb.clone()));
-    }
-    if let Some(name) = &filter.name_contains {
-        query = query.filter(practices::name.ilike(format!("%{}%", like_escape(name))));
-    }
-    if let Some(city) = &filter.city {
-        let in_city = practice_locations::table
-            .filter(practice_locations::practice_agb.eq(practices::agb))
-            .filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "lower(practice_locations.city) = lower(",
-                )
-                .bind::<diesel::sql_types::Text, _>(city.clone())
-                .sql(")"),
-            );
-        query = query.filter(diesel::dsl::exists(in_city));
-    }
-    if let Some(prefix) = &filter.postal_code_prefix {
-        let with_prefix = practice_locations::table
-            .filter(practice_locations::practice_agb.eq(practices::agb))
-            .filter(practice_locations::postal_code.like(format!("{}%", like_escape(prefix))));
-        query = query.filter(diesel::dsl::exists(with_prefix));
-    }
+    query = crate::practices::repository::filtered(query, filter);
     let rows = query.load(conn).await?;
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -163,9 +123,9 @@ pub async fn find(
     years: &[CycleYear],
     agb: &str,
 ) -> QueryResult<Option<PublicPractice>> {
-    let filter = PublicFilter {
-        agb: Some(agb.to_string()),
-        ..PublicFilter::default()
+    let filter = PracticeFilter {
+        only_agb: Some(agb.to_string()),
+        ..PracticeFilter::default()
     };
     Ok(list(conn, years, &filter, None, 1)
         .await?

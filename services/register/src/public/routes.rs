@@ -11,8 +11,10 @@ use praktijkregister_platform::rate_limit::RateLimiter;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use super::repository::{self, PublicFilter};
-use super::{body_etag, none_match, normalise_postal_code_prefix, public_years, PublicPractice};
+use super::repository;
+use super::{body_etag, none_match, public_years, PublicPractice};
+use crate::practices::normalise_postal_code_prefix;
+use crate::practices::repository::PracticeFilter;
 
 /// How long shared caches and browsers may keep a public answer.
 const CACHE_CONTROL: &str = "public, max-age=300";
@@ -129,12 +131,12 @@ pub async fn list_public_practices(
                 .map_err(|e| ApiError::field("agb", e.code(), e))
         })
         .transpose()?;
-    let filter = PublicFilter {
+    let filter = PracticeFilter {
         name_contains: non_blank(filter.name),
         city: non_blank(filter.city),
         postal_code_prefix: non_blank(filter.postal_code_prefix)
             .map(|p| normalise_postal_code_prefix(&p)),
-        agb,
+        only_agb: agb,
     };
     let years = public_years(clock.now());
     let mut conn = connection(&pool).await?;

@@ -12,10 +12,10 @@ use praktijkregister_platform::auth::{Principal, Scope};
 use praktijkregister_platform::clock::Clock;
 use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::digest::sha256_hex;
 use praktijkregister_platform::error::{ApiError, FieldErrors, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::lifecycle::{self, Cause};
@@ -152,9 +152,7 @@ pub async fn record_visitation_event(
     principal.require(Scope::VisitationOutcomesWrite)?;
     let event = body.into_inner();
     let parsed = event.parse()?;
-    let fingerprint = hex(&Sha256::digest(
-        serde_json::to_vec(&event).map_err(ApiError::internal)?,
-    ));
+    let fingerprint = sha256_hex(&serde_json::to_vec(&event).map_err(ApiError::internal)?);
     let now = clock.now();
     let mut conn = connection(&pool).await?;
     let (response, replayed) = conn
@@ -267,8 +265,4 @@ async fn apply_event(
         VisitationEventKind::VisitationPlanned => row,
     };
     Ok(row.view())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
