@@ -157,10 +157,186 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    epd_authorizations (practice_agb, epd_vendor) {
+        practice_agb -> Text,
+        epd_vendor -> Text,
+        authorized_at -> Timestamptz,
+        authorized_by -> Text,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Uuid,
+        practice_agb -> Text,
+        period -> Date,
+        version -> Int4,
+        delivered_at -> Timestamptz,
+        delivered_by -> Text,
+        epd_vendor -> Nullable<Text>,
+        report -> Jsonb,
+    }
+}
+
+diesel::table! {
+    delivery_rows (delivery_id, therapist_agb) {
+        delivery_id -> Uuid,
+        therapist_agb -> Text,
+        patients -> Int4,
+        treatments -> Int4,
+        closed_episodes -> Int4,
+        treatments_in_closed_episodes -> Int4,
+        ldo_records_delivered -> Int4,
+        ldo_records_complete -> Int4,
+        prem_eligible -> Int4,
+        prem_offered -> Int4,
+        ldo_upload_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    prem_results (practice_agb, period) {
+        practice_agb -> Text,
+        period -> Date,
+        responses -> Int4,
+        measuring_office -> Nullable<Text>,
+        consent_national_processor -> Bool,
+        consent_zorgkaart -> Bool,
+        submitted_at -> Timestamptz,
+        submitted_by -> Text,
+    }
+}
+
+diesel::table! {
+    prem_domain_scores (practice_agb, period, domain) {
+        practice_agb -> Text,
+        period -> Date,
+        domain -> Text,
+        responses -> Int4,
+        mean_score -> Float8,
+    }
+}
+
+diesel::table! {
+    intervision_groups (id) {
+        id -> Uuid,
+        name -> Text,
+        owner_practice_agb -> Nullable<Text>,
+        created_at -> Timestamptz,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    intervision_members (group_id, therapist_agb) {
+        group_id -> Uuid,
+        therapist_agb -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    intervision_meetings (id) {
+        id -> Uuid,
+        group_id -> Uuid,
+        held_on -> Date,
+        physical -> Bool,
+        duration_minutes -> Int4,
+        facilitator_name -> Text,
+        facilitator_trained -> Bool,
+        adap_accreditation_number -> Nullable<Text>,
+        adap_accreditation_year -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    intervision_attendance (meeting_id, therapist_agb) {
+        meeting_id -> Uuid,
+        therapist_agb -> Text,
+    }
+}
+
+diesel::table! {
+    iops (therapist_agb, year) {
+        therapist_agb -> Text,
+        year -> Int4,
+        drawn_up_on -> Date,
+        uploaded_to_kp_on -> Nullable<Date>,
+        quarterly_updates -> Array<Date>,
+        used_in_appraisal -> Bool,
+        used_in_360_feedback -> Bool,
+        updated_at -> Timestamptz,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    treatment_indices (practice_agb, year) {
+        practice_agb -> Text,
+        year -> Int4,
+        value -> Float8,
+        ci_lower -> Nullable<Float8>,
+        ci_upper -> Nullable<Float8>,
+        patient_count -> Int4,
+        source -> Text,
+        entered_at -> Timestamptz,
+        entered_by -> Text,
+    }
+}
+
+diesel::table! {
+    insurer_consents (practice_agb, insurer_uzovi) {
+        practice_agb -> Text,
+        insurer_uzovi -> Text,
+        granted_on -> Date,
+        granted_at -> Timestamptz,
+        granted_by -> Text,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    improvement_plans (id) {
+        id -> Uuid,
+        practice_agb -> Text,
+        insurer_uzovi -> Text,
+        year -> Int4,
+        measure -> Text,
+        current_value -> Float8,
+        ceiling -> Float8,
+        target -> Float8,
+        plan_text -> Text,
+        do_text -> Text,
+        check_text -> Text,
+        act_text -> Text,
+        evaluation_points -> Array<Int4>,
+        created_at -> Timestamptz,
+        created_by -> Text,
+    }
+}
+
 diesel::joinable!(annual_plans -> practices (practice_agb));
 diesel::joinable!(annual_plan_documents -> annual_plans (annual_plan_id));
 diesel::joinable!(registrations -> practices (practice_agb));
 diesel::joinable!(registration_transitions -> registrations (registration_id));
+diesel::joinable!(epd_authorizations -> practices (practice_agb));
+diesel::joinable!(deliveries -> practices (practice_agb));
+diesel::joinable!(delivery_rows -> deliveries (delivery_id));
+diesel::joinable!(prem_results -> practices (practice_agb));
+diesel::joinable!(intervision_members -> intervision_groups (group_id));
+diesel::joinable!(intervision_members -> therapists (therapist_agb));
+diesel::joinable!(intervision_meetings -> intervision_groups (group_id));
+diesel::joinable!(intervision_attendance -> intervision_meetings (meeting_id));
+diesel::joinable!(intervision_attendance -> therapists (therapist_agb));
+diesel::joinable!(iops -> therapists (therapist_agb));
+diesel::joinable!(treatment_indices -> practices (practice_agb));
+diesel::joinable!(insurer_consents -> practices (practice_agb));
+diesel::joinable!(improvement_plans -> practices (practice_agb));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_clients,
@@ -174,4 +350,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     registrations,
     registration_transitions,
     processed_events,
+    epd_authorizations,
+    deliveries,
+    delivery_rows,
+    prem_results,
+    prem_domain_scores,
+    intervision_groups,
+    intervision_members,
+    intervision_meetings,
+    intervision_attendance,
+    iops,
+    treatment_indices,
+    insurer_consents,
+    improvement_plans,
 );

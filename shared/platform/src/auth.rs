@@ -38,10 +38,22 @@ pub enum Scope {
     RegistrationsWithdraw,
     VisitationOutcomesWrite,
     AuditRead,
+    EpdAuthorizationsManage,
+    DeliveriesWrite,
+    DeliveriesRead,
+    PremWrite,
+    QualityWrite,
+    QualityRead,
+    ConsentsManage,
+    ComplianceRead,
+    BenchmarkRead,
+    ImprovementPlansWrite,
+    ImprovementPlansRead,
+    EvidenceRead,
 }
 
 impl Scope {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 28] = [
         Self::ClientsManage,
         Self::PracticesRead,
         Self::PracticesWrite,
@@ -58,6 +70,18 @@ impl Scope {
         Self::RegistrationsWithdraw,
         Self::VisitationOutcomesWrite,
         Self::AuditRead,
+        Self::EpdAuthorizationsManage,
+        Self::DeliveriesWrite,
+        Self::DeliveriesRead,
+        Self::PremWrite,
+        Self::QualityWrite,
+        Self::QualityRead,
+        Self::ConsentsManage,
+        Self::ComplianceRead,
+        Self::BenchmarkRead,
+        Self::ImprovementPlansWrite,
+        Self::ImprovementPlansRead,
+        Self::EvidenceRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +102,18 @@ impl Scope {
             Self::RegistrationsWithdraw => "registrations:withdraw",
             Self::VisitationOutcomesWrite => "visitation-outcomes:write",
             Self::AuditRead => "audit:read",
+            Self::EpdAuthorizationsManage => "epd-authorizations:manage",
+            Self::DeliveriesWrite => "deliveries:write",
+            Self::DeliveriesRead => "deliveries:read",
+            Self::PremWrite => "prem:write",
+            Self::QualityWrite => "quality:write",
+            Self::QualityRead => "quality:read",
+            Self::ConsentsManage => "consents:manage",
+            Self::ComplianceRead => "compliance:read",
+            Self::BenchmarkRead => "benchmark:read",
+            Self::ImprovementPlansWrite => "improvement-plans:write",
+            Self::ImprovementPlansRead => "improvement-plans:read",
+            Self::EvidenceRead => "evidence:read",
         }
     }
 
@@ -109,6 +145,18 @@ impl Scope {
                 "Report visitation plans and outcomes (the visitation service)"
             }
             Self::AuditRead => "Read the audit trail (registrar)",
+            Self::EpdAuthorizationsManage => "Authorise EPD vendors to deliver for a practice (a practice: only its own)",
+            Self::DeliveriesWrite => "Deliver monthly practice data (an EPD vendor: only for practices that authorised it)",
+            Self::DeliveriesRead => "Read deliveries and their processing reports",
+            Self::PremWrite => "Deliver PREM results (an EPD vendor: only for practices that authorised it)",
+            Self::QualityWrite => "Record intervision, IOPs and treatment indices (a practice: only its own)",
+            Self::QualityRead => "Read intervision, IOPs and treatment indices (a practice: only its own)",
+            Self::ConsentsManage => "Give or revoke consent to share quality data with an insurer (a practice: only its own)",
+            Self::ComplianceRead => "Read per-criterion compliance (an insurer: only practices that consented)",
+            Self::BenchmarkRead => "Read a practice's benchmark (a practice: only its own)",
+            Self::ImprovementPlansWrite => "Record improvement plans (a practice: only its own)",
+            Self::ImprovementPlansRead => "Read improvement plans (an insurer: only its own and with consent)",
+            Self::EvidenceRead => "Read the evidence feed (the insurer-export service)",
         }
     }
 
@@ -132,6 +180,17 @@ impl Scope {
                 Self::RegistrationsRead,
                 Self::RegistrationsWithdraw,
                 Self::AuditRead,
+                Self::EpdAuthorizationsManage,
+                Self::DeliveriesWrite,
+                Self::DeliveriesRead,
+                Self::PremWrite,
+                Self::QualityWrite,
+                Self::QualityRead,
+                Self::ConsentsManage,
+                Self::ComplianceRead,
+                Self::BenchmarkRead,
+                Self::ImprovementPlansWrite,
+                Self::ImprovementPlansRead,
             ],
             ClientRole::Practice => &[
                 Self::PracticesRead,
@@ -141,6 +200,15 @@ impl Scope {
                 Self::AnnualPlansSubmit,
                 Self::RegistrationsRead,
                 Self::RegistrationsWithdraw,
+                Self::EpdAuthorizationsManage,
+                Self::DeliveriesRead,
+                Self::QualityWrite,
+                Self::QualityRead,
+                Self::ConsentsManage,
+                Self::ComplianceRead,
+                Self::BenchmarkRead,
+                Self::ImprovementPlansWrite,
+                Self::ImprovementPlansRead,
             ],
             ClientRole::Service => &[
                 Self::PracticesRead,
@@ -148,8 +216,13 @@ impl Scope {
                 Self::CyclesRead,
                 Self::RegistrationsRead,
                 Self::VisitationOutcomesWrite,
+                Self::QualityRead,
+                Self::ComplianceRead,
+                Self::EvidenceRead,
             ],
-            ClientRole::EpdVendor | ClientRole::Insurer | ClientRole::Visitor => &[],
+            ClientRole::EpdVendor => &[Self::DeliveriesWrite, Self::DeliveriesRead, Self::PremWrite],
+            ClientRole::Insurer => &[Self::ComplianceRead, Self::ImprovementPlansRead],
+            ClientRole::Visitor => &[],
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub register: ServiceSettings,
     pub cycle: CycleSettings,
+    pub compliance: ComplianceSettings,
     pub bootstrap: BootstrapSettings,
     pub kp_verifier: KpVerifierSettings,
 }
@@ -127,6 +128,31 @@ pub struct CycleSettings {
     pub annual_plan_max_bytes: usize,
 }
 
+/// Thresholds of the quality conditions (001; DESIGN §3.5).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ComplianceSettings {
+    pub ldo_fill_rate_ldi: f64,
+    pub ldo_fill_rate_plus: f64,
+    pub prem_offered_rate_plus: f64,
+    pub intervision_min_physical_meetings: u32,
+    pub intervision_group_min: u32,
+    pub intervision_group_max: u32,
+    pub intervision_min_practices: u32,
+    pub treatment_index_ceiling: f64,
+    #[serde(default)]
+    pub insurer_ceilings: std::collections::BTreeMap<String, f64>,
+}
+
+impl ComplianceSettings {
+    /// The treatment-index ceiling of an insurer: its own, else the default.
+    pub fn ceiling_for(&self, insurer_uzovi: &str) -> f64 {
+        self.insurer_ceilings
+            .get(insurer_uzovi)
+            .copied()
+            .unwrap_or(self.treatment_index_ceiling)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct BootstrapSettings {
     pub registrar_client_id: String,
@@ -196,6 +222,7 @@ mod tests {
         let settings = Settings::defaults().unwrap();
         assert_eq!(settings.register.port, 8081);
         assert_eq!(settings.auth.token_lifetime_seconds, 300);
+        assert_eq!(settings.compliance.ceiling_for("7095"), 149.0);
         assert!(settings.register.configured_database_url().is_none());
         assert!(settings.bootstrap.configured_secret().is_none());
     }

@@ -1,0 +1,13 @@
+DROP TABLE improvement_plans;
+DROP TABLE insurer_consents;
+DROP TABLE treatment_indices;
+DROP TABLE iops;
+DROP TABLE intervision_attendance;
+DROP TABLE intervision_meetings;
+DROP TABLE intervision_members;
+DROP TABLE intervision_groups;
+DROP TABLE prem_domain_scores;
+DROP TABLE prem_results;
+DROP TABLE delivery_rows;
+DROP TABLE deliveries;
+DROP TABLE epd_authorizations;
