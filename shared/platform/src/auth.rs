@@ -220,7 +220,9 @@ impl Scope {
                 Self::ComplianceRead,
                 Self::EvidenceRead,
             ],
-            ClientRole::EpdVendor => &[Self::DeliveriesWrite, Self::DeliveriesRead, Self::PremWrite],
+            ClientRole::EpdVendor => {
+                &[Self::DeliveriesWrite, Self::DeliveriesRead, Self::PremWrite]
+            }
             ClientRole::Insurer => &[Self::ComplianceRead, Self::ImprovementPlansRead],
             ClientRole::Visitor => &[],
         }

@@ -9,6 +9,7 @@ mod cycle;
 mod demo;
 mod frame;
 mod helpers;
+mod jwks;
 mod kp;
 mod overview;
 mod practices;
