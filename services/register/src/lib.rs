@@ -3,16 +3,25 @@
 
 pub mod annual_plans;
 pub mod audit_trail;
+pub mod benchmark;
 pub mod bootstrap;
 pub mod clients;
+pub mod consents;
 pub mod credentials;
 pub mod cycles;
+pub mod deliveries;
 pub mod demo;
+pub mod epd;
+pub mod evidence;
+pub mod improvement_plans;
+pub mod intervision;
 pub mod kp;
 pub mod oauth;
 pub mod overview;
 pub mod practices;
+pub mod prem;
 pub mod public;
+pub mod quality;
 pub mod registrations;
 pub mod schema;
 pub mod signing;

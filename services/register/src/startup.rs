@@ -51,7 +51,9 @@ pub enum RegisterStartupError {
         title = "Praktijkregister: register service",
         description = "The VvOCM practice quality register (praktijkregister) for exercise-therapy practices \
             (oefentherapie Cesar / Mensendieck): API clients and tokens, practices and their locations, \
-            therapists and their Kwaliteitsregister Paramedici (KP) data. Errors are RFC 9457 problem details.",
+            therapists and their Kwaliteitsregister Paramedici (KP) data, the yearly cycle of annual plans, \
+            visitations and registrations, practice data from EPD systems and the quality evidence that \
+            compliance is judged on. Errors are RFC 9457 problem details.",
         license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
         version = "1.0.0"
     ),
@@ -66,6 +68,14 @@ pub enum RegisterStartupError {
         (name = "Registrations", description = "Registrations per practice per cycle year and their history"),
         (name = "Public register", description = "What anyone may see: the registered practices (keuze-informatie)"),
         (name = "Audit trail", description = "Who did what, when, to which subject"),
+        (name = "EPD authorisations", description = "Which EPD vendors a practice authorised to deliver its data (machtigingen)"),
+        (name = "Deliveries", description = "Monthly practice data from EPD systems and their processing reports (aanleveringen)"),
+        (name = "PREM", description = "Patient-experience (PREM) results per practice per month"),
+        (name = "Intervision", description = "Intervision groups, members and meetings (intervisie); never their content"),
+        (name = "Quality", description = "Individual development plans (IOP) and treatment indices (behandelindex)"),
+        (name = "Consents", description = "A practice's consent to share quality data with an insurer (toestemming)"),
+        (name = "Improvement plans", description = "Improvement plans on the treatment index for an insurer (verbeterplannen)"),
+        (name = "Compliance", description = "Per-criterion compliance, benchmark and the evidence feed"),
     )
 )]
 struct ApiDoc;
@@ -91,6 +101,15 @@ fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     registrations::routes::configure(cfg);
     annual_plans::routes::configure(cfg);
     kp::routes::configure(cfg);
+    crate::evidence::routes::configure(cfg);
+    crate::benchmark::routes::configure(cfg);
+    crate::intervision::routes::configure(cfg);
+    crate::quality::routes::configure(cfg);
+    crate::consents::routes::configure(cfg);
+    crate::improvement_plans::routes::configure(cfg);
+    crate::epd::routes::configure(cfg);
+    crate::deliveries::routes::configure(cfg);
+    crate::prem::routes::configure(cfg);
 }
 
 /// The service's OpenAPI document, as served at `/openapi.json` and checked in.

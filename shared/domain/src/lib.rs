@@ -2,19 +2,35 @@
 //! registration cycle, register tiers and API client roles. No I/O.
 
 mod client_role;
+mod compliance;
 mod cycle_calendar;
 mod cycle_year;
+mod delivery;
 mod error;
 mod identifiers;
 mod practice_tier;
 mod registration;
 
 pub use client_role::ClientRole;
+pub use compliance::{
+    evaluate, evaluate_criterion, ldo_fill_rate_over_months, months_with_upload,
+    prem_offered_rate_over_months, quarters_ended, ComplianceReport, ComplianceStatus, CriteriaSet,
+    Criterion, CriterionResult, Evidence, EvidenceItem, EvidenceValue, IntervisionMembership,
+    IopEvidence, MonthEvidence, PremDomainScore, PremEvidence, SharedAddress, TherapistEvidence,
+    Thresholds, ThresholdsError, TreatmentIndexEvidence, UnknownCriteriaSet, UnknownCriterion,
+    VisitationEvidence,
+};
 pub use cycle_calendar::{
     amsterdam_date, deadline_instant, CalendarDefaults, CalendarError, CalendarField,
     CycleCalendar, MonthDay, MonthDayError,
 };
 pub use cycle_year::{ContractYear, CycleYear};
+pub use delivery::{
+    assess_delivery, is_patient_identifier_key, looks_like_bsn, passes_bsn_elfproef, round_figure,
+    AcceptedRow, DeliveryAssessment, DeliveryRowInput, DeliveryTotals, EpdVendorId, Period,
+    PeriodError, RosterStatus, RowFinding, TherapistFigures, VendorIdError, LDO_FILL_RATE_NORM,
+    MAX_COUNT, PREM_OFFERED_RATE_NORM,
+};
 pub use error::IdentifierError;
 pub use identifiers::{
     zorgsoort, AgbCode, EmailAddress, KpNumber, KpStatus, KvkBranchNumber, KvkNumber,

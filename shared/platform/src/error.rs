@@ -289,6 +289,20 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 Self::ServiceUnavailable("a concurrent change interfered; retry the request".into())
             }
+            // Last lines of defence: input the handlers' checks let through must still get a
+            // 4xx, never a 500. The database's message is not shown; it may name internals.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::conflict("the request conflicts with data that already exists")
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                Self::unprocessable("the request refers to something that does not exist")
+            }
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, _) => {
+                Self::unprocessable("a value in the request breaks a rule of the register")
+            }
+            Error::DatabaseError(_, info) if info.message().contains("0x00") => {
+                Self::unprocessable("text in the request contains a NUL character")
+            }
             other => Self::Internal(other.into()),
         }
     }

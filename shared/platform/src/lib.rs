@@ -11,6 +11,7 @@ pub mod db;
 pub mod digest;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod local_postgres;
 pub mod metrics;
 pub mod openapi;

@@ -179,3 +179,23 @@ async fn metrics_count_requests_by_route_template() {
         "raw paths must not become labels"
     );
 }
+
+#[tokio::test]
+async fn a_nul_character_in_text_is_refused_not_a_server_error() {
+    let app = spawn_app().await;
+    let mut body = crate::helpers::practice_body("07000001");
+    body["name"] = json!("Oefentherapie\u{0}Nul");
+    let response = app
+        .http
+        .post(app.url("/v1/practices"))
+        .bearer_auth(app.registrar_token().await)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(response, 422).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("NUL"),
+        "{problem}"
+    );
+}

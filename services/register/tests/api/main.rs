@@ -4,15 +4,19 @@
 
 mod audit_trail;
 mod authorization;
+mod compliance;
 mod contract;
 mod cycle;
+mod deliveries;
 mod demo;
 mod frame;
 mod helpers;
+mod improvement_plans;
 mod jwks;
 mod kp;
 mod overview;
 mod practices;
 mod public_register;
+mod quality;
 mod therapists;
 mod tokens;

@@ -1,0 +1,113 @@
+//! `GET /v1/practices/{agb}/benchmark/{year}`.
+
+use actix_web::{get, web};
+use chrono::NaiveDate;
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::{ApiError, Problem};
+
+use super::{repository, Benchmark, BenchmarkFigure, Quartiles, TherapistFigure};
+use crate::cycles::path_year;
+use crate::practices::routes::path_agb;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_benchmark);
+}
+
+/// Read a practice's benchmark
+///
+/// The practice's LDO fill rate (complete / delivered LDO records), PREM offered rate (offered /
+/// eligible) and average treatments per closed episode over the year's monthly deliveries (the
+/// latest version of each month), beside the national 25th, 50th and 75th percentiles over
+/// practices; and per therapist, treatments per closed episode beside the national percentiles
+/// over therapists (001 §1.3f, §1.4). A practice reads only its own benchmark.
+#[utoipa::path(
+    tag = "Compliance",
+    params(
+        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        ("year" = u16, Path, description = "Year of the deliveries", example = 2026),
+    ),
+    responses(
+        (status = 200, description = "The benchmark", body = Benchmark),
+        (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The year is not valid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["benchmark:read"]))
+)]
+#[get("/v1/practices/{agb}/benchmark/{year}")]
+pub async fn get_benchmark(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<Benchmark>, ApiError> {
+    let (agb, year) = path.into_inner();
+    let agb = path_agb(&agb)?;
+    principal.require_practice(Scope::BenchmarkRead, &agb)?;
+    let year = path_year(&year)?;
+    let y = i32::from(year.value());
+    let from = NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or_default();
+    let to = NaiveDate::from_ymd_opt(y + 1, 1, 1).unwrap_or_default();
+    let mut conn = connection(&pool).await?;
+    if !crate::practices::repository::exists(&mut conn, &agb).await? {
+        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+    }
+    let national = repository::practices(&mut conn, &agb, from, to).await?;
+    let therapists = repository::therapists(&mut conn, &agb, from, to).await?;
+    let therapists_national = repository::therapists_national(&mut conn, from, to).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("benchmark.read", "practice", &agb),
+    )
+    .await?;
+    let figure = |name: &str, practice, p25, p50, p75, count| BenchmarkFigure {
+        figure: name.to_string(),
+        practice,
+        national: Quartiles {
+            p25,
+            p50,
+            p75,
+            count,
+        },
+    };
+    Ok(web::Json(Benchmark {
+        practice_agb: agb,
+        year: year.value(),
+        figures: vec![
+            figure(
+                "ldo_fill_rate",
+                national.practice_ldo,
+                national.ldo_p25,
+                national.ldo_p50,
+                national.ldo_p75,
+                national.ldo_count,
+            ),
+            figure(
+                "prem_offered_rate",
+                national.practice_prem,
+                national.prem_p25,
+                national.prem_p50,
+                national.prem_p75,
+                national.prem_count,
+            ),
+            figure(
+                "treatments_per_closed_episode",
+                national.practice_episode,
+                national.episode_p25,
+                national.episode_p50,
+                national.episode_p75,
+                national.episode_count,
+            ),
+        ],
+        therapists: therapists
+            .into_iter()
+            .map(|t| TherapistFigure {
+                therapist_agb: t.therapist_agb,
+                treatments_per_closed_episode: t.episode,
+                ldo_fill_rate: t.ldo,
+            })
+            .collect(),
+        therapists_national,
+    }))
+}

@@ -1,0 +1,208 @@
+//! Compliance evidence (DESIGN §3.5): assembled from the register's tables into the domain's
+//! [`Evidence`] record, evaluated per criterion for one practice, and streamed for all practices
+//! to the insurer-export service.
+
+pub mod repository;
+pub mod routes;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use diesel_async::AsyncPgConnection;
+use praktijkregister_domain::{
+    CycleYear, Evidence, IntervisionMembership, IopEvidence, KpStatus, MonthEvidence,
+    OefentherapieAgb, Period, PremDomainScore, PremEvidence, SharedAddress, TherapistEvidence,
+    TreatmentIndexEvidence, VisitationEvidence,
+};
+use praktijkregister_platform::error::ApiError;
+
+/// The insurer a compliance question is asked for: its ceiling and whether the practice consented.
+#[derive(Debug, Clone, Copy)]
+pub struct InsurerContext {
+    pub ceiling: f64,
+    pub consent_given: bool,
+}
+
+fn date(year: i32, month: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
+}
+
+/// The months of `year` that are complete before `as_of`: those a monthly delivery is due for.
+pub fn due_months(year: CycleYear, as_of: NaiveDate) -> Vec<Period> {
+    let y = i32::from(year.value());
+    (1..=12)
+        .filter_map(|month| Period::from_first_day(date(y, month, 1)))
+        .filter(|period| period.last_day() < as_of)
+        .collect()
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
+}
+
+/// The evidence of every practice in `agbs` for `year`, as known on `as_of`.
+pub async fn assemble(
+    conn: &mut AsyncPgConnection,
+    year: CycleYear,
+    as_of: NaiveDate,
+    agbs: &[String],
+    insurer: Option<InsurerContext>,
+) -> Result<Vec<Evidence>, ApiError> {
+    let y = i32::from(year.value());
+    let (from, to) = (date(y, 1, 1), date(y, 12, 31));
+    let next_year = date(y + 1, 1, 1);
+
+    let mut months: BTreeMap<(String, NaiveDate), repository::MonthRow> =
+        repository::months(conn, agbs, from, next_year)
+            .await?
+            .into_iter()
+            .map(|row| ((row.practice_agb.clone(), row.period), row))
+            .collect();
+    let therapist_rows = repository::therapists(conn, agbs, from, to, y).await?;
+    let therapist_agbs: Vec<String> = therapist_rows.iter().map(|t| t.agb.clone()).collect();
+    let mut intervision: BTreeMap<String, Vec<IntervisionMembership>> = BTreeMap::new();
+    for row in repository::intervision(conn, &therapist_agbs, from, to, y).await? {
+        intervision
+            .entry(row.therapist_agb)
+            .or_default()
+            .push(IntervisionMembership {
+                group_id: row.group_id,
+                group_size: count(row.group_size),
+                practices_in_group: count(row.practices_in_group),
+                physical_meetings_attended: count(row.physical_meetings_attended),
+                facilitator_trained_all: row.facilitator_trained_all,
+                adap_accredited_for_year: row.adap_accredited_for_year,
+            });
+    }
+    let mut prem: BTreeMap<String, Vec<PremDomainScore>> = BTreeMap::new();
+    for row in repository::prem(conn, agbs, from, next_year).await? {
+        let scores = prem.entry(row.practice_agb).or_default();
+        if let Some(domain) = row.domain {
+            scores.push(PremDomainScore {
+                domain,
+                practice_mean: row.practice_mean,
+                benchmark_mean: row.benchmark_mean,
+            });
+        }
+    }
+    let indices: BTreeMap<String, TreatmentIndexEvidence> =
+        repository::treatment_indices(conn, agbs, i32::from(year.treatment_index_year()))
+            .await?
+            .into_iter()
+            .map(|row| {
+                let index = TreatmentIndexEvidence {
+                    value: row.value,
+                    ci_lower: row.ci_lower,
+                    ci_upper: row.ci_upper,
+                };
+                (row.practice_agb, index)
+            })
+            .collect();
+    let registrations = repository::registrations(conn, agbs, y).await?;
+    let mut shared: BTreeMap<String, Vec<SharedAddress>> = BTreeMap::new();
+    for row in repository::shared_addresses(conn, agbs).await? {
+        let Ok(other) = OefentherapieAgb::parse(&row.other_practice_agb) else {
+            continue;
+        };
+        shared
+            .entry(row.practice_agb)
+            .or_default()
+            .push(SharedAddress {
+                other_practice_agb: other,
+                own_kvk: row.own_kvk,
+                own_entrance: row.own_entrance,
+                own_phone: row.own_phone,
+                own_website: row.own_website,
+                own_waiting_room: row.own_waiting_room,
+                own_reception: row.own_reception,
+                own_administration: row.own_administration,
+                own_logo: row.own_logo,
+            });
+    }
+    let due = due_months(year, as_of);
+
+    let mut evidence = Vec::with_capacity(agbs.len());
+    for agb in agbs {
+        let Ok(practice_agb) = OefentherapieAgb::parse(agb) else {
+            continue;
+        };
+        let months = due
+            .iter()
+            .map(
+                |period| match months.remove(&(agb.clone(), period.first_day())) {
+                    Some(row) => MonthEvidence {
+                        period: *period,
+                        delivered: true,
+                        ldo_upload_date: row.ldo_upload_date,
+                        ldo_records_delivered: count(row.ldo_records_delivered),
+                        ldo_records_complete: count(row.ldo_records_complete),
+                        prem_eligible: count(row.prem_eligible),
+                        prem_offered: count(row.prem_offered),
+                    },
+                    None => MonthEvidence {
+                        period: *period,
+                        delivered: false,
+                        ldo_upload_date: None,
+                        ldo_records_delivered: 0,
+                        ldo_records_complete: 0,
+                        prem_eligible: 0,
+                        prem_offered: 0,
+                    },
+                },
+            )
+            .collect();
+        let therapists = therapist_rows
+            .iter()
+            .filter(|t| &t.practice_agb == agb)
+            .filter_map(|t| {
+                Some(TherapistEvidence {
+                    agb: OefentherapieAgb::parse(&t.agb).ok()?,
+                    kp_status: t.kp_status.as_deref().and_then(|s| KpStatus::parse(s).ok()),
+                    kp_valid_from: t.kp_valid_from,
+                    kp_valid_until: t.kp_valid_until,
+                    iop: t.iop_drawn_up_on.map(|drawn_up_on| IopEvidence {
+                        drawn_up_on,
+                        uploaded_to_kp_on: t.iop_uploaded_to_kp_on,
+                        quarterly_updates: t.iop_quarterly_updates.clone().unwrap_or_default(),
+                    }),
+                    intervision: intervision.get(&t.agb).cloned().unwrap_or_default(),
+                })
+            })
+            .collect();
+        let state_of = |cycle_year: i32| {
+            registrations
+                .iter()
+                .find(|r| &r.practice_agb == agb && r.cycle_year == cycle_year)
+                .map(|r| r.state.as_str())
+        };
+        let this_year = state_of(y);
+        let registered_before = state_of(y - 1) == Some("registered");
+        let domain_scores = prem.remove(agb);
+        evidence.push(Evidence {
+            practice_agb,
+            year,
+            as_of,
+            months,
+            therapists,
+            prem: PremEvidence {
+                measured: domain_scores.is_some(),
+                domain_scores: domain_scores.unwrap_or_default(),
+            },
+            treatment_index: indices.get(agb).copied(),
+            insurer_ceiling: insurer.map(|i| i.ceiling),
+            consent_given: insurer.map(|i| i.consent_given),
+            visitation: VisitationEvidence {
+                registered_for_year: this_year == Some("registered"),
+                visitation_positive_in_year: matches!(
+                    this_year,
+                    Some("registered" | "awaiting_kp")
+                ),
+                // Reports live in the visitation service, which does not report them yet.
+                report_uploaded: None,
+                entry_visitation_in_time: registered_before.then_some(true),
+            },
+            shared_address: shared.remove(agb).unwrap_or_default(),
+        });
+    }
+    Ok(evidence)
+}

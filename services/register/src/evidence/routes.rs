@@ -1,0 +1,211 @@
+//! `GET /v1/practices/{agb}/compliance/{year}` and the evidence feed `GET /v1/internal/evidence/{year}`.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDate;
+use praktijkregister_domain::{
+    amsterdam_date, evaluate, ClientRole, ComplianceReport, CriteriaSet, CycleYear, Thresholds,
+    UzoviCode,
+};
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::config::{ComplianceSettings, Settings};
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::{ApiError, Problem};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{assemble, InsurerContext};
+use crate::cycles::path_year;
+use crate::practices::routes::path_agb;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_compliance).service(evidence_feed);
+}
+
+/// Practices per batch of the feed: few queries per batch, bounded memory.
+const FEED_BATCH: i64 = 500;
+
+/// The thresholds of the configuration, in the domain's terms.
+pub fn thresholds(settings: &ComplianceSettings) -> Thresholds {
+    Thresholds {
+        ldo_fill_rate_ldi: settings.ldo_fill_rate_ldi,
+        ldo_fill_rate_plus: settings.ldo_fill_rate_plus,
+        prem_offered_rate_plus: settings.prem_offered_rate_plus,
+        intervision_min_physical_meetings: settings.intervision_min_physical_meetings,
+        intervision_group_min: settings.intervision_group_min,
+        intervision_group_max: settings.intervision_group_max,
+        intervision_min_practices: settings.intervision_min_practices,
+        treatment_index_ceiling: settings.treatment_index_ceiling,
+    }
+}
+
+/// The day a year is evaluated on: today, or the first day after the year once it is over.
+fn as_of(year: CycleYear, today: NaiveDate) -> NaiveDate {
+    let after = NaiveDate::from_ymd_opt(i32::from(year.value()) + 1, 1, 1).unwrap_or(today);
+    today.min(after)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComplianceParams {
+    /// `basis`, `ldi` (module Leren door Inzicht) or `plus` (default).
+    #[param(example = "plus")]
+    pub criteria: Option<String>,
+    /// Evaluate for this insurer (UZOVI): its treatment-index ceiling and the practice's consent.
+    /// An insurer client is always evaluated for itself.
+    #[param(example = "7095")]
+    pub insurer: Option<String>,
+}
+
+/// Read a practice's compliance per criterion
+///
+/// Evaluates every criterion of the chosen set (001: Basis, module Leren door Inzicht, Plus) for
+/// the practice and cycle year and answers, per criterion, `met`, `not_met` or `unknown` with the
+/// evidence (figures, dates, ids) and the section of 001 it comes from. Thresholds come from the
+/// configuration; with an insurer, its treatment-index ceiling and the practice's consent count.
+/// A practice reads only its own compliance; an insurer only that of practices that consented to
+/// share quality data with it (else 404). Every read is in the audit trail.
+#[utoipa::path(
+    tag = "Compliance",
+    params(
+        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        ("year" = u16, Path, description = "Cycle year", example = 2026),
+        ComplianceParams,
+    ),
+    responses(
+        (status = 200, description = "The evaluation", body = ComplianceReport),
+        (status = 404, description = "No such practice (or not visible to you)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown criteria set, insurer or year", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["compliance:read"]))
+)]
+#[get("/v1/practices/{agb}/compliance/{year}")]
+pub async fn get_compliance(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
+    settings: web::Data<Settings>,
+    path: web::Path<(String, String)>,
+    params: web::Query<ComplianceParams>,
+) -> Result<web::Json<ComplianceReport>, ApiError> {
+    principal.require(Scope::ComplianceRead)?;
+    let (agb, year) = path.into_inner();
+    let agb = path_agb(&agb)?;
+    let year = path_year(&year)?;
+    let set = match params.criteria.as_deref() {
+        None => CriteriaSet::Plus,
+        Some(raw) => {
+            CriteriaSet::parse(raw).map_err(|e| ApiError::field("criteria", e.code(), e))?
+        }
+    };
+    let requested_insurer = params
+        .insurer
+        .as_deref()
+        .map(|raw| UzoviCode::parse(raw).map_err(|e| ApiError::field("insurer", e.code(), &e)))
+        .transpose()?
+        .map(|u| u.as_str().to_string());
+    let not_found = || ApiError::NotFound(format!("practice {agb} does not exist"));
+    let insurer = match principal.role {
+        ClientRole::Insurer => principal.insurer_uzovi.clone(),
+        ClientRole::Practice if !principal.may_access_practice(&agb) => return Err(not_found()),
+        _ => requested_insurer,
+    };
+    let mut conn = connection(&pool).await?;
+    if !crate::practices::repository::exists(&mut conn, &agb).await? {
+        return Err(not_found());
+    }
+    let insurer_context = match &insurer {
+        Some(uzovi) => {
+            let consent_given = crate::consents::has_consent(&mut conn, &agb, uzovi).await?;
+            if principal.role == ClientRole::Insurer && !consent_given {
+                return Err(not_found());
+            }
+            Some(InsurerContext {
+                ceiling: settings.compliance.ceiling_for(uzovi),
+                consent_given,
+            })
+        }
+        None => None,
+    };
+    let as_of = as_of(year, amsterdam_date(clock.now()));
+    let evidence = assemble(
+        &mut conn,
+        year,
+        as_of,
+        std::slice::from_ref(&agb),
+        insurer_context,
+    )
+    .await?;
+    let evidence = evidence.into_iter().next().ok_or_else(not_found)?;
+    let report = evaluate(set, &evidence, &thresholds(&settings.compliance));
+    let event = AuditEvent::success("compliance.read", "practice", &agb).with_detail(serde_json::json!({
+        "year": year.value(), "criteria": set.as_str(), "insurer": insurer, "outcome": report.outcome,
+    }));
+    audit::record(&mut conn, (&principal).into(), &event).await?;
+    Ok(web::Json(report))
+}
+
+/// Stream the evidence of every practice
+///
+/// Internal, for the insurer-export service: one JSON evidence record per practice per line
+/// (`application/x-ndjson`), ordered by AGB code, for cycle year Y as known today (or, for a past
+/// year, as known at its end). It carries no insurer-specific figures: the consumer applies each
+/// insurer's ceiling, consent and criteria set with the same evaluation code. Streamed in
+/// batches, so the national register is served without holding it in memory. The pull is in the
+/// audit trail.
+#[utoipa::path(
+    tag = "Compliance",
+    params(("year" = u16, Path, description = "Cycle year", example = 2026)),
+    responses(
+        (status = 200, description = "One `Evidence` record per line", content_type = "application/x-ndjson", body = praktijkregister_domain::Evidence),
+        (status = 422, description = "The year is not a cycle year", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["evidence:read"]))
+)]
+#[get("/v1/internal/evidence/{year}")]
+pub async fn evidence_feed(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::EvidenceRead)?;
+    let year = path_year(&path)?;
+    let as_of = as_of(year, amsterdam_date(clock.now()));
+    {
+        let mut conn = connection(&pool).await?;
+        let event = AuditEvent::success("evidence.feed.read", "evidence", year.to_string());
+        audit::record(&mut conn, (&principal).into(), &event).await?;
+    }
+    let pool = pool.into_inner();
+    let batches = futures_util::stream::try_unfold(Some(String::new()), move |after| {
+        let pool = pool.clone();
+        async move {
+            let Some(after) = after else { return Ok(None) };
+            let mut conn = connection(&pool).await?;
+            let agbs =
+                super::repository::practice_batch(&mut conn, Some(&after), FEED_BATCH).await?;
+            let Some(last) = agbs.last().cloned() else {
+                return Ok(None);
+            };
+            let evidence = assemble(&mut conn, year, as_of, &agbs, None).await?;
+            let mut lines = Vec::with_capacity(evidence.len() * 512);
+            for record in &evidence {
+                serde_json::to_writer(&mut lines, record).map_err(ApiError::internal)?;
+                lines.push(b'\n');
+            }
+            let next = (agbs.len() as i64 == FEED_BATCH).then_some(last);
+            Ok::<_, ApiError>(Some((web::Bytes::from(lines), next)))
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .streaming(futures_util::TryStreamExt::map_err(
+            batches,
+            |e: ApiError| {
+                tracing::error!(error = %e, "the evidence feed stopped");
+                actix_web::error::ErrorInternalServerError("the evidence feed stopped")
+            },
+        )))
+}

@@ -1,0 +1,335 @@
+//! Intervision (intervisie, 001 §1.1): groups of therapists, who belongs to them when, their
+//! meetings and who attended. What is discussed is confidential (001 §1.3c) and has no place
+//! here: no request or record carries content, and unknown fields are refused.
+
+pub mod repository;
+pub mod routes;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use praktijkregister_domain::OefentherapieAgb;
+use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Request to form an intervision group.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Intervisiegroep Utrecht-Oost", "owner_practice_agb": "07012345"}))]
+pub struct NewGroupRequest {
+    /// 1 to 200 characters.
+    pub name: String,
+    /// The practice that manages the group. A practice client's group is always its own; the
+    /// registrar may name one or leave the group without owner.
+    pub owner_practice_agb: Option<String>,
+}
+
+/// Membership of a therapist in a group, by the days they joined and left.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"joined_on": "2026-01-01", "left_on": null}))]
+pub struct MemberRequest {
+    pub joined_on: NaiveDate,
+    /// Last day in the group, on or after `joined_on`; absent or null while a member.
+    pub left_on: Option<NaiveDate>,
+}
+
+/// A meeting that took place: its form, length, facilitator, accreditation and attendees.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "held_on": "2026-03-12", "physical": true, "duration_minutes": 120,
+    "facilitator_name": "M. Bakker", "facilitator_trained": true,
+    "adap_accreditation_number": "ADAP-2026-04711", "adap_accreditation_year": 2026,
+    "attendees": ["07123456", "07123457", "07123458", "07123459"]
+}))]
+pub struct NewMeetingRequest {
+    /// The day it was held; not after today (Europe/Amsterdam).
+    pub held_on: NaiveDate,
+    /// Held in person (fysiek, 001 §1.1b).
+    pub physical: bool,
+    /// 1 to 1440.
+    pub duration_minutes: i32,
+    /// The process facilitator (procesbegeleider, 001 §1.1e); 1 to 200 characters.
+    pub facilitator_name: String,
+    /// Whether the facilitator is trained for it (001 §1.1e).
+    pub facilitator_trained: bool,
+    /// ADAP accreditation of the intervision track (001 §1.1f); 1 to 50 characters.
+    pub adap_accreditation_number: Option<String>,
+    /// The year the ADAP accreditation is for.
+    pub adap_accreditation_year: Option<i32>,
+    /// AGB codes of the therapists who attended; each a member of the group on `held_on`.
+    pub attendees: Vec<String>,
+}
+
+/// A therapist's membership of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"therapist_agb": "07123456", "joined_on": "2026-01-01", "left_on": null}))]
+pub struct GroupMember {
+    pub therapist_agb: String,
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+}
+
+/// A recorded meeting; never its content.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d11", "held_on": "2026-03-12", "physical": true,
+    "duration_minutes": 120, "facilitator_name": "M. Bakker", "facilitator_trained": true,
+    "adap_accreditation_number": "ADAP-2026-04711", "adap_accreditation_year": 2026,
+    "attendees": ["07123456", "07123457", "07123458", "07123459"]
+}))]
+pub struct Meeting {
+    pub id: Uuid,
+    pub held_on: NaiveDate,
+    pub physical: bool,
+    pub duration_minutes: i32,
+    pub facilitator_name: String,
+    pub facilitator_trained: bool,
+    pub adap_accreditation_number: Option<String>,
+    pub adap_accreditation_year: Option<i32>,
+    /// AGB codes, ascending.
+    pub attendees: Vec<String>,
+}
+
+/// A group with its members and meetings (oldest first).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d10", "name": "Intervisiegroep Utrecht-Oost",
+    "owner_practice_agb": "07012345", "created_at": "2026-01-05T10:00:00Z",
+    "members": [{"therapist_agb": "07123456", "joined_on": "2026-01-01", "left_on": null}],
+    "meetings": [{
+        "id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d11", "held_on": "2026-03-12", "physical": true,
+        "duration_minutes": 120, "facilitator_name": "M. Bakker", "facilitator_trained": true,
+        "adap_accreditation_number": "ADAP-2026-04711", "adap_accreditation_year": 2026,
+        "attendees": ["07123456"]
+    }]
+}))]
+pub struct IntervisionGroup {
+    pub id: Uuid,
+    pub name: String,
+    pub owner_practice_agb: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub members: Vec<GroupMember>,
+    pub meetings: Vec<Meeting>,
+}
+
+/// A group in a list: its counts instead of its members and meetings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d10", "name": "Intervisiegroep Utrecht-Oost",
+    "owner_practice_agb": "07012345", "created_at": "2026-01-05T10:00:00Z",
+    "member_count": 6, "meeting_count": 4
+}))]
+pub struct GroupSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub owner_practice_agb: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Members past and present.
+    pub member_count: i64,
+    pub meeting_count: i64,
+}
+
+/// Filter of the group list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupListParams {
+    /// Groups the practice owns or in which one of its therapists is a member. A practice
+    /// client's list is always of its own practice.
+    #[param(example = "07012345")]
+    pub practice_agb: Option<String>,
+}
+
+/// Validated meeting fields, ready for the repository.
+#[derive(Debug, Clone)]
+pub struct MeetingFields {
+    pub held_on: NaiveDate,
+    pub physical: bool,
+    pub duration_minutes: i32,
+    pub facilitator_name: String,
+    pub facilitator_trained: bool,
+    pub adap_accreditation_number: Option<String>,
+    pub adap_accreditation_year: Option<i32>,
+    /// In the order given, each once.
+    pub attendees: Vec<String>,
+}
+
+const MAX_ATTENDEES: usize = 50;
+
+fn parse_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> Option<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max {
+        errors.push(
+            field,
+            "text_length",
+            format!("must have 1 to {max} characters"),
+        );
+        None
+    } else if trimmed.chars().any(char::is_control) {
+        // PostgreSQL cannot store NUL, and a name is one line.
+        errors.push(
+            field,
+            "text_characters",
+            "must not contain control characters",
+        );
+        None
+    } else {
+        Some(trimmed.to_string())
+    }
+}
+
+impl NewGroupRequest {
+    /// The name and the owner's AGB code, each checked.
+    pub fn parse(self) -> Result<(String, Option<String>), ApiError> {
+        let mut errors = FieldErrors::new();
+        let name = parse_text(&mut errors, "name", &self.name, 200);
+        let owner = self.owner_practice_agb.and_then(|agb| {
+            errors
+                .check("owner_practice_agb", OefentherapieAgb::parse(&agb))
+                .map(|agb| agb.as_str().to_string())
+        });
+        errors.into_result()?;
+        Ok((checked(name)?, owner))
+    }
+}
+
+impl MemberRequest {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        match self.left_on {
+            Some(left) if left < self.joined_on => Err(ApiError::field(
+                "left_on",
+                "date_order",
+                "left_on must be on or after joined_on",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl NewMeetingRequest {
+    /// Validates every field at once; whether the attendees were members is checked against the
+    /// stored group afterwards.
+    pub fn parse(self, today: NaiveDate) -> Result<MeetingFields, ApiError> {
+        let mut errors = FieldErrors::new();
+        if self.held_on > today {
+            errors.push(
+                "held_on",
+                "date_in_future",
+                format!("a meeting is recorded once held; held_on is after today ({today})"),
+            );
+        }
+        if !(1..=1440).contains(&self.duration_minutes) {
+            errors.push(
+                "duration_minutes",
+                "duration_range",
+                "duration_minutes must be between 1 and 1440",
+            );
+        }
+        let facilitator_name =
+            parse_text(&mut errors, "facilitator_name", &self.facilitator_name, 200);
+        let adap_accreditation_number = self
+            .adap_accreditation_number
+            .and_then(|n| parse_text(&mut errors, "adap_accreditation_number", &n, 50));
+        if self.adap_accreditation_year.is_some_and(|year| {
+            !(crate::quality::MIN_YEAR..=crate::quality::MAX_YEAR).contains(&year)
+        }) {
+            errors.push(
+                "adap_accreditation_year",
+                "year_range",
+                format!(
+                    "the year must be between {} and {}",
+                    crate::quality::MIN_YEAR,
+                    crate::quality::MAX_YEAR
+                ),
+            );
+        }
+        if self.attendees.is_empty() || self.attendees.len() > MAX_ATTENDEES {
+            errors.push(
+                "attendees",
+                "attendees_count",
+                format!("a meeting has 1 to {MAX_ATTENDEES} attendees"),
+            );
+        }
+        let mut attendees: Vec<String> = Vec::with_capacity(self.attendees.len());
+        for (i, raw) in self.attendees.iter().enumerate() {
+            let field = format!("attendees[{i}]");
+            let Some(agb) = errors.check(&field, OefentherapieAgb::parse(raw)) else {
+                continue;
+            };
+            let agb = agb.as_str().to_string();
+            if attendees.contains(&agb) {
+                errors.push(
+                    field,
+                    "attendee_duplicate",
+                    format!("{agb} is listed twice"),
+                );
+            } else {
+                attendees.push(agb);
+            }
+        }
+        errors.into_result()?;
+        Ok(MeetingFields {
+            held_on: self.held_on,
+            physical: self.physical,
+            duration_minutes: self.duration_minutes,
+            facilitator_name: checked(facilitator_name)?,
+            facilitator_trained: self.facilitator_trained,
+            adap_accreditation_number,
+            adap_accreditation_year: self.adap_accreditation_year,
+            attendees,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn meeting(attendees: &[&str]) -> NewMeetingRequest {
+        NewMeetingRequest {
+            held_on: "2026-03-12".parse().unwrap(),
+            physical: true,
+            duration_minutes: 120,
+            facilitator_name: " M. Bakker ".into(),
+            facilitator_trained: true,
+            adap_accreditation_number: None,
+            adap_accreditation_year: Some(2026),
+            attendees: attendees.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_meeting_names_each_bad_attendee() {
+        let today = "2026-03-12".parse().unwrap();
+        let fields = meeting(&["07123456", " 07123457"]).parse(today).unwrap();
+        assert_eq!(fields.facilitator_name, "M. Bakker");
+        assert_eq!(fields.attendees, vec!["07123456", "07123457"]);
+        let Err(ApiError::Validation(errors)) =
+            meeting(&["07123456", "04123456", "07123456"]).parse(today)
+        else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["attendees[1]", "attendees[2]"]);
+    }
+
+    #[test]
+    fn names_are_one_line_without_control_characters() {
+        let today = "2026-03-12".parse().unwrap();
+        let mut request = meeting(&["07123456"]);
+        request.facilitator_name = "M.\u{0} Bakker".into();
+        let Err(ApiError::Validation(errors)) = request.parse(today) else {
+            panic!("expected validation errors");
+        };
+        assert_eq!(errors[0].field, "facilitator_name");
+        assert_eq!(errors[0].code, "text_characters");
+    }
+
+    #[test]
+    fn a_meeting_in_the_future_is_refused() {
+        let yesterday = "2026-03-11".parse().unwrap();
+        assert!(meeting(&["07123456"]).parse(yesterday).is_err());
+    }
+}

@@ -1,0 +1,374 @@
+//! SQL for intervision groups, members, meetings and attendance.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::{count_star, exists};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{GroupMember, GroupSummary, IntervisionGroup, Meeting, MeetingFields};
+use crate::schema::{
+    intervision_attendance, intervision_groups, intervision_meetings, intervision_members,
+    practice_memberships,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = intervision_groups)]
+pub struct GroupRow {
+    pub id: Uuid,
+    pub name: String,
+    pub owner_practice_agb: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = intervision_members)]
+struct MemberRow {
+    therapist_agb: String,
+    joined_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+}
+
+impl From<MemberRow> for GroupMember {
+    fn from(row: MemberRow) -> Self {
+        Self {
+            therapist_agb: row.therapist_agb,
+            joined_on: row.joined_on,
+            left_on: row.left_on,
+        }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = intervision_meetings)]
+struct MeetingRow {
+    id: Uuid,
+    held_on: NaiveDate,
+    physical: bool,
+    duration_minutes: i32,
+    facilitator_name: String,
+    facilitator_trained: bool,
+    adap_accreditation_number: Option<String>,
+    adap_accreditation_year: Option<i32>,
+}
+
+impl MeetingRow {
+    fn view(self, attendees: Vec<String>) -> Meeting {
+        Meeting {
+            id: self.id,
+            held_on: self.held_on,
+            physical: self.physical,
+            duration_minutes: self.duration_minutes,
+            facilitator_name: self.facilitator_name,
+            facilitator_trained: self.facilitator_trained,
+            adap_accreditation_number: self.adap_accreditation_number,
+            adap_accreditation_year: self.adap_accreditation_year,
+            attendees,
+        }
+    }
+}
+
+pub async fn insert_group(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    name: &str,
+    owner_practice_agb: Option<&str>,
+    at: DateTime<Utc>,
+    by: &str,
+) -> QueryResult<GroupRow> {
+    diesel::insert_into(intervision_groups::table)
+        .values((
+            intervision_groups::id.eq(id),
+            intervision_groups::name.eq(name),
+            intervision_groups::owner_practice_agb.eq(owner_practice_agb),
+            intervision_groups::created_at.eq(at),
+            intervision_groups::created_by.eq(by),
+        ))
+        .returning(GroupRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find_group(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<GroupRow>> {
+    intervision_groups::table
+        .find(id)
+        .select(GroupRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The group, locked for the rest of the transaction: changes to members and new meetings of
+/// one group take turns, so an attendee is checked against the membership that holds.
+pub async fn find_group_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<GroupRow>> {
+    intervision_groups::table
+        .find(id)
+        .select(GroupRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Whether a therapist who works or worked at the practice is or was a member of the group.
+pub async fn has_member_of_practice(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    practice_agb: &str,
+) -> QueryResult<bool> {
+    diesel::select(exists(
+        intervision_members::table
+            .inner_join(
+                practice_memberships::table
+                    .on(practice_memberships::therapist_agb.eq(intervision_members::therapist_agb)),
+            )
+            .filter(intervision_members::group_id.eq(group_id))
+            .filter(practice_memberships::practice_agb.eq(practice_agb)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// The group with its members (by AGB code) and meetings (oldest first) with their attendees.
+pub async fn assemble(
+    conn: &mut AsyncPgConnection,
+    group: GroupRow,
+) -> QueryResult<IntervisionGroup> {
+    let members = intervision_members::table
+        .filter(intervision_members::group_id.eq(group.id))
+        .order(intervision_members::therapist_agb)
+        .select(MemberRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(GroupMember::from)
+        .collect();
+    let meetings: Vec<MeetingRow> = intervision_meetings::table
+        .filter(intervision_meetings::group_id.eq(group.id))
+        .order((intervision_meetings::held_on, intervision_meetings::id))
+        .select(MeetingRow::as_select())
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = meetings.iter().map(|m| m.id).collect();
+    let mut attendance: Vec<(Uuid, String)> = intervision_attendance::table
+        .filter(intervision_attendance::meeting_id.eq_any(ids))
+        .order((
+            intervision_attendance::meeting_id,
+            intervision_attendance::therapist_agb,
+        ))
+        .select((
+            intervision_attendance::meeting_id,
+            intervision_attendance::therapist_agb,
+        ))
+        .load(conn)
+        .await?;
+    let meetings = meetings
+        .into_iter()
+        .map(|meeting| {
+            let attendees = attendance
+                .extract_if(.., |(id, _)| *id == meeting.id)
+                .map(|(_, agb)| agb)
+                .collect();
+            meeting.view(attendees)
+        })
+        .collect();
+    Ok(IntervisionGroup {
+        id: group.id,
+        name: group.name,
+        owner_practice_agb: group.owner_practice_agb,
+        created_at: group.created_at,
+        members,
+        meetings,
+    })
+}
+
+/// Creates or replaces the membership; the flag tells whether it was created.
+pub async fn put_member(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    therapist_agb: &str,
+    joined_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+) -> QueryResult<(GroupMember, bool)> {
+    let (row, created) = diesel::insert_into(intervision_members::table)
+        .values((
+            intervision_members::group_id.eq(group_id),
+            intervision_members::therapist_agb.eq(therapist_agb),
+            intervision_members::joined_on.eq(joined_on),
+            intervision_members::left_on.eq(left_on),
+        ))
+        .on_conflict((
+            intervision_members::group_id,
+            intervision_members::therapist_agb,
+        ))
+        .do_update()
+        .set((
+            intervision_members::joined_on.eq(excluded(intervision_members::joined_on)),
+            intervision_members::left_on.eq(excluded(intervision_members::left_on)),
+        ))
+        // `xmax = 0` only for a freshly inserted row: one statement tells created from replaced.
+        .returning((
+            MemberRow::as_returning(),
+            diesel::dsl::sql::<diesel::sql_types::Bool>("xmax = 0"),
+        ))
+        .get_result::<(MemberRow, bool)>(conn)
+        .await?;
+    Ok((row.into(), created))
+}
+
+/// The days of the group's meetings the therapist attended, ascending.
+pub async fn attended_on(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    therapist_agb: &str,
+) -> QueryResult<Vec<NaiveDate>> {
+    intervision_attendance::table
+        .inner_join(intervision_meetings::table)
+        .filter(intervision_meetings::group_id.eq(group_id))
+        .filter(intervision_attendance::therapist_agb.eq(therapist_agb))
+        .order(intervision_meetings::held_on)
+        .select(intervision_meetings::held_on)
+        .load(conn)
+        .await
+}
+
+/// Deletes the membership; `false` when there was none.
+pub async fn delete_member(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    therapist_agb: &str,
+) -> QueryResult<bool> {
+    let deleted = diesel::delete(intervision_members::table.find((group_id, therapist_agb)))
+        .execute(conn)
+        .await?;
+    Ok(deleted > 0)
+}
+
+/// Of `therapists`, those who were members of the group on `day`.
+pub async fn members_on(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    therapists: &[String],
+    day: NaiveDate,
+) -> QueryResult<Vec<String>> {
+    intervision_members::table
+        .filter(intervision_members::group_id.eq(group_id))
+        .filter(intervision_members::therapist_agb.eq_any(therapists))
+        .filter(intervision_members::joined_on.le(day))
+        .filter(
+            intervision_members::left_on
+                .is_null()
+                .or(intervision_members::left_on.ge(day)),
+        )
+        .select(intervision_members::therapist_agb)
+        .load(conn)
+        .await
+}
+
+pub async fn insert_meeting(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    id: Uuid,
+    fields: &MeetingFields,
+) -> QueryResult<Meeting> {
+    let row = diesel::insert_into(intervision_meetings::table)
+        .values((
+            intervision_meetings::id.eq(id),
+            intervision_meetings::group_id.eq(group_id),
+            intervision_meetings::held_on.eq(fields.held_on),
+            intervision_meetings::physical.eq(fields.physical),
+            intervision_meetings::duration_minutes.eq(fields.duration_minutes),
+            intervision_meetings::facilitator_name.eq(&fields.facilitator_name),
+            intervision_meetings::facilitator_trained.eq(fields.facilitator_trained),
+            intervision_meetings::adap_accreditation_number.eq(&fields.adap_accreditation_number),
+            intervision_meetings::adap_accreditation_year.eq(fields.adap_accreditation_year),
+        ))
+        .returning(MeetingRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let attendance: Vec<_> = fields
+        .attendees
+        .iter()
+        .map(|agb| {
+            (
+                intervision_attendance::meeting_id.eq(id),
+                intervision_attendance::therapist_agb.eq(agb),
+            )
+        })
+        .collect();
+    diesel::insert_into(intervision_attendance::table)
+        .values(attendance)
+        .execute(conn)
+        .await?;
+    let mut attendees = fields.attendees.clone();
+    attendees.sort_unstable();
+    Ok(row.view(attendees))
+}
+
+/// Groups by id (creation order), after `after`, `limit + 1` at most; with `practice` only the
+/// groups it owns or in which one of its therapists (past or present) is or was a member.
+pub async fn list_groups(
+    conn: &mut AsyncPgConnection,
+    practice: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<GroupSummary>> {
+    let mut query = intervision_groups::table
+        .select(GroupRow::as_select())
+        .order(intervision_groups::id)
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(intervision_groups::id.gt(after));
+    }
+    if let Some(practice) = practice {
+        let with_member = intervision_members::table
+            .inner_join(
+                practice_memberships::table
+                    .on(practice_memberships::therapist_agb.eq(intervision_members::therapist_agb)),
+            )
+            .filter(intervision_members::group_id.eq(intervision_groups::id))
+            .filter(practice_memberships::practice_agb.eq(practice.to_string()));
+        query = query.filter(
+            intervision_groups::owner_practice_agb
+                .eq(practice.to_string())
+                .or(exists(with_member)),
+        );
+    }
+    let groups = query.load(conn).await?;
+    let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+    let member_counts: Vec<(Uuid, i64)> = intervision_members::table
+        .filter(intervision_members::group_id.eq_any(&ids))
+        .group_by(intervision_members::group_id)
+        .select((intervision_members::group_id, count_star()))
+        .load(conn)
+        .await?;
+    let meeting_counts: Vec<(Uuid, i64)> = intervision_meetings::table
+        .filter(intervision_meetings::group_id.eq_any(&ids))
+        .group_by(intervision_meetings::group_id)
+        .select((intervision_meetings::group_id, count_star()))
+        .load(conn)
+        .await?;
+    let count_of = |counts: &[(Uuid, i64)], id: Uuid| {
+        counts
+            .iter()
+            .find(|(group, _)| *group == id)
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok(groups
+        .into_iter()
+        .map(|group| GroupSummary {
+            member_count: count_of(&member_counts, group.id),
+            meeting_count: count_of(&meeting_counts, group.id),
+            id: group.id,
+            name: group.name,
+            owner_practice_agb: group.owner_practice_agb,
+            created_at: group.created_at,
+        })
+        .collect())
+}

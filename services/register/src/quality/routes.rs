@@ -1,0 +1,271 @@
+//! `/v1/therapists/{agb}/iops` and `/v1/practices/{agb}/treatment-indices`.
+
+use actix_web::{get, put, web, HttpResponse};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use praktijkregister_domain::ClientRole;
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::{ApiError, Problem};
+use praktijkregister_platform::pagination::{Page, PageParams};
+use serde_json::json;
+
+use super::repository;
+use super::{parse_year, Iop, IopRequest, TreatmentIndex, TreatmentIndexRequest};
+use crate::practices::repository as practices;
+use crate::practices::routes::path_agb;
+use crate::therapists::repository as therapists;
+use crate::therapists::routes::{path_therapist_agb, therapist_not_found};
+
+/// Registers the IOP and treatment-index routes; the same registration feeds the OpenAPI document.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(put_iop)
+        .service(list_iops)
+        .service(put_treatment_index)
+        .service(list_treatment_indices);
+}
+
+/// The practice a practice client acts for; `None` for the registrar and services.
+fn own_practice(principal: &Principal) -> Option<String> {
+    match principal.role {
+        ClientRole::Practice => Some(principal.practice_agb.clone().unwrap_or_default()),
+        _ => None,
+    }
+}
+
+/// Record a therapist's IOP for a year
+///
+/// Records the individual development plan (IOP, individueel ontwikkelplan, 001 §1.6) of the
+/// therapist for the year: when it was drawn up and uploaded to the Kwaliteitsregister Paramedici,
+/// the days of its (quarterly) updates, and whether it was used in the appraisal interview and in
+/// 360-degree feedback. The plan's content is not kept. Every update must lie in the year.
+/// Creates the record (201) or replaces it (200). A practice client records only for a therapist
+/// who worked at its practice in that year; any other therapist answers 404.
+#[utoipa::path(
+    tag = "Quality",
+    params(
+        ("agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
+        ("year" = u16, Path, description = "The year of the IOP", example = 2026),
+    ),
+    request_body = IopRequest,
+    responses(
+        (status = 200, description = "Replaced", body = Iop),
+        (status = 201, description = "Created", body = Iop),
+        (status = 404, description = "No such therapist (or not of your practice in that year)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid year or fields, each named", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["quality:write"]))
+)]
+#[put("/v1/therapists/{agb}/iops/{year}")]
+pub async fn put_iop(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
+    path: web::Path<(String, String)>,
+    body: web::Json<IopRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::QualityWrite)?;
+    let agb = path_therapist_agb(&path.0)?;
+    let year = parse_year(&path.1, "year")?;
+    let fields = body.into_inner().parse(year)?;
+    let practice = own_practice(&principal);
+    let now = clock.now();
+    let mut conn = connection(&pool).await?;
+    let (iop, created) = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                if !therapists::exists(conn, &agb).await? {
+                    return Err(therapist_not_found(&agb));
+                }
+                if let Some(practice) = &practice {
+                    if !repository::member_in_year(conn, practice, &agb, year).await? {
+                        return Err(therapist_not_found(&agb));
+                    }
+                }
+                let (iop, created) =
+                    repository::put_iop(conn, &agb, year, &fields, now, &principal.client_id)
+                        .await?;
+                let event = AuditEvent::success("iop.put", "iop", format!("{agb}/{year}"))
+                    .with_detail(json!({
+                        "created": created,
+                        "quarterly_updates": iop.quarterly_updates.len(),
+                    }));
+                audit::record(conn, (&principal).into(), &event).await?;
+                Ok((iop, created))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(if created {
+        HttpResponse::Created().json(iop)
+    } else {
+        HttpResponse::Ok().json(iop)
+    })
+}
+
+/// List a therapist's IOPs
+///
+/// The therapist's IOP records by year, keyset-paginated. A practice client sees only the years
+/// in which the therapist worked at its practice; a therapist who never did answers 404.
+/// Every read is written to the audit log.
+#[utoipa::path(
+    tag = "Quality",
+    params(
+        ("agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "A page of IOPs", body = Page<Iop>),
+        (status = 404, description = "No such therapist (or not of your practice)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["quality:read"]))
+)]
+#[get("/v1/therapists/{agb}/iops")]
+pub async fn list_iops(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Iop>>, ApiError> {
+    principal.require(Scope::QualityRead)?;
+    let agb = path_therapist_agb(&path)?;
+    let limit = page.limit()?;
+    let after: Option<i32> = page.after()?;
+    let mut conn = connection(&pool).await?;
+    if !therapists::exists(&mut conn, &agb).await? {
+        return Err(therapist_not_found(&agb));
+    }
+    let only_years = match own_practice(&principal) {
+        Some(practice) => {
+            let years = repository::membership_years(&mut conn, &practice, &agb).await?;
+            if years.is_empty() {
+                return Err(therapist_not_found(&agb));
+            }
+            Some(years)
+        }
+        None => None,
+    };
+    let iops = repository::list_iops(&mut conn, &agb, only_years.as_deref(), after, limit).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("iop.list", "therapist", &agb),
+    )
+    .await?;
+    Ok(web::Json(Page::from_rows(iops, limit, |i| i.year)))
+}
+
+/// Record a practice's treatment index for a year
+///
+/// Records the practice's treatment index (behandelindex, 001; DESIGN §3.2) computed over the
+/// year, e.g. Vektis's national index: the value, the confidence interval where known
+/// (`ci_lower` ≤ `value` ≤ `ci_upper`), the number of patients and the source. Creates the
+/// record (201) or replaces it (200). A practice client records only its own; any other practice
+/// answers 404.
+#[utoipa::path(
+    tag = "Quality",
+    params(
+        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        ("year" = u16, Path, description = "The year the index was computed over", example = 2025),
+    ),
+    request_body = TreatmentIndexRequest,
+    responses(
+        (status = 200, description = "Replaced", body = TreatmentIndex),
+        (status = 201, description = "Created", body = TreatmentIndex),
+        (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid year or fields, each named", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["quality:write"]))
+)]
+#[put("/v1/practices/{agb}/treatment-indices/{year}")]
+pub async fn put_treatment_index(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    clock: web::Data<dyn Clock>,
+    path: web::Path<(String, String)>,
+    body: web::Json<TreatmentIndexRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let agb = path_agb(&path.0)?;
+    principal.require_practice(Scope::QualityWrite, &agb)?;
+    let year = parse_year(&path.1, "year")?;
+    let fields = body.into_inner().parse()?;
+    let now = clock.now();
+    let mut conn = connection(&pool).await?;
+    let (index, created) = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                if !practices::exists(conn, &agb).await? {
+                    return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+                }
+                let (index, created) = repository::put_treatment_index(
+                    conn,
+                    &agb,
+                    year,
+                    &fields,
+                    now,
+                    &principal.client_id,
+                )
+                .await?;
+                let event = AuditEvent::success(
+                    "treatment_index.put",
+                    "treatment_index",
+                    format!("{agb}/{year}"),
+                )
+                .with_detail(json!({"created": created, "value": index.value}));
+                audit::record(conn, (&principal).into(), &event).await?;
+                Ok((index, created))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(if created {
+        HttpResponse::Created().json(index)
+    } else {
+        HttpResponse::Ok().json(index)
+    })
+}
+
+/// List a practice's treatment indices
+///
+/// The practice's treatment index per year, keyset-paginated. A practice client reads only its
+/// own; any other practice answers 404. Every read is written to the audit log.
+#[utoipa::path(
+    tag = "Quality",
+    params(
+        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "A page of treatment indices", body = Page<TreatmentIndex>),
+        (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["quality:read"]))
+)]
+#[get("/v1/practices/{agb}/treatment-indices")]
+pub async fn list_treatment_indices(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<TreatmentIndex>>, ApiError> {
+    let agb = path_agb(&path)?;
+    principal.require_practice(Scope::QualityRead, &agb)?;
+    let limit = page.limit()?;
+    let after: Option<i32> = page.after()?;
+    let mut conn = connection(&pool).await?;
+    if !practices::exists(&mut conn, &agb).await? {
+        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+    }
+    let indices = repository::list_treatment_indices(&mut conn, &agb, after, limit).await?;
+    audit::record(
+        &mut conn,
+        (&principal).into(),
+        &AuditEvent::success("treatment_index.list", "practice", &agb),
+    )
+    .await?;
+    Ok(web::Json(Page::from_rows(indices, limit, |i| i.year)))
+}

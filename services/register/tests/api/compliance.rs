@@ -1,0 +1,319 @@
+//! Compliance per criterion, the benchmark and the evidence feed, over data arranged in the
+//! tables the deliveries and quality endpoints write (DESIGN §3.4, §3.5; 001 §1.3, §1.4).
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Date, Int4, Text};
+use diesel::RunQueryDsl;
+use praktijkregister_domain::ClientRole;
+use serde_json::{json, Value};
+
+use crate::helpers::{expect_problem, spawn_app_at, TestApp};
+
+fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// One therapist row of a monthly delivery: (therapist, LDO delivered, LDO complete,
+/// closed episodes, treatments in them, PREM eligible, PREM offered).
+type Row = (&'static str, i32, i32, i32, i32, i32, i32);
+
+/// Stores a delivery version directly, as the delivery endpoint would.
+fn deliver(app: &TestApp, practice: &str, period: &str, version: i32, rows: &[Row]) {
+    let mut conn = app.db.connect();
+    let id = uuid::Uuid::new_v4();
+    diesel::sql_query(
+        "INSERT INTO deliveries (id, practice_agb, period, version, delivered_at, delivered_by, report) \
+         VALUES ($1::uuid, $2, $3, $4, now(), 'test', '{}')",
+    )
+    .bind::<Text, _>(id.to_string())
+    .bind::<Text, _>(practice)
+    .bind::<Date, _>(chrono::NaiveDate::parse_from_str(&format!("{period}-01"), "%Y-%m-%d").unwrap())
+    .bind::<Int4, _>(version)
+    .execute(&mut conn)
+    .unwrap();
+    for (therapist, delivered, complete, episodes, in_episodes, eligible, offered) in rows {
+        diesel::sql_query(
+            "INSERT INTO delivery_rows (delivery_id, therapist_agb, patients, treatments, closed_episodes, \
+                 treatments_in_closed_episodes, ldo_records_delivered, ldo_records_complete, prem_eligible, \
+                 prem_offered, ldo_upload_date) \
+             VALUES ($1::uuid, $2, 10, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind::<Text, _>(id.to_string())
+        .bind::<Text, _>(*therapist)
+        .bind::<Int4, _>(in_episodes + 5)
+        .bind::<Int4, _>(*episodes)
+        .bind::<Int4, _>(*in_episodes)
+        .bind::<Int4, _>(*delivered)
+        .bind::<Int4, _>(*complete)
+        .bind::<Int4, _>(*eligible)
+        .bind::<Int4, _>(*offered)
+        .bind::<Date, _>(chrono::NaiveDate::parse_from_str(&format!("{period}-20"), "%Y-%m-%d").unwrap())
+        .execute(&mut conn)
+        .unwrap();
+    }
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_benchmark_gives_national_quartiles_on_a_known_data_set() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    // Four practices with LDO fill rates 0.80, 0.85, 0.90, 0.95 and 5, 6, 7, 8 treatments per
+    // closed episode; PREM offered 0.5, 0.6, 0.7, 0.8.
+    for (i, agb) in ["07000001", "07000002", "07000003", "07000004"]
+        .into_iter()
+        .enumerate()
+    {
+        app.create_practice(agb).await;
+        let i = i as i32;
+        deliver(
+            &app,
+            agb,
+            "2026-03",
+            1,
+            &[("07100001", 100, 80 + 5 * i, 10, 50 + 10 * i, 10, 5 + i)],
+        );
+    }
+    // A newer version of the first practice's month replaces the first one: only 0.80 counts,
+    // not the 0.10 of version 1 below.
+    deliver(
+        &app,
+        "07000001",
+        "2026-04",
+        1,
+        &[("07100001", 100, 10, 10, 50, 10, 5)],
+    );
+    deliver(
+        &app,
+        "07000001",
+        "2026-04",
+        2,
+        &[("07100001", 100, 80, 10, 50, 10, 5)],
+    );
+    // Another year does not count.
+    deliver(
+        &app,
+        "07000002",
+        "2025-12",
+        1,
+        &[("07100002", 100, 0, 10, 500, 10, 0)],
+    );
+
+    let token = app.token_for(ClientRole::Practice, "07000001").await;
+    let response = get(&app, &token, "/v1/practices/07000001/benchmark/2026").await;
+    assert_eq!(response.status(), 200);
+    let benchmark: Value = response.json().await.unwrap();
+    let figure = |name: &str| {
+        benchmark["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["figure"] == name)
+            .unwrap()
+            .clone()
+    };
+    let close = |value: &Value, expected: f64| (value.as_f64().unwrap() - expected).abs() < 1e-9;
+    let ldo = figure("ldo_fill_rate");
+    assert!(close(&ldo["practice"], 0.80), "{ldo}");
+    assert!(close(&ldo["national"]["p25"], 0.8375), "{ldo}");
+    assert!(close(&ldo["national"]["p50"], 0.875), "{ldo}");
+    assert!(close(&ldo["national"]["p75"], 0.9125), "{ldo}");
+    assert_eq!(ldo["national"]["count"], 4);
+    let episodes = figure("treatments_per_closed_episode");
+    assert!(close(&episodes["practice"], 5.0), "{episodes}");
+    assert!(close(&episodes["national"]["p50"], 6.5), "{episodes}");
+    let prem = figure("prem_offered_rate");
+    assert!(close(&prem["national"]["p75"], 0.725), "{prem}");
+    assert_eq!(benchmark["therapists"][0]["therapist_agb"], "07100001");
+    assert_eq!(benchmark["therapists_national"]["count"], 4);
+
+    // Another practice's benchmark is hidden from a practice client.
+    expect_problem(
+        get(&app, &token, "/v1/practices/07000002/benchmark/2026").await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn compliance_answers_per_criterion_and_only_consented_insurers_see_it() {
+    let (app, _clock) = spawn_app_at(at("2026-04-10T10:00:00Z")).await;
+    app.create_practice("07000001").await;
+    let registrar = app.registrar_token().await;
+    app.http
+        .post(app.url("/v1/therapists"))
+        .bearer_auth(&registrar)
+        .json(&json!({"agb": "07100001", "name": "A. Jansen"}))
+        .send()
+        .await
+        .unwrap();
+    app.http
+        .put(app.url("/v1/practices/07000001/therapists/07100001"))
+        .bearer_auth(&registrar)
+        .json(&json!({"start_date": "2020-01-01"}))
+        .send()
+        .await
+        .unwrap();
+    // January and February delivered (fill 0.95); March, due on 10 April, is missing.
+    deliver(
+        &app,
+        "07000001",
+        "2026-01",
+        1,
+        &[("07100001", 100, 95, 10, 80, 10, 8)],
+    );
+    deliver(
+        &app,
+        "07000001",
+        "2026-02",
+        1,
+        &[("07100001", 100, 95, 10, 80, 10, 8)],
+    );
+
+    let practice = app.token_for(ClientRole::Practice, "07000001").await;
+    let report: Value = get(
+        &app,
+        &practice,
+        "/v1/practices/07000001/compliance/2026?criteria=ldi",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let status = |report: &Value, id: &str| {
+        report["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(report["criteria_set"], "ldi");
+    assert_eq!(status(&report, "ldi.ldo_fill_rate"), "met");
+    assert_eq!(
+        status(&report, "ldi.ldo_monthly_upload"),
+        "not_met",
+        "{report}"
+    );
+    // No KP data for the therapist.
+    assert_eq!(status(&report, "basis.kp_registered"), "not_met");
+    assert_eq!(report["outcome"], "not_met");
+    let upload = report["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "ldi.ldo_monthly_upload")
+        .unwrap();
+    assert!(upload["source"].as_str().unwrap().starts_with("001"));
+    assert!(
+        upload["reason"].as_str().unwrap().contains("2026-03"),
+        "{upload}"
+    );
+
+    // An insurer without the practice's consent does not see it; with consent it does.
+    let insurer = app.token_for(ClientRole::Insurer, "").await;
+    expect_problem(
+        get(&app, &insurer, "/v1/practices/07000001/compliance/2026").await,
+        404,
+    )
+    .await;
+    let consent = app
+        .http
+        .put(app.url("/v1/practices/07000001/consents/3311"))
+        .bearer_auth(&practice)
+        .json(&json!({"granted_on": "2026-01-02"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        consent.status().is_success(),
+        "{}",
+        consent.text().await.unwrap()
+    );
+    let seen: Value = get(&app, &insurer, "/v1/practices/07000001/compliance/2026")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["criteria_set"], "plus");
+    assert_eq!(status(&seen, "plus.consent"), "met");
+
+    // A practice client cannot read another practice; bad parameters are named.
+    app.create_practice("07000002").await;
+    expect_problem(
+        get(&app, &practice, "/v1/practices/07000002/compliance/2026").await,
+        404,
+    )
+    .await;
+    let bad = expect_problem(
+        get(
+            &app,
+            &practice,
+            "/v1/practices/07000001/compliance/2026?criteria=gold",
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "criteria");
+}
+
+#[tokio::test]
+async fn the_evidence_feed_streams_one_record_per_practice_to_the_service_only() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    for agb in ["07000003", "07000001", "07000002"] {
+        app.create_practice(agb).await;
+    }
+    deliver(
+        &app,
+        "07000002",
+        "2026-05",
+        1,
+        &[("07100001", 10, 9, 1, 8, 4, 3)],
+    );
+    let service = app.token_for(ClientRole::Service, "").await;
+    let response = get(&app, &service, "/v1/internal/evidence/2026").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let body = response.text().await.unwrap();
+    let records: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let agbs: Vec<&str> = records
+        .iter()
+        .map(|r| r["practice_agb"].as_str().unwrap())
+        .collect();
+    assert_eq!(agbs, ["07000001", "07000002", "07000003"]);
+    let may = records[1]["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["period"] == "2026-05")
+        .unwrap()
+        .clone();
+    assert_eq!(may["delivered"], true);
+    assert_eq!(may["ldo_records_complete"], 9);
+    assert_eq!(
+        records[0]["months"].as_array().unwrap().len(),
+        10,
+        "January to October are due on 22 November"
+    );
+
+    let registrar = app.registrar_token().await;
+    expect_problem(
+        get(&app, &registrar, "/v1/internal/evidence/2026").await,
+        403,
+    )
+    .await;
+}
