@@ -1,13 +1,18 @@
 //! `praktijkregister seed --demo`: a small, realistic register so that a new user sees the cycle
 //! at work. It goes through the same repositories and state machine as the API: every
 //! registration reaches its state by legal transitions, with history.
+//!
+//! Beside the cycle it fills the practice data the compliance criteria read, with mixed results:
+//! EPD authorisations and monthly deliveries of the current year, PREM results, intervision
+//! groups, IOPs, treatment indices of the year before, insurer consents and an improvement plan.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{
-    amsterdam_date, CalendarDefaults, ClientRole, CycleCalendar, CycleYear, KpStatus, PracticeTier,
-    RegistrationEvent,
+    amsterdam_date, assess_delivery, quarters_ended, CalendarDefaults, ClientRole, CycleCalendar,
+    CycleYear, DeliveryRowInput, KpStatus, Period, PracticeTier, RegistrationEvent, RosterStatus,
+    TherapistFigures, Thresholds,
 };
 use praktijkregister_platform::audit::{self, Actor, AuditEvent};
 use praktijkregister_platform::db::DbPool;
@@ -18,12 +23,33 @@ use crate::annual_plans::repository::{self as plans, NewPlan};
 use crate::annual_plans::Decision;
 use crate::clients::{self, Binding, NewClient};
 use crate::credentials;
+use crate::deliveries::processing_report;
+use crate::deliveries::repository::{self as deliveries, NewDelivery};
+use crate::improvement_plans::{Measure, PlanFields};
+use crate::intervision::MeetingFields;
 use crate::kp::import::KpRow;
 use crate::practices::{LocationInput, NewPracticeRequest};
+use crate::prem::{PremDomainScore, PremFields};
+use crate::quality::{IopFields, TreatmentIndexFields};
 use crate::registrations::lifecycle::{self, Cause};
 use crate::therapists::TherapistFields;
 
 const ACTOR: &str = "demo-seed";
+
+/// The EPD vendor of the demo, bound to the demo's EPD client.
+pub const DEMO_EPD_VENDOR: &str = "demo-epd";
+/// The insurer of the demo (UZOVI), bound to the demo's insurer client.
+pub const DEMO_INSURER: &str = "3311";
+/// A second insurer some practices consent to.
+const OTHER_INSURER: &str = "7095";
+/// The practice of the walkthrough: it has not yet delivered the last complete month.
+pub const WALKTHROUGH_PRACTICE: &str = "07000111";
+/// The one practice that has not authorised the demo EPD vendor.
+pub const UNAUTHORISED_PRACTICE: &str = "07000112";
+/// The practice with a month delivered twice: the second version counts.
+const REDELIVERING_PRACTICE: &str = "07000102";
+/// The practice above the ceiling with an improvement plan for the demo insurer.
+const PRACTICE_WITH_PLAN: &str = "07000102";
 
 /// A one-page PDF standing in for an annual plan.
 const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
@@ -197,6 +223,225 @@ const PRACTICES: [DemoPractice; 12] = [
     ),
 ];
 
+/// What a demo practice's EPD and measurements report, and how it compares.
+struct DataProfile {
+    agb: &'static str,
+    /// LDO records complete per thousand delivered: some at or above 90%, some between 80% and
+    /// 90%, some below 80%.
+    ldo_fill: u32,
+    /// Patients offered the PREM per thousand eligible: around and below 70%.
+    prem_offered: u32,
+    /// Treatments per closed episode.
+    episode: u32,
+    /// Mean PREM score in tenths; `None`: no PREM results.
+    prem_score: Option<u32>,
+    /// Whether the practice passes its PREM results on to ZorgkaartNederland.
+    zorgkaart: bool,
+    /// Treatment index of the year before: value, lower and upper confidence bound.
+    index: Option<(f64, Option<f64>, Option<f64>)>,
+    /// The insurers the practice consents to share its quality data with.
+    consents: &'static [&'static str],
+}
+
+const fn profile(
+    agb: &'static str,
+    ldo_fill: u32,
+    prem_offered: u32,
+    episode: u32,
+    prem_score: Option<u32>,
+    index: Option<(f64, Option<f64>, Option<f64>)>,
+    consents: &'static [&'static str],
+) -> DataProfile {
+    DataProfile {
+        agb,
+        ldo_fill,
+        prem_offered,
+        episode,
+        prem_score,
+        zorgkaart: true,
+        index,
+        consents,
+    }
+}
+
+/// Every practice but [`UNAUTHORISED_PRACTICE`] delivers through the demo EPD.
+const PROFILES: [DataProfile; 11] = [
+    profile(
+        "07000101",
+        958,
+        780,
+        8,
+        Some(87),
+        Some((128.4, Some(121.0), Some(136.2))),
+        &[DEMO_INSURER, OTHER_INSURER],
+    ),
+    profile(
+        "07000102",
+        934,
+        725,
+        9,
+        Some(84),
+        Some((160.0, Some(151.0), Some(168.0))),
+        &[DEMO_INSURER, OTHER_INSURER],
+    ),
+    profile(
+        "07000103",
+        921,
+        700,
+        7,
+        Some(85),
+        Some((141.2, None, None)),
+        &[DEMO_INSURER],
+    ),
+    DataProfile {
+        zorgkaart: false,
+        ..profile(
+            "07000104",
+            862,
+            650,
+            11,
+            Some(79),
+            Some((155.0, Some(140.0), Some(170.0))),
+            &[DEMO_INSURER],
+        )
+    },
+    profile(
+        "07000105",
+        944,
+        740,
+        12,
+        Some(82),
+        Some((172.5, Some(158.3), Some(186.9))),
+        &[DEMO_INSURER],
+    ),
+    profile(
+        "07000106",
+        873,
+        690,
+        8,
+        Some(86),
+        Some((118.9, Some(110.2), Some(127.5))),
+        &[DEMO_INSURER],
+    ),
+    profile(
+        "07000107",
+        741,
+        520,
+        10,
+        None,
+        Some((152.3, None, None)),
+        &[],
+    ),
+    profile(
+        "07000108",
+        836,
+        600,
+        9,
+        Some(77),
+        Some((136.0, Some(127.9), Some(144.1))),
+        &[DEMO_INSURER],
+    ),
+    profile("07000109", 776, 580, 10, None, None, &[]),
+    DataProfile {
+        zorgkaart: false,
+        ..profile(
+            "07000110",
+            905,
+            710,
+            7,
+            Some(83),
+            Some((99.5, Some(92.0), Some(107.0))),
+            &[OTHER_INSURER],
+        )
+    },
+    profile(
+        "07000111",
+        887,
+        680,
+        9,
+        Some(81),
+        Some((133.0, Some(124.0), Some(142.0))),
+        &[],
+    ),
+];
+
+fn profile_of(agb: &str) -> Option<&'static DataProfile> {
+    PROFILES.iter().find(|p| p.agb == agb)
+}
+
+/// The treatment index of the practice that has not authorised the EPD: known, below the ceiling.
+const UNAUTHORISED_INDEX: (f64, Option<f64>, Option<f64>) = (145.8, Some(133.0), Some(158.0));
+
+/// PREM domains with the offset of their mean from the practice's score, in tenths.
+const PREM_DOMAINS: [(&str, i32); 4] = [
+    ("bejegening", 3),
+    ("communicatie", 1),
+    ("informatie", -2),
+    ("organisatie", -1),
+];
+
+/// Therapists without an IOP of the current year.
+const WITHOUT_IOP: [&str; 2] = ["07200203", "07200702"];
+/// A therapist whose IOP missed the update of the second quarter.
+const IOP_NOT_UPDATED: &str = "07200602";
+/// A therapist whose IOP was not uploaded to KP.
+const IOP_NOT_UPLOADED: &str = "07200801";
+
+/// An intervision group of the demo: the practices (by index in [`PRACTICES`]) whose therapists
+/// are members, and its meetings (month, day) of the current year.
+struct DemoGroup {
+    name: &'static str,
+    members_of: &'static [usize],
+    meetings: &'static [(u32, u32)],
+    physical: bool,
+    facilitator: &'static str,
+    facilitator_trained: bool,
+    adap: bool,
+    /// Joined in the year before, rather than in January.
+    joined_last_year: bool,
+    /// A member who missed one meeting (the second).
+    absentee: Option<&'static str>,
+}
+
+const GROUPS: [DemoGroup; 3] = [
+    // 7 members from 3 practices, 5 physical meetings: meets every intervision criterion.
+    DemoGroup {
+        name: "Intervisiegroep Utrecht-Amersfoort",
+        members_of: &[0, 1, 4],
+        meetings: &[(2, 10), (4, 14), (6, 9), (9, 15), (11, 10)],
+        physical: true,
+        facilitator: "M. Bakker",
+        facilitator_trained: true,
+        adap: true,
+        joined_last_year: true,
+        absentee: None,
+    },
+    // 8 members from 3 practices, 4 physical meetings; one member missed one of them.
+    DemoGroup {
+        name: "Intervisiegroep Brabant-Kennemerland",
+        members_of: &[5, 6, 7],
+        meetings: &[(3, 3), (5, 12), (9, 22), (10, 27)],
+        physical: true,
+        facilitator: "R. Verhoeven",
+        facilitator_trained: true,
+        adap: true,
+        joined_last_year: true,
+        absentee: Some("07200702"),
+    },
+    // 3 members of one practice meeting online, without a trained facilitator or accreditation.
+    DemoGroup {
+        name: "Online intervisie Groningen",
+        members_of: &[3],
+        meetings: &[(2, 5), (5, 6), (9, 9), (11, 4)],
+        physical: false,
+        facilitator: "S. Hoekstra",
+        facilitator_trained: false,
+        adap: false,
+        joined_last_year: false,
+        absentee: None,
+    },
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("the register already holds practices; the demo fills only an empty register")]
@@ -276,6 +521,428 @@ fn demo_practice_request(p: &DemoPractice, index: usize) -> NewPracticeRequest {
             own_logo: true,
         }],
     }
+}
+
+fn therapist_count(index: usize) -> usize {
+    2 + index % 2
+}
+
+fn therapist_agb(index: usize, n: usize) -> String {
+    format!("072{:03}{:02}", index + 1, n + 1)
+}
+
+fn therapist_agbs(index: usize) -> Vec<String> {
+    (0..therapist_count(index))
+        .map(|n| therapist_agb(index, n))
+        .collect()
+}
+
+/// `total` scaled by `per_mille`, moved by `jitter`, within `0..=total`.
+fn scaled(total: u32, per_mille: u32, jitter: i32) -> u32 {
+    ((total * per_mille + 500) / 1000)
+        .saturating_add_signed(jitter)
+        .min(total)
+}
+
+/// One therapist's figures of a month, varying by therapist and month around the profile.
+fn therapist_figures(
+    profile: &DataProfile,
+    size: u32,
+    n: u32,
+    month: u32,
+    upload: NaiveDate,
+) -> TherapistFigures {
+    let jitter = |shift: u32| i32::try_from((month + n + shift) % 3).unwrap_or(1) - 1;
+    let patients = 25 + size + 5 * n + (month * 7 + n * 3) % 9;
+    let treatments = patients * 4 + (month * 5 + n) % 13;
+    let closed_episodes = patients / 4 + (month + n) % 3;
+    let ldo_records_delivered = patients - (month + n) % 2;
+    let prem_eligible = closed_episodes + 2;
+    TherapistFigures {
+        patients,
+        treatments,
+        closed_episodes,
+        treatments_in_closed_episodes: (closed_episodes * profile.episode + month % 3)
+            .min(treatments),
+        ldo_records_delivered,
+        ldo_records_complete: scaled(ldo_records_delivered, profile.ldo_fill, jitter(0)),
+        prem_eligible,
+        prem_offered: scaled(prem_eligible, profile.prem_offered, jitter(1)),
+        ldo_upload_date: Some(upload),
+    }
+}
+
+/// The rows of a practice's delivery for `period`, one per therapist.
+fn month_rows(index: usize, profile: &DataProfile, period: Period) -> Vec<DeliveryRowInput> {
+    let month = period.first_day().month();
+    let day = 24 + u32::try_from(index % 4).unwrap_or(0);
+    // Practices differ in size: a few patients a month more or fewer per therapist.
+    let size = u32::try_from(index * 4 % 9).unwrap_or(0);
+    let upload = period
+        .first_day()
+        .with_day(day)
+        .unwrap_or(period.last_day());
+    therapist_agbs(index)
+        .into_iter()
+        .enumerate()
+        .map(|(n, therapist_agb)| DeliveryRowInput {
+            therapist_agb,
+            figures: therapist_figures(profile, size, u32::try_from(n).unwrap_or(0), month, upload),
+        })
+        .collect()
+}
+
+/// A few days into the month after `period`, and never after `now`.
+fn after_month(period: Period, days: i64, hour: u32, now: DateTime<Utc>) -> DateTime<Utc> {
+    let next = period.last_day() + Duration::days(1 + days);
+    at(next, hour).min(now)
+}
+
+/// Stores a delivery as the PUT handler does: the rows assessed against the practice's roster,
+/// the accepted ones stored under the next version with the processing report.
+async fn deliver(
+    conn: &mut AsyncPgConnection,
+    delivered_by: &str,
+    practice_agb: &str,
+    period: Period,
+    rows: &[DeliveryRowInput],
+    delivered_at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let agbs: Vec<String> = rows.iter().map(|row| row.therapist_agb.clone()).collect();
+    let roster = deliveries::roster(conn, practice_agb, period, &agbs).await?;
+    let assessment = assess_delivery(period, amsterdam_date(delivered_at), rows, |therapist| {
+        roster
+            .get(therapist.as_str())
+            .copied()
+            .unwrap_or(RosterStatus::Unknown)
+    });
+    if assessment.accepted.is_empty() {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "no demo row of {practice_agb} for {period} was accepted"
+        )));
+    }
+    let id = uuid::Uuid::now_v7();
+    let version = deliveries::next_version(conn, practice_agb, period).await?;
+    let mut report = processing_report(practice_agb, period, delivered_at, &assessment);
+    report.delivery_id = Some(id);
+    report.version = Some(version);
+    let report = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    let delivery = NewDelivery {
+        id,
+        practice_agb,
+        period,
+        version,
+        delivered_at,
+        delivered_by,
+        epd_vendor: Some(DEMO_EPD_VENDOR),
+        report: &report,
+    };
+    deliveries::insert(conn, &delivery, &assessment.accepted).await?;
+    Ok(())
+}
+
+/// What the practice data of the demo holds, for the audit line.
+#[derive(Debug, Default, serde::Serialize)]
+struct DataCounts {
+    epd_authorizations: usize,
+    deliveries: usize,
+    prem_results: usize,
+    intervision_groups: usize,
+    intervision_meetings: usize,
+    iops: usize,
+    treatment_indices: usize,
+    consents: usize,
+    improvement_plans: usize,
+}
+
+fn round_tenth(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+/// The practice data the compliance criteria read, for the current `year` up to `now`, delivered
+/// by the EPD client `vendor_client`.
+async fn seed_practice_data(
+    conn: &mut AsyncPgConnection,
+    year: CycleYear,
+    now: DateTime<Utc>,
+    vendor_client: &str,
+) -> Result<DataCounts, ApiError> {
+    let y = i32::from(year.value());
+    let today = amsterdam_date(now);
+    let due = crate::evidence::due_months(year, today);
+    let mut counts = DataCounts::default();
+
+    // EPD authorisations and monthly deliveries.
+    let redelivered = if due.len() >= 2 {
+        due.first().copied()
+    } else {
+        due.last().copied()
+    };
+    for (index, p) in PRACTICES.iter().enumerate() {
+        let Some(profile) = profile_of(p.agb) else {
+            continue;
+        };
+        let offset = u32::try_from(index).unwrap_or(0);
+        crate::epd::repository::grant(
+            conn,
+            p.agb,
+            DEMO_EPD_VENDOR,
+            at(date(y - 1, 12, 1 + offset), 9),
+            ACTOR,
+        )
+        .await?;
+        counts.epd_authorizations += 1;
+        for period in &due {
+            // The walkthrough practice has yet to deliver the last complete month.
+            if p.agb == WALKTHROUGH_PRACTICE && Some(period) == due.last() {
+                continue;
+            }
+            let rows = month_rows(index, profile, *period);
+            let delivered_at = after_month(*period, i64::from(offset % 4) + 1, 7, now);
+            if p.agb == REDELIVERING_PRACTICE && Some(*period) == redelivered {
+                // The first version offered the PREM to more patients than were eligible in one
+                // row, which was rejected; the practice corrected it and sent the month again.
+                let mut first = rows.clone();
+                if let Some(row) = first.last_mut() {
+                    row.figures.prem_offered = row.figures.prem_eligible + 3;
+                }
+                deliver(conn, vendor_client, p.agb, *period, &first, delivered_at).await?;
+                let again = after_month(*period, i64::from(offset % 4) + 4, 10, now);
+                deliver(conn, vendor_client, p.agb, *period, &rows, again).await?;
+                counts.deliveries += 2;
+            } else {
+                deliver(conn, vendor_client, p.agb, *period, &rows, delivered_at).await?;
+                counts.deliveries += 1;
+            }
+        }
+    }
+
+    // PREM results of every other month and of the last complete one.
+    let prem_months: Vec<Period> = due
+        .iter()
+        .filter(|period| period.first_day().month() % 2 == 0 || Some(*period) == due.last())
+        .copied()
+        .collect();
+    for (index, profile) in PROFILES.iter().enumerate() {
+        let Some(score) = profile.prem_score else {
+            continue;
+        };
+        let offset = u32::try_from(index).unwrap_or(0);
+        for period in &prem_months {
+            let month = period.first_day().month();
+            let responses = 14 + (offset * 7 + month * 3) % 20;
+            let drift = i32::try_from(month % 3).unwrap_or(1) - 1;
+            let domains = PREM_DOMAINS
+                .iter()
+                .zip(0u32..)
+                .map(|((domain, shift), d)| {
+                    let tenths = i32::try_from(score).unwrap_or(80) + shift + drift;
+                    PremDomainScore {
+                        domain: (*domain).to_string(),
+                        responses: responses - d % 3,
+                        mean_score: round_tenth(f64::from(tenths) / 10.0),
+                    }
+                })
+                .collect();
+            let fields = PremFields {
+                responses,
+                measuring_office: Some("Meetbureau Demo".to_string()),
+                consent_national_processor: true,
+                consent_zorgkaart: profile.zorgkaart,
+                domains,
+            };
+            let submitted = after_month(*period, i64::from(offset % 5) + 6, 11, now);
+            crate::prem::repository::upsert(
+                conn,
+                profile.agb,
+                *period,
+                &fields,
+                submitted,
+                vendor_client,
+            )
+            .await?;
+            counts.prem_results += 1;
+        }
+    }
+
+    // Intervision groups of the current year.
+    for (g, group) in GROUPS.iter().enumerate() {
+        let owner = group.members_of.first().map(|i| PRACTICES[*i].agb);
+        let created = at(date(y - 1, 11, 20 + u32::try_from(g).unwrap_or(0)), 10).min(now);
+        let row = crate::intervision::repository::insert_group(
+            conn,
+            uuid::Uuid::now_v7(),
+            group.name,
+            owner,
+            created,
+            ACTOR,
+        )
+        .await?;
+        counts.intervision_groups += 1;
+        let joined_on = if group.joined_last_year {
+            date(y - 1, 12, 1)
+        } else {
+            date(y, 1, 15)
+        };
+        let members: Vec<String> = group
+            .members_of
+            .iter()
+            .flat_map(|i| therapist_agbs(*i))
+            .collect();
+        for member in &members {
+            crate::intervision::repository::put_member(conn, row.id, member, joined_on, None)
+                .await?;
+        }
+        for (m, (month, day)) in group.meetings.iter().enumerate() {
+            let held_on = date(y, *month, *day);
+            if held_on > today || held_on < joined_on {
+                continue;
+            }
+            let attendees: Vec<String> = members
+                .iter()
+                .filter(|agb| m != 1 || group.absentee != Some(agb.as_str()))
+                .cloned()
+                .collect();
+            let fields = MeetingFields {
+                held_on,
+                physical: group.physical,
+                duration_minutes: if group.physical { 120 } else { 75 },
+                facilitator_name: group.facilitator.to_string(),
+                facilitator_trained: group.facilitator_trained,
+                adap_accreditation_number: group.adap.then(|| format!("ADAP-{y}-{:05}", 4711 + g)),
+                adap_accreditation_year: group.adap.then_some(y),
+                attendees,
+            };
+            crate::intervision::repository::insert_meeting(
+                conn,
+                row.id,
+                uuid::Uuid::now_v7(),
+                &fields,
+            )
+            .await?;
+            counts.intervision_meetings += 1;
+        }
+    }
+
+    // IOPs of the current year, updated in every quarter that has ended; a few are missing.
+    let quarters = quarters_ended(year, today);
+    for (index, p) in PRACTICES.iter().enumerate() {
+        if p.agb == UNAUTHORISED_PRACTICE || p.scenario == Scenario::Refused {
+            continue;
+        }
+        for (n, agb) in therapist_agbs(index).into_iter().enumerate() {
+            if WITHOUT_IOP.contains(&agb.as_str()) {
+                continue;
+            }
+            let n = u32::try_from(n).unwrap_or(0);
+            let drawn_up_on =
+                date(y, 1, 12 + 3 * n + u32::try_from(index % 5).unwrap_or(0)).min(today);
+            let uploaded_to_kp_on =
+                (agb != IOP_NOT_UPLOADED).then(|| (drawn_up_on + Duration::days(5)).min(today));
+            let quarterly_updates: Vec<NaiveDate> = (2..=quarters)
+                .filter(|quarter| !(agb == IOP_NOT_UPDATED && *quarter == 2))
+                .map(|quarter| date(y, 3 * quarter - 1, 10 + n))
+                .collect();
+            let last = quarterly_updates
+                .last()
+                .copied()
+                .or(uploaded_to_kp_on)
+                .unwrap_or(drawn_up_on);
+            let fields = IopFields {
+                drawn_up_on,
+                uploaded_to_kp_on,
+                quarterly_updates,
+                used_in_appraisal: true,
+                used_in_360_feedback: n % 2 == 0,
+            };
+            crate::quality::repository::put_iop(
+                conn,
+                &agb,
+                y,
+                &fields,
+                at(last, 16).min(now),
+                ACTOR,
+            )
+            .await?;
+            counts.iops += 1;
+        }
+    }
+
+    // Treatment indices of the year before: the one the compliance of this year reads.
+    let index_year = i32::from(year.treatment_index_year());
+    let entered = at(date(y, 1, 20), 10).min(now);
+    for (index, p) in PRACTICES.iter().enumerate() {
+        let figures = match profile_of(p.agb) {
+            Some(profile) => profile.index,
+            None if p.agb == UNAUTHORISED_PRACTICE => Some(UNAUTHORISED_INDEX),
+            None => None,
+        };
+        let Some((value, ci_lower, ci_upper)) = figures else {
+            continue;
+        };
+        let fields = TreatmentIndexFields {
+            value,
+            ci_lower,
+            ci_upper,
+            patient_count: 180 + 23 * i32::try_from(index).unwrap_or(0),
+            source: "Vektis".to_string(),
+        };
+        crate::quality::repository::put_treatment_index(
+            conn, p.agb, index_year, &fields, entered, ACTOR,
+        )
+        .await?;
+        counts.treatment_indices += 1;
+    }
+
+    // Consents to share quality data with insurers, and an improvement plan for the demo insurer.
+    for (index, profile) in PROFILES.iter().enumerate() {
+        for insurer in profile.consents {
+            let granted_on = date(y - 1, 10, 1 + u32::try_from(index).unwrap_or(0));
+            crate::consents::repository::grant(
+                conn,
+                profile.agb,
+                insurer,
+                granted_on,
+                at(granted_on, 11),
+                ACTOR,
+            )
+            .await?;
+            counts.consents += 1;
+        }
+    }
+    if let Some((value, ..)) = profile_of(PRACTICE_WITH_PLAN).and_then(|p| p.index) {
+        let ceiling = Thresholds::default().treatment_index_ceiling;
+        let fields = PlanFields {
+            insurer_uzovi: DEMO_INSURER.to_string(),
+            year: index_year,
+            measure: Measure::TreatmentIndex,
+            current_value: value,
+            ceiling,
+            target: ceiling - 4.0,
+            plan: "Klachten van de lage rug worden binnen 12 behandelingen uitbehandeld."
+                .to_string(),
+            do_text: "Zelfmanagementadviezen vanaf het eerste contact; evalueren na 4, 8 en 12 \
+                      behandelingen met klinimetrie."
+                .to_string(),
+            check: "De cliënt past de adviezen toe, zodat minder behandelingen nodig zijn."
+                .to_string(),
+            act: "Blijft de verandering uit, dan de interventie in overleg met de cliënt \
+                  aanpassen."
+                .to_string(),
+            evaluation_points: vec![4, 8, 12],
+        };
+        crate::improvement_plans::repository::insert(
+            conn,
+            uuid::Uuid::now_v7(),
+            PRACTICE_WITH_PLAN,
+            &fields,
+            at(date(y, 2, 16), 14).min(now),
+            ACTOR,
+        )
+        .await?;
+        counts.improvement_plans += 1;
+    }
+    Ok(counts)
 }
 
 /// Runs the cycle of one practice for `year` up to `target`, at plausible dates of that year.
@@ -445,6 +1112,22 @@ pub async fn seed(
             "Visitation service (demo)",
             Binding::default(),
         ),
+        (
+            ClientRole::EpdVendor,
+            "Demo EPD (demo)",
+            Binding {
+                epd_vendor: Some(DEMO_EPD_VENDOR.into()),
+                ..Binding::default()
+            },
+        ),
+        (
+            ClientRole::Insurer,
+            "Demo verzekeraar (demo)",
+            Binding {
+                insurer_uzovi: Some(DEMO_INSURER.into()),
+                ..Binding::default()
+            },
+        ),
     ] {
         let secret = credentials::generate_secret();
         let hash = credentials::hash_secret(&secret).map_err(|e| DemoError::Hash(e.to_string()))?;
@@ -481,9 +1164,8 @@ pub async fn seed(
                 for (index, p) in PRACTICES.iter().enumerate() {
                     let (agb, fields) = demo_practice_request(p, index).parse()?;
                     crate::practices::repository::insert(conn, &agb, &fields).await?;
-                    let count = 2 + index % 2;
-                    for n in 0..count {
-                        let therapist_agb = format!("072{:03}{:02}", index + 1, n + 1);
+                    for n in 0..therapist_count(index) {
+                        let therapist_agb = therapist_agb(index, n);
                         let kp_number = format!("{}", 39_100_000 + (index + 1) * 100 + n + 1);
                         let fields = TherapistFields {
                             name: DEMO_NAMES[(index * 3 + n) % DEMO_NAMES.len()].to_string(),
@@ -549,15 +1231,23 @@ pub async fn seed(
                         client_secret: secret,
                     });
                 }
+                let vendor_client = demo_clients
+                    .iter()
+                    .find(|c| c.role == ClientRole::EpdVendor)
+                    .map(|c| c.client_id.clone())
+                    .unwrap_or_else(|| ACTOR.to_string());
+                let data = seed_practice_data(conn, year, now, &vendor_client).await?;
                 let actor = Actor {
                     client_id: ACTOR,
                     role: "operator",
                     on_behalf_of: None,
                 };
                 let event = AuditEvent::success("demo.seed", "register", year.to_string())
-                    .with_detail(
-                        serde_json::json!({"practices": PRACTICES.len(), "therapists": therapists}),
-                    );
+                    .with_detail(serde_json::json!({
+                        "practices": PRACTICES.len(),
+                        "therapists": therapists,
+                        "data": data,
+                    }));
                 audit::record(conn, actor, &event)
                     .await
                     .map_err(ApiError::from)?;

@@ -179,20 +179,25 @@ impl Application {
         let verifier = web::Data::new(verifier);
         let kp_verifier = web::Data::from(dependencies.kp_verifier);
         let clock = web::Data::from(dependencies.clock);
+        let benchmarks = web::Data::new(crate::benchmark::NationalCache::new(
+            std::time::Duration::from_secs(300),
+        ));
         let settings = web::Data::new(settings);
         let server = HttpServer::new(move || {
-            let (signer, verifier, kp_verifier, clock, settings) = (
+            let (signer, verifier, kp_verifier, clock, settings, benchmarks) = (
                 signer.clone(),
                 verifier.clone(),
                 kp_verifier.clone(),
                 clock.clone(),
                 settings.clone(),
+                benchmarks.clone(),
             );
             build_app(frame.clone(), document.clone(), move |cfg| {
                 cfg.app_data(signer)
                     .app_data(verifier)
                     .app_data(kp_verifier)
                     .app_data(clock)
+                    .app_data(benchmarks)
                     .app_data(settings);
                 configure(cfg);
             })

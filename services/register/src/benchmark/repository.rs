@@ -2,17 +2,22 @@
 
 use chrono::NaiveDate;
 use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
-use diesel::QueryableByName;
+use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::Quartiles;
 
-/// The current version of every delivery in the year, as a CTE every query starts from.
+/// The current version of every delivery in the year, as a CTE the national queries start from.
 const CURRENT: &str = "WITH current AS ( \
     SELECT DISTINCT ON (practice_agb, period) id, practice_agb FROM deliveries \
     WHERE period >= $1 AND period < $2 ORDER BY practice_agb, period, version DESC)";
 
-#[derive(Debug, QueryableByName)]
+/// The same for one practice ($3), which its index answers without reading the nation.
+const CURRENT_OF_PRACTICE: &str = "WITH current AS ( \
+    SELECT DISTINCT ON (practice_agb, period) id, practice_agb FROM deliveries \
+    WHERE practice_agb = $3 AND period >= $1 AND period < $2 ORDER BY practice_agb, period, version DESC)";
+
+#[derive(Debug, Clone, QueryableByName)]
 pub struct NationalRow {
     #[diesel(sql_type = Nullable<Double>)]
     pub ldo_p25: Option<f64>,
@@ -38,29 +43,25 @@ pub struct NationalRow {
     pub episode_p75: Option<f64>,
     #[diesel(sql_type = BigInt)]
     pub episode_count: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    pub practice_ldo: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    pub practice_prem: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    pub practice_episode: Option<f64>,
 }
 
-/// National quartiles over practices, and the practice's own values, for deliveries in `[from, to)`.
-pub async fn practices(
+/// The three practice figures, over the current deliveries of the CTE in front.
+const PER_PRACTICE: &str = ", per_practice AS ( \
+    SELECT c.practice_agb, \
+        sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo, \
+        sum(r.prem_offered)::float8 / nullif(sum(r.prem_eligible), 0) AS prem, \
+        sum(r.treatments_in_closed_episodes)::float8 / nullif(sum(r.closed_episodes), 0) AS episode \
+    FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb)";
+
+/// National quartiles over practices for deliveries in `[from, to)`: reads the whole year of
+/// the nation, so the caller caches it.
+pub async fn national(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> diesel::QueryResult<NationalRow> {
     diesel::sql_query(format!(
-        "{CURRENT}, per_practice AS ( \
-             SELECT c.practice_agb, \
-                 sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo, \
-                 sum(r.prem_offered)::float8 / nullif(sum(r.prem_eligible), 0) AS prem, \
-                 sum(r.treatments_in_closed_episodes)::float8 / nullif(sum(r.closed_episodes), 0) AS episode \
-             FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb) \
-         SELECT \
+        "{CURRENT}{PER_PRACTICE} SELECT \
              percentile_cont(0.25) WITHIN GROUP (ORDER BY ldo) AS ldo_p25, \
              percentile_cont(0.5) WITHIN GROUP (ORDER BY ldo) AS ldo_p50, \
              percentile_cont(0.75) WITHIN GROUP (ORDER BY ldo) AS ldo_p75, count(ldo) AS ldo_count, \
@@ -69,17 +70,46 @@ pub async fn practices(
              percentile_cont(0.75) WITHIN GROUP (ORDER BY prem) AS prem_p75, count(prem) AS prem_count, \
              percentile_cont(0.25) WITHIN GROUP (ORDER BY episode) AS episode_p25, \
              percentile_cont(0.5) WITHIN GROUP (ORDER BY episode) AS episode_p50, \
-             percentile_cont(0.75) WITHIN GROUP (ORDER BY episode) AS episode_p75, count(episode) AS episode_count, \
-             max(ldo) FILTER (WHERE practice_agb = $3) AS practice_ldo, \
-             max(prem) FILTER (WHERE practice_agb = $3) AS practice_prem, \
-             max(episode) FILTER (WHERE practice_agb = $3) AS practice_episode \
+             percentile_cont(0.75) WITHIN GROUP (ORDER BY episode) AS episode_p75, count(episode) AS episode_count \
          FROM per_practice"
+    ))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)
+    .await
+}
+
+#[derive(Debug, QueryableByName)]
+pub struct PracticeRow {
+    #[diesel(sql_type = Nullable<Double>)]
+    pub ldo: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    pub prem: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    pub episode: Option<f64>,
+}
+
+/// The practice's own figures over its deliveries in `[from, to)`.
+pub async fn practice(
+    conn: &mut AsyncPgConnection,
+    practice_agb: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> diesel::QueryResult<PracticeRow> {
+    let row = diesel::sql_query(format!(
+        "{CURRENT_OF_PRACTICE}{PER_PRACTICE} SELECT ldo, prem, episode FROM per_practice"
     ))
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .bind::<Text, _>(practice_agb)
     .get_result(conn)
     .await
+    .optional()?;
+    Ok(row.unwrap_or(PracticeRow {
+        ldo: None,
+        prem: None,
+        episode: None,
+    }))
 }
 
 #[derive(Debug, QueryableByName)]
@@ -100,7 +130,7 @@ pub async fn therapists(
     to: NaiveDate,
 ) -> diesel::QueryResult<Vec<TherapistRow>> {
     diesel::sql_query(format!(
-        "{CURRENT} SELECT r.therapist_agb, \
+        "{CURRENT_OF_PRACTICE} SELECT r.therapist_agb, \
              sum(r.treatments_in_closed_episodes)::float8 / nullif(sum(r.closed_episodes), 0) AS episode, \
              sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo \
          FROM current c JOIN delivery_rows r ON r.delivery_id = c.id \

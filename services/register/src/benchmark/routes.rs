@@ -7,7 +7,10 @@ use praktijkregister_platform::auth::{Principal, Scope};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 
-use super::{repository, Benchmark, BenchmarkFigure, Quartiles, TherapistFigure};
+use super::{
+    repository, Benchmark, BenchmarkFigure, NationalCache, NationalFigures, Quartiles,
+    TherapistFigure,
+};
 use crate::cycles::path_year;
 use crate::practices::routes::path_agb;
 
@@ -21,7 +24,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// eligible) and average treatments per closed episode over the year's monthly deliveries (the
 /// latest version of each month), beside the national 25th, 50th and 75th percentiles over
 /// practices; and per therapist, treatments per closed episode beside the national percentiles
-/// over therapists (001 §1.3f, §1.4). A practice reads only its own benchmark.
+/// over therapists (001 §1.3f, §1.4). The national figures are at most five minutes old. A
+/// practice reads only its own benchmark.
 #[utoipa::path(
     tag = "Compliance",
     params(
@@ -39,6 +43,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn get_benchmark(
     principal: Principal,
     pool: web::Data<DbPool>,
+    cache: web::Data<NationalCache>,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Benchmark>, ApiError> {
     let (agb, year) = path.into_inner();
@@ -52,15 +57,26 @@ pub async fn get_benchmark(
     if !crate::practices::repository::exists(&mut conn, &agb).await? {
         return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
     }
-    let national = repository::practices(&mut conn, &agb, from, to).await?;
+    let national = match cache.get(y) {
+        Some(figures) => figures,
+        None => {
+            let figures = std::sync::Arc::new(NationalFigures {
+                practices: repository::national(&mut conn, from, to).await?,
+                therapists: repository::therapists_national(&mut conn, from, to).await?,
+            });
+            cache.put(y, figures.clone());
+            figures
+        }
+    };
+    let own = repository::practice(&mut conn, &agb, from, to).await?;
     let therapists = repository::therapists(&mut conn, &agb, from, to).await?;
-    let therapists_national = repository::therapists_national(&mut conn, from, to).await?;
     audit::record(
         &mut conn,
         (&principal).into(),
         &AuditEvent::success("benchmark.read", "practice", &agb),
     )
     .await?;
+    let n = &national.practices;
     let figure = |name: &str, practice, p25, p50, p75, count| BenchmarkFigure {
         figure: name.to_string(),
         practice,
@@ -77,27 +93,27 @@ pub async fn get_benchmark(
         figures: vec![
             figure(
                 "ldo_fill_rate",
-                national.practice_ldo,
-                national.ldo_p25,
-                national.ldo_p50,
-                national.ldo_p75,
-                national.ldo_count,
+                own.ldo,
+                n.ldo_p25,
+                n.ldo_p50,
+                n.ldo_p75,
+                n.ldo_count,
             ),
             figure(
                 "prem_offered_rate",
-                national.practice_prem,
-                national.prem_p25,
-                national.prem_p50,
-                national.prem_p75,
-                national.prem_count,
+                own.prem,
+                n.prem_p25,
+                n.prem_p50,
+                n.prem_p75,
+                n.prem_count,
             ),
             figure(
                 "treatments_per_closed_episode",
-                national.practice_episode,
-                national.episode_p25,
-                national.episode_p50,
-                national.episode_p75,
-                national.episode_count,
+                own.episode,
+                n.episode_p25,
+                n.episode_p50,
+                n.episode_p75,
+                n.episode_count,
             ),
         ],
         therapists: therapists
@@ -108,6 +124,6 @@ pub async fn get_benchmark(
                 ldo_fill_rate: t.ldo,
             })
             .collect(),
-        therapists_national,
+        therapists_national: national.therapists.clone(),
     }))
 }

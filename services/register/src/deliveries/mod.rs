@@ -11,8 +11,8 @@ pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use praktijkregister_domain::{
-    is_patient_identifier_key, looks_like_bsn, DeliveryRowInput, DeliveryTotals, Period,
-    RowFinding, TherapistFigures, MAX_COUNT,
+    is_patient_identifier_key, looks_like_bsn, DeliveryAssessment, DeliveryRowInput,
+    DeliveryTotals, Period, RowFinding, TherapistFigures, MAX_COUNT,
 };
 use praktijkregister_platform::error::{ApiError, FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -107,6 +107,30 @@ pub struct ProcessingReport {
     /// Why rows were left out, field by field; a row may have several.
     pub rejected: Vec<RowFinding>,
     pub totals: DeliveryTotals,
+}
+
+/// The processing report of an assessed delivery, before it is stored: without id and version.
+pub(crate) fn processing_report(
+    practice_agb: &str,
+    period: Period,
+    delivered_at: DateTime<Utc>,
+    assessment: &DeliveryAssessment,
+) -> ProcessingReport {
+    ProcessingReport {
+        delivery_id: None,
+        practice_agb: practice_agb.to_string(),
+        period,
+        version: None,
+        delivered_at,
+        accepted_rows: assessment
+            .accepted
+            .iter()
+            .map(|row| row.therapist_agb.as_str().to_string())
+            .collect(),
+        warnings: assessment.warnings.clone(),
+        rejected: assessment.rejected.clone(),
+        totals: assessment.totals(period),
+    }
 }
 
 /// A stored delivery with its report.

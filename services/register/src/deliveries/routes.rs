@@ -19,8 +19,9 @@ use serde_json::{json, Map, Value};
 
 use super::repository::{self, DeliveryRecord, NewDelivery};
 use super::{
-    parse_delivery, parse_period, refuse_patient_data, writable_period, Delivery,
-    DeliveryListParams, DeliveryRequest, DeliverySummary, DeliveryVersionParams, ProcessingReport,
+    parse_delivery, parse_period, processing_report, refuse_patient_data, writable_period,
+    Delivery, DeliveryListParams, DeliveryRequest, DeliverySummary, DeliveryVersionParams,
+    ProcessingReport,
 };
 use crate::epd::routes::{data_writer, require_reader, writer_identity};
 use crate::practices::routes::path_agb;
@@ -196,21 +197,7 @@ pub async fn put_delivery(
                         .copied()
                         .unwrap_or(RosterStatus::Unknown)
                 });
-                let mut report = ProcessingReport {
-                    delivery_id: None,
-                    practice_agb: agb.clone(),
-                    period,
-                    version: None,
-                    delivered_at: now,
-                    accepted_rows: assessment
-                        .accepted
-                        .iter()
-                        .map(|row| row.therapist_agb.as_str().to_string())
-                        .collect(),
-                    warnings: assessment.warnings.clone(),
-                    rejected: assessment.rejected.clone(),
-                    totals: assessment.totals(period),
-                };
+                let mut report = processing_report(&agb, period, now, &assessment);
                 if assessment.accepted.is_empty() {
                     let event = AuditEvent::success("delivery.put", "delivery", subject)
                         .with_outcome(Outcome::Failed)

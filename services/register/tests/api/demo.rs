@@ -165,3 +165,243 @@ async fn the_demo_covers_every_state_and_the_walkthrough_registers_a_practice() 
         .collect();
     assert_eq!(actions, ["annual_plan.assess", "annual_plan.submit"]);
 }
+
+async fn get_json(app: &crate::helpers::TestApp, token: &str, path: &str) -> Value {
+    let response = app
+        .http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn status_of<'a>(statuses: &'a [(String, String)], id: &str) -> &'a str {
+    &statuses.iter().find(|(c, _)| c == id).unwrap().1
+}
+
+/// The demo's practice data gives mixed compliance, a national benchmark, an insurer's list of
+/// practices above its ceiling, and an EPD vendor that can deliver a month for the walkthrough
+/// practice but not for the practice that did not authorise it.
+#[tokio::test]
+async fn the_demo_data_gives_mixed_results_and_the_epd_walkthrough_delivers_a_month() {
+    let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+    let (app, _clock) = spawn_app_at(now).await;
+    let pool =
+        praktijkregister_platform::db::pool(app.db.url(), 2, std::time::Duration::from_secs(5))
+            .unwrap();
+    let summary = praktijkregister_register::demo::seed(&pool, now, &CalendarDefaults::standard())
+        .await
+        .unwrap();
+    let roles: Vec<ClientRole> = summary.clients.iter().map(|c| c.role).collect();
+    assert_eq!(
+        roles,
+        [
+            ClientRole::Practice,
+            ClientRole::Service,
+            ClientRole::EpdVendor,
+            ClientRole::Insurer
+        ]
+    );
+    let credentials = |role: ClientRole| {
+        let client = summary.clients.iter().find(|c| c.role == role).unwrap();
+        (client.client_id.clone(), client.client_secret.clone())
+    };
+    let registrar = app.registrar_token().await;
+
+    // (a) Mixed compliance: the Utrecht practice meets most of Plus, the Tilburg one little.
+    let good = statuses(
+        &get_json(
+            &app,
+            &registrar,
+            "/v1/practices/07000101/compliance/2026?criteria=plus",
+        )
+        .await,
+    );
+    let poor = statuses(
+        &get_json(
+            &app,
+            &registrar,
+            "/v1/practices/07000107/compliance/2026?criteria=plus",
+        )
+        .await,
+    );
+    for id in [
+        "basis.kp_registered",
+        "basis.prem_measured",
+        "plus.treatment_index",
+        "plus.registered",
+        "plus.intervision.participation",
+        "plus.intervision.physical_meetings",
+        "plus.intervision.group_size",
+        "plus.intervision.adap",
+        "plus.ldo_monthly_upload",
+        "plus.ldo_fill_rate",
+        "plus.prem_offered",
+        "plus.prem_scores",
+        "plus.iop",
+    ] {
+        assert_eq!(status_of(&good, id), "met", "07000101 {id}: {good:?}");
+    }
+    for id in [
+        "basis.prem_measured",
+        "plus.treatment_index",
+        "plus.registered",
+        "plus.intervision.physical_meetings",
+        "plus.ldo_fill_rate",
+        "plus.prem_offered",
+        "plus.iop",
+    ] {
+        assert_eq!(status_of(&poor, id), "not_met", "07000107 {id}: {poor:?}");
+    }
+    // A lower confidence bound under the ceiling meets it; an online group of one practice fails.
+    let groningen = statuses(
+        &get_json(
+            &app,
+            &registrar,
+            "/v1/practices/07000104/compliance/2026?criteria=plus",
+        )
+        .await,
+    );
+    assert_eq!(status_of(&groningen, "plus.treatment_index"), "met");
+    for id in [
+        "basis.kp_registered",
+        "plus.intervision.physical_meetings",
+        "plus.intervision.group_size",
+        "plus.intervision.practices",
+        "plus.intervision.facilitator",
+        "plus.intervision.adap",
+        "plus.prem_scores",
+    ] {
+        assert_eq!(status_of(&groningen, id), "not_met", "07000104 {id}");
+    }
+    // The LDO fill rate lies above 90%, between 80% and 90% and below 80% across practices.
+    let mut fill_rates = Vec::new();
+    for agb in ["07000101", "07000104", "07000107"] {
+        let benchmark = get_json(
+            &app,
+            &registrar,
+            &format!("/v1/practices/{agb}/benchmark/2026"),
+        )
+        .await;
+        let ldo = &benchmark["figures"][0];
+        assert_eq!(ldo["figure"], "ldo_fill_rate");
+        // (b) National quartiles over the demo's practices.
+        assert!(
+            ldo["national"]["count"].as_i64().unwrap() >= 5,
+            "{benchmark}"
+        );
+        assert!(ldo["national"]["p25"].is_number() && ldo["national"]["p75"].is_number());
+        fill_rates.push(ldo["practice"].as_f64().unwrap());
+    }
+    assert!(fill_rates[0] >= 0.9, "{fill_rates:?}");
+    assert!((0.8..0.9).contains(&fill_rates[1]), "{fill_rates:?}");
+    assert!(fill_rates[2] < 0.8, "{fill_rates:?}");
+
+    // A month of the Amersfoort practice was delivered twice; the second version counts.
+    let versions = get_json(
+        &app,
+        &registrar,
+        "/v1/practices/07000102/deliveries?period=2026-01",
+    )
+    .await;
+    let items = versions["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{versions}");
+    assert_eq!(items[0]["version"], 2);
+    assert_eq!(items[0]["current"], true);
+    assert_eq!(items[1]["report"]["totals"]["rows_rejected"], 1);
+    assert_eq!(items[0]["report"]["totals"]["rows_rejected"], 0);
+    assert_eq!(items[0]["epd_vendor"], "demo-epd");
+
+    // (c) The insurer sees the consenting practices above its ceiling, with and without a plan.
+    let (insurer_id, insurer_secret) = credentials(ClientRole::Insurer);
+    let insurer = app.token(&insurer_id, &insurer_secret, None).await;
+    let above = get_json(
+        &app,
+        &insurer,
+        "/v1/improvement-plans?insurer=3311&year=2025",
+    )
+    .await;
+    let listed: Vec<(&str, bool)> = above["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["practice_agb"].as_str().unwrap(),
+                p["has_plan"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("07000102", true), ("07000105", false)], "{above}");
+    let for_insurer = get_json(&app, &insurer, "/v1/practices/07000102/compliance/2026").await;
+    assert_eq!(
+        status_of(&statuses(&for_insurer), "plus.consent"),
+        "met",
+        "{for_insurer}"
+    );
+
+    // (d) The EPD walkthrough: the vendor delivers October for Delft, one row wrong.
+    let (vendor_id, vendor_secret) = credentials(ClientRole::EpdVendor);
+    let vendor = app.token(&vendor_id, &vendor_secret, None).await;
+    let good_row = json!({
+        "therapist_agb": "07201101", "patients": 31, "treatments": 128, "closed_episodes": 8,
+        "treatments_in_closed_episodes": 72, "ldo_records_delivered": 31, "ldo_records_complete": 29,
+        "prem_eligible": 10, "prem_offered": 7, "ldo_upload_date": "2026-10-27"
+    });
+    let mut bad_row = json!({
+        "therapist_agb": "07201102", "patients": 36, "treatments": 150, "closed_episodes": 9,
+        "treatments_in_closed_episodes": 81, "ldo_records_delivered": 30, "ldo_records_complete": 34,
+        "prem_eligible": 11, "prem_offered": 8, "ldo_upload_date": "2026-10-27"
+    });
+    let push = |agb: &'static str, body: Value| {
+        let request = app
+            .http
+            .put(app.url(&format!("/v1/practices/{agb}/deliveries/2026-10")))
+            .bearer_auth(&vendor)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let first = push(
+        "07000111",
+        json!({"rows": [good_row.clone(), bad_row.clone()]}),
+    )
+    .await;
+    assert_eq!(first.status(), 200);
+    let report: Value = first.json().await.unwrap();
+    assert_eq!(report["version"], 1, "{report}");
+    assert_eq!(report["accepted_rows"], json!(["07201101"]));
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{report}");
+    assert_eq!(rejected[0]["therapist_agb"], "07201102");
+    assert_eq!(rejected[0]["code"], "complete_exceeds_delivered");
+    bad_row["ldo_records_complete"] = json!(28);
+    let second = push("07000111", json!({"rows": [good_row.clone(), bad_row]})).await;
+    assert_eq!(second.status(), 200);
+    let report: Value = second.json().await.unwrap();
+    assert_eq!(report["version"], 2, "{report}");
+    assert_eq!(report["accepted_rows"], json!(["07201101", "07201102"]));
+    assert_eq!(report["rejected"], json!([]));
+    // Nijmegen-Oost did not authorise the demo EPD.
+    let problem = expect_problem(push("07000112", json!({"rows": [good_row]})).await, 403).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("demo-epd"),
+        "{problem}"
+    );
+}
