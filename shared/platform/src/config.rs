@@ -61,12 +61,12 @@ pub struct DatabaseSettings {
     pub pool_size: usize,
     pub pool_timeout_ms: u64,
     pub connect_timeout_seconds: u64,
+    pub statement_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
     pub max_body_bytes: usize,
-    pub request_timeout_seconds: u64,
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
 }

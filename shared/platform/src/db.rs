@@ -33,8 +33,18 @@ pub enum DbError {
     Pool(#[source] diesel_async::pooled_connection::deadpool::BuildError),
 }
 
-pub fn pool(url: &str, max_size: usize, wait_timeout: Duration) -> Result<DbPool, DbError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+/// The pool of request connections. `statement_timeout` bounds every statement, so that no
+/// request waits on the database indefinitely.
+pub fn pool(
+    url: &str,
+    max_size: usize,
+    wait_timeout: Duration,
+    statement_timeout: Duration,
+) -> Result<DbPool, DbError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(with_statement_timeout(
+        url,
+        statement_timeout,
+    ));
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(wait_timeout))
@@ -43,6 +53,15 @@ pub fn pool(url: &str, max_size: usize, wait_timeout: Duration) -> Result<DbPool
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(DbError::Pool)
+}
+
+/// `url` with the server-side `statement_timeout` as a connection option.
+fn with_statement_timeout(url: &str, timeout: Duration) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}options=-c%20statement_timeout%3D{}",
+        timeout.as_millis().max(1)
+    )
 }
 
 /// A pooled connection, or 503 when none is available in time.

@@ -300,6 +300,11 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::CheckViolation, _) => {
                 Self::unprocessable("a value in the request breaks a rule of the register")
             }
+            Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+                Self::ServiceUnavailable(
+                    "the database did not answer in time; try again later".into(),
+                )
+            }
             Error::DatabaseError(_, info) if info.message().contains("0x00") => {
                 Self::unprocessable("text in the request contains a NUL character")
             }

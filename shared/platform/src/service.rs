@@ -50,5 +50,6 @@ pub async fn migrate_and_connect(
         url,
         settings.database.pool_size,
         Duration::from_millis(settings.database.pool_timeout_ms),
+        Duration::from_millis(settings.database.statement_timeout_ms),
     )?)
 }

@@ -15,9 +15,13 @@ async fn the_demo_covers_every_state_and_the_walkthrough_registers_a_practice() 
     // Late November: past the default deadlines, so the demo opens the year's calendar.
     let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
     let (app, _clock) = spawn_app_at(now).await;
-    let pool =
-        praktijkregister_platform::db::pool(app.db.url(), 2, std::time::Duration::from_secs(5))
-            .unwrap();
+    let pool = praktijkregister_platform::db::pool(
+        app.db.url(),
+        2,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
     let summary = praktijkregister_register::demo::seed(&pool, now, &CalendarDefaults::standard())
         .await
         .unwrap();
@@ -203,9 +207,13 @@ fn status_of<'a>(statuses: &'a [(String, String)], id: &str) -> &'a str {
 async fn the_demo_data_gives_mixed_results_and_the_epd_walkthrough_delivers_a_month() {
     let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
     let (app, _clock) = spawn_app_at(now).await;
-    let pool =
-        praktijkregister_platform::db::pool(app.db.url(), 2, std::time::Duration::from_secs(5))
-            .unwrap();
+    let pool = praktijkregister_platform::db::pool(
+        app.db.url(),
+        2,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
     let summary = praktijkregister_register::demo::seed(&pool, now, &CalendarDefaults::standard())
         .await
         .unwrap();

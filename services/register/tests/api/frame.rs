@@ -199,3 +199,28 @@ async fn a_nul_character_in_text_is_refused_not_a_server_error() {
         "{problem}"
     );
 }
+
+#[tokio::test]
+async fn a_statement_that_outlasts_the_statement_timeout_is_a_503_not_a_hang() {
+    use std::time::Duration;
+    let app = spawn_app().await;
+    let pool = praktijkregister_platform::db::pool(
+        app.db.url(),
+        1,
+        Duration::from_secs(5),
+        Duration::from_millis(200),
+    )
+    .unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let outcome =
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT pg_sleep(5)"), &mut conn)
+            .await;
+    let error = praktijkregister_platform::error::ApiError::from(outcome.unwrap_err());
+    assert!(
+        matches!(
+            error,
+            praktijkregister_platform::error::ApiError::ServiceUnavailable(_)
+        ),
+        "{error:?}"
+    );
+}

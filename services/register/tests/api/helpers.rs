@@ -94,8 +94,13 @@ pub async fn spawn_app_with_dependencies(
     let data_dir = std::env::temp_dir().join(format!("prr-register-test-{}", uuid::Uuid::new_v4()));
     let mut settings = test_settings(&db, &data_dir);
     adjust(&mut settings);
-    let pool = praktijkregister_platform::db::pool(db.url(), 5, std::time::Duration::from_secs(5))
-        .expect("pool");
+    let pool = praktijkregister_platform::db::pool(
+        db.url(),
+        5,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(30),
+    )
+    .expect("pool");
     praktijkregister_register::bootstrap::ensure_registrar(&settings, &pool)
         .await
         .expect("seed registrar");
