@@ -109,6 +109,9 @@ pub enum ApiError {
     GatewayTimeout(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// A feature the installation has not configured: 503 like an outage, but retrying does not help.
+    #[error("{0}")]
+    NotConfigured(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -162,6 +165,10 @@ impl ApiError {
             }
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::BadGateway(_) => ("bad-gateway", "An upstream service answered badly"),
+            Self::NotConfigured(_) => (
+                "not-configured",
+                "This installation does not offer the feature",
+            ),
             Self::GatewayTimeout(_) => (
                 "gateway-timeout",
                 "An upstream service did not answer in time",
@@ -234,7 +241,7 @@ impl ResponseError for ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable(_) | Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

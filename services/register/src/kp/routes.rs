@@ -147,7 +147,7 @@ pub async fn import_kp(
 
 fn verify_error(error: &KpVerifyError) -> ApiError {
     match error {
-        KpVerifyError::NotConfigured => ApiError::ServiceUnavailable(
+        KpVerifyError::NotConfigured => ApiError::NotConfigured(
             "KP verification is not configured: set the verifier's base URL (PRR__KP_VERIFIER__BASE_URL)".into(),
         ),
         KpVerifyError::Timeout(after) => ApiError::GatewayTimeout(format!(

@@ -494,7 +494,14 @@ async fn without_a_configured_verifier_verification_is_unavailable() {
         json!({"agb": "07100001", "name": "T. One", "kp_number": "111"}),
     )
     .await;
-    let problem = expect_problem(verify(&app, &token, "07100001").await, 503).await;
+    let response = verify(&app, &token, "07100001").await;
+    // Not an outage: retrying would not help, so there is no Retry-After.
+    assert!(response.headers().get("retry-after").is_none());
+    let problem = expect_problem(response, 503).await;
+    assert!(problem["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("/not-configured"));
     assert!(
         problem["detail"]
             .as_str()
