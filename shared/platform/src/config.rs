@@ -128,17 +128,14 @@ pub struct CycleSettings {
     pub annual_plan_max_bytes: usize,
 }
 
-/// Thresholds of the quality conditions (001; DESIGN §3.5).
+/// Thresholds of the quality conditions (001; DESIGN §3.5): the domain's own [`Thresholds`], so
+/// that configuration and evaluation cannot drift apart, plus the per-insurer ceilings.
+///
+/// [`Thresholds`]: praktijkregister_domain::Thresholds
 #[derive(Debug, Clone, Deserialize)]
 pub struct ComplianceSettings {
-    pub ldo_fill_rate_ldi: f64,
-    pub ldo_fill_rate_plus: f64,
-    pub prem_offered_rate_plus: f64,
-    pub intervision_min_physical_meetings: u32,
-    pub intervision_group_min: u32,
-    pub intervision_group_max: u32,
-    pub intervision_min_practices: u32,
-    pub treatment_index_ceiling: f64,
+    #[serde(flatten)]
+    pub thresholds: praktijkregister_domain::Thresholds,
     #[serde(default)]
     pub insurer_ceilings: std::collections::BTreeMap<String, f64>,
 }
@@ -149,7 +146,7 @@ impl ComplianceSettings {
         self.insurer_ceilings
             .get(insurer_uzovi)
             .copied()
-            .unwrap_or(self.treatment_index_ceiling)
+            .unwrap_or(self.thresholds.treatment_index_ceiling)
     }
 }
 
@@ -223,6 +220,10 @@ mod tests {
         assert_eq!(settings.register.port, 8081);
         assert_eq!(settings.auth.token_lifetime_seconds, 300);
         assert_eq!(settings.compliance.ceiling_for("7095"), 149.0);
+        assert_eq!(
+            settings.compliance.thresholds,
+            praktijkregister_domain::Thresholds::default()
+        );
         assert!(settings.register.configured_database_url().is_none());
         assert!(settings.bootstrap.configured_secret().is_none());
     }

@@ -40,7 +40,7 @@ fn cycle_year(raw: Option<&str>, field: &str) -> Result<CycleYear, ApiError> {
             "give the cycle year the plan is for",
         )
     })?;
-    CycleYear::parse(raw.trim()).map_err(|e| ApiError::field(field, e.code(), &e))
+    crate::cycles::parse_year(raw, field)
 }
 
 /// Keeps only a plain file name: no directories, no control characters, at most 200 characters.

@@ -3,13 +3,12 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use praktijkregister_domain::{
-    amsterdam_date, evaluate, ClientRole, ComplianceReport, CriteriaSet, CycleYear, Thresholds,
-    UzoviCode,
+    amsterdam_date, evaluate, ClientRole, ComplianceReport, CriteriaSet, CycleYear, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::{Principal, Scope};
 use praktijkregister_platform::clock::Clock;
-use praktijkregister_platform::config::{ComplianceSettings, Settings};
+use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use serde::Deserialize;
@@ -25,20 +24,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Practices per batch of the feed: few queries per batch, bounded memory.
 const FEED_BATCH: i64 = 500;
-
-/// The thresholds of the configuration, in the domain's terms.
-pub fn thresholds(settings: &ComplianceSettings) -> Thresholds {
-    Thresholds {
-        ldo_fill_rate_ldi: settings.ldo_fill_rate_ldi,
-        ldo_fill_rate_plus: settings.ldo_fill_rate_plus,
-        prem_offered_rate_plus: settings.prem_offered_rate_plus,
-        intervision_min_physical_meetings: settings.intervision_min_physical_meetings,
-        intervision_group_min: settings.intervision_group_min,
-        intervision_group_max: settings.intervision_group_max,
-        intervision_min_practices: settings.intervision_min_practices,
-        treatment_index_ceiling: settings.treatment_index_ceiling,
-    }
-}
 
 /// The day a year is evaluated on: today, or the first day after the year once it is over.
 fn as_of(year: CycleYear, today: NaiveDate) -> NaiveDate {
@@ -138,7 +123,7 @@ pub async fn get_compliance(
     )
     .await?;
     let evidence = evidence.into_iter().next().ok_or_else(not_found)?;
-    let report = evaluate(set, &evidence, &thresholds(&settings.compliance));
+    let report = evaluate(set, &evidence, &settings.compliance.thresholds);
     let event = AuditEvent::success("compliance.read", "practice", &agb).with_detail(serde_json::json!({
         "year": year.value(), "criteria": set.as_str(), "insurer": insurer, "outcome": report.outcome,
     }));

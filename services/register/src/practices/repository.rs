@@ -264,6 +264,27 @@ pub struct PracticeFilter {
     pub only_agb: Option<String>,
 }
 
+impl PracticeFilter {
+    /// The filter of a search as typed: blank text is no filter, and the postal-code prefix is
+    /// normalised the way postal codes are stored.
+    pub fn from_query(
+        name: Option<String>,
+        city: Option<String>,
+        postal_code_prefix: Option<String>,
+        only_agb: Option<String>,
+    ) -> Self {
+        let non_blank =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        Self {
+            name_contains: non_blank(name),
+            city: non_blank(city),
+            postal_code_prefix: non_blank(postal_code_prefix)
+                .map(|p| super::normalise_postal_code_prefix(&p)),
+            only_agb,
+        }
+    }
+}
+
 /// Applies the list filters to any query over practices (the registrar's list and the public register).
 pub fn filtered<'a, ST: 'a>(
     mut query: practices::BoxedQuery<'a, Pg, ST>,

@@ -219,16 +219,12 @@ pub async fn list_practices(
         ClientRole::Practice => Some(principal.practice_agb.clone().unwrap_or_default()),
         _ => None,
     };
-    let non_blank = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let postal_code_prefix =
-        non_blank(filter.postal_code_prefix).map(|p| super::normalise_postal_code_prefix(&p));
-
-    let filter = PracticeFilter {
-        name_contains: non_blank(filter.name),
-        city: non_blank(filter.city),
-        postal_code_prefix,
+    let filter = PracticeFilter::from_query(
+        filter.name,
+        filter.city,
+        filter.postal_code_prefix,
         only_agb,
-    };
+    );
     let mut conn = connection(&pool).await?;
     let practices = repository::list(&mut conn, &filter, after, limit).await?;
     audit::record(

@@ -13,7 +13,6 @@ use utoipa::IntoParams;
 
 use super::repository;
 use super::{body_etag, none_match, public_years, PublicPractice};
-use crate::practices::normalise_postal_code_prefix;
 use crate::practices::repository::PracticeFilter;
 
 /// How long shared caches and browsers may keep a public answer.
@@ -123,21 +122,18 @@ pub async fn list_public_practices(
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let filter = filter.into_inner();
-    let non_blank = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let agb = non_blank(filter.agb)
+    let agb = filter
+        .agb
+        .map(|agb| agb.trim().to_string())
+        .filter(|agb| !agb.is_empty())
         .map(|agb| {
             OefentherapieAgb::parse(&agb)
                 .map(|a| a.as_str().to_string())
                 .map_err(|e| ApiError::field("agb", e.code(), e))
         })
         .transpose()?;
-    let filter = PracticeFilter {
-        name_contains: non_blank(filter.name),
-        city: non_blank(filter.city),
-        postal_code_prefix: non_blank(filter.postal_code_prefix)
-            .map(|p| normalise_postal_code_prefix(&p)),
-        only_agb: agb,
-    };
+    let filter =
+        PracticeFilter::from_query(filter.name, filter.city, filter.postal_code_prefix, agb);
     let years = public_years(clock.now());
     let mut conn = connection(&pool).await?;
     let practices = repository::list(&mut conn, &years, &filter, after, limit).await?;

@@ -16,22 +16,7 @@ pub const MAX_YEAR: i32 = 2099;
 
 /// Parses a year from the path or the query: 4 digits within [`MIN_YEAR`]..=[`MAX_YEAR`].
 pub(crate) fn parse_year(raw: &str, field: &str) -> Result<i32, ApiError> {
-    let trimmed = raw.trim();
-    if trimmed.len() != 4 || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::field(
-            field,
-            "year_format",
-            "a year is 4 digits, e.g. 2026",
-        ));
-    }
-    match trimmed.parse::<i32>() {
-        Ok(year) if (MIN_YEAR..=MAX_YEAR).contains(&year) => Ok(year),
-        _ => Err(ApiError::field(
-            field,
-            "year_range",
-            format!("the year must be between {MIN_YEAR} and {MAX_YEAR}"),
-        )),
-    }
+    crate::cycles::parse_year(raw, field).map(|year| i32::from(year.value()))
 }
 
 /// An IOP as sent: what happened with the plan in the year, never the plan's content.

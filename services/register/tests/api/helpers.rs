@@ -42,15 +42,17 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts the service; `adjust` may change the settings first (limits, KP verifier URL, ...).
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+/// A database and data directory of its own, and settings that point at them.
+fn prepare(adjust: impl FnOnce(&mut Settings)) -> (TestDatabase, PathBuf, Settings) {
     let db = TestDatabase::create("register", MIGRATIONS);
     let data_dir = std::env::temp_dir().join(format!("prr-register-test-{}", uuid::Uuid::new_v4()));
     let mut settings = test_settings(&db, &data_dir);
     adjust(&mut settings);
-    let application = Application::build(settings)
-        .await
-        .expect("build the application");
+    (db, data_dir, settings)
+}
+
+/// Runs the built service in the background.
+fn start(application: Application, db: TestDatabase, data_dir: PathBuf) -> TestApp {
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -64,6 +66,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+/// Starts the service as the run command does; `adjust` may change the settings first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let (db, data_dir, settings) = prepare(adjust);
+    let application = Application::build(settings)
+        .await
+        .expect("build the application");
+    start(application, db, data_dir)
+}
+
 /// Starts the service with a KP verifier of the test's choosing.
 pub async fn spawn_app_with_verifier(verifier: Arc<dyn KpVerifier>) -> TestApp {
     spawn_app_with_dependencies(
@@ -72,16 +83,12 @@ pub async fn spawn_app_with_verifier(verifier: Arc<dyn KpVerifier>) -> TestApp {
         |_| {},
     )
     .await
-    .0
 }
 
 /// Starts the service on a clock the test moves.
 pub async fn spawn_app_at(at: chrono::DateTime<chrono::Utc>) -> (TestApp, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(at));
-    let verifier = http_verifier("", 1000);
-    let app = spawn_app_with_dependencies(verifier, clock.clone(), |_| {})
-        .await
-        .0;
+    let app = spawn_app_with_dependencies(http_verifier("", 1000), clock.clone(), |_| {}).await;
     (app, clock)
 }
 
@@ -89,11 +96,8 @@ pub async fn spawn_app_with_dependencies(
     verifier: Arc<dyn KpVerifier>,
     clock: Arc<ManualClock>,
     adjust: impl FnOnce(&mut Settings),
-) -> (TestApp, Arc<ManualClock>) {
-    let db = TestDatabase::create("register", MIGRATIONS);
-    let data_dir = std::env::temp_dir().join(format!("prr-register-test-{}", uuid::Uuid::new_v4()));
-    let mut settings = test_settings(&db, &data_dir);
-    adjust(&mut settings);
+) -> TestApp {
+    let (db, data_dir, settings) = prepare(adjust);
     let pool = praktijkregister_platform::db::pool(
         db.url(),
         5,
@@ -106,22 +110,11 @@ pub async fn spawn_app_with_dependencies(
         .expect("seed registrar");
     let dependencies = Dependencies {
         kp_verifier: verifier,
-        clock: clock.clone(),
+        clock,
     };
     let application =
         Application::build_with(settings, pool, dependencies).expect("build the application");
-    let address = format!("http://127.0.0.1:{}", application.port());
-    tokio::spawn(application.run_until_stopped());
-    let app = TestApp {
-        address,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
-        db,
-        data_dir,
-    };
-    (app, clock)
+    start(application, db, data_dir)
 }
 
 /// The HTTP KP verifier pointed at `base_url` with `timeout_ms`.

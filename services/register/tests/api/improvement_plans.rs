@@ -232,7 +232,7 @@ async fn the_vgz_example_of_003_is_stored_and_listed() {
 #[tokio::test]
 async fn an_insurer_sees_practices_above_its_ceiling_only_with_their_consent() {
     // Insurer 3311 has a ceiling of its own (150), above the default (149).
-    let (app, _clock) = spawn_app_with_dependencies(
+    let app = spawn_app_with_dependencies(
         http_verifier("", 1000),
         Arc::new(ManualClock::new(at("2026-11-10T10:00:00Z"))),
         |settings| {
