@@ -97,9 +97,9 @@ service_env=(
     PRR__AUTH__ISSUER="${base_url}"
     PRR__AUTH__AUDIENCE=praktijkregister
     PRR__AUTH__SIGNING_KEY_FILE="${scratch}/signing_key.pem"
-    PRR__BOOTSTRAP__REGISTRAR_CLIENT_ID="${client_id}"
-    PRR__BOOTSTRAP__REGISTRAR_CLIENT_SECRET="${client_secret}"
-    PRR__KP_VERIFIER__BASE_URL="http://127.0.0.1:${kp_port}/"
+    PRR__REGISTER__BOOTSTRAP__REGISTRAR_CLIENT_ID="${client_id}"
+    PRR__REGISTER__BOOTSTRAP__REGISTRAR_CLIENT_SECRET="${client_secret}"
+    PRR__REGISTER__KP_VERIFIER__BASE_URL="http://127.0.0.1:${kp_port}/"
     # The fuzzer is one client sending as fast as it can: let it test the logic, not the limiter.
     PRR__HTTP__RATE_LIMIT_PER_SECOND=10000
     PRR__HTTP__RATE_LIMIT_BURST=10000

@@ -1,17 +1,25 @@
-//! `praktijkregister`: serve the services, migrate, manage API clients, print the OpenAPI documents.
+//! `praktijkregister`: serve the services (all in one process, each on its own port, or one),
+//! migrate their databases, manage API clients, seed a demonstration register and print the
+//! OpenAPI documents. The services are the entries of [`SERVICES`]; adding one is one line here.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use praktijkregister_domain::ClientRole;
 use praktijkregister_platform::audit::Actor;
-use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::config::{Config, ServiceDefaults, Settings};
 use praktijkregister_platform::http::openapi_json;
-use praktijkregister_platform::{service, telemetry};
+use praktijkregister_platform::service::{self, Entry, Running, ServiceEntry};
+use praktijkregister_platform::telemetry;
 use praktijkregister_register::clients::NewClientRequest;
-use praktijkregister_register::startup::{Application, MIGRATIONS};
+use praktijkregister_register::settings::RegisterSettings;
+use praktijkregister_platform::service::Service as _;
+use praktijkregister_register::startup::Register;
+
+/// Every service of the suite, in start order.
+const SERVICES: &[&dyn ServiceEntry] = &[&Entry::<Register>::NEW];
 
 #[derive(Parser)]
 #[command(
@@ -31,13 +39,15 @@ struct Cli {
 enum Command {
     /// Run services until stopped (SIGTERM or Ctrl-C).
     Serve {
-        #[arg(value_enum, default_value = "all")]
-        service: ServiceName,
+        /// `all` or a service name.
+        #[arg(default_value = "all", value_parser = parse_target)]
+        service: Target,
     },
     /// Apply pending database migrations and exit.
     Migrate {
-        #[arg(value_enum, default_value = "all")]
-        service: ServiceName,
+        /// `all` or a service name.
+        #[arg(default_value = "all", value_parser = parse_target)]
+        service: Target,
     },
     /// Manage API clients.
     Client {
@@ -52,20 +62,44 @@ enum Command {
     },
     /// Print a service's OpenAPI document.
     Openapi {
-        #[arg(value_enum)]
-        service: DocumentName,
+        #[arg(value_parser = parse_service)]
+        service: &'static dyn ServiceEntry,
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ServiceName {
+/// Every service, or one.
+#[derive(Clone)]
+enum Target {
     All,
-    Register,
+    One(&'static dyn ServiceEntry),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum DocumentName {
-    Register,
+impl Target {
+    fn services(&self) -> Vec<&'static dyn ServiceEntry> {
+        match self {
+            Self::All => SERVICES.to_vec(),
+            Self::One(service) => vec![*service],
+        }
+    }
+}
+
+fn parse_service(value: &str) -> Result<&'static dyn ServiceEntry, String> {
+    SERVICES
+        .iter()
+        .copied()
+        .find(|service| service.name() == value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = SERVICES.iter().map(|s| s.name()).collect();
+            format!("unknown service `{value}`; the services are: {}", names.join(", "))
+        })
+}
+
+fn parse_target(value: &str) -> Result<Target, String> {
+    if value == "all" {
+        Ok(Target::All)
+    } else {
+        parse_service(value).map(Target::One)
+    }
 }
 
 #[derive(Subcommand)]
@@ -111,66 +145,70 @@ fn main() -> ExitCode {
 }
 
 fn start(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.config.as_deref())?;
+    let defaults: Vec<ServiceDefaults> = SERVICES.iter().map(|s| s.defaults()).collect();
+    let config = Config::load(cli.config.as_deref(), &defaults)?;
+    let settings = config.common()?;
     telemetry::init(&settings.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    runtime.block_on(run(cli.command, settings))
+    runtime.block_on(run(cli.command, config, settings))
 }
 
-async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve {
-            service: ServiceName::All | ServiceName::Register,
-        } => serve_register(settings).await,
-        Command::Migrate {
-            service: ServiceName::All | ServiceName::Register,
-        } => {
-            let url = service::database_url(&settings, &settings.register).await?;
-            service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
-            println!("register: database is up to date");
+        Command::Serve { service } => serve(&config, &settings, &service).await,
+        Command::Migrate { service } => {
+            for service in service.services() {
+                service.migrate(&config, &settings).await?;
+                println!("{}: database is up to date", service.name());
+            }
             Ok(())
         }
-        Command::Client { command } => create_client(settings, command).await,
-        Command::Seed { demo: _ } => seed_demo(settings).await,
-        Command::Openapi {
-            service: DocumentName::Register,
-        } => {
-            print!(
-                "{}",
-                openapi_json(&praktijkregister_register::startup::openapi())?
-            );
+        Command::Client { command } => {
+            create_client(&settings, &config.section(Register::NAME)?, command).await
+        }
+        Command::Seed { demo: _ } => seed_demo(&settings, &config.section(Register::NAME)?).await,
+        Command::Openapi { service } => {
+            print!("{}", openapi_json(&service.openapi())?);
             Ok(())
         }
     }
 }
 
-async fn serve_register(settings: Settings) -> anyhow::Result<()> {
-    let application = Application::build(settings.clone())
-        .await
-        .context("the register service could not start")?;
-    let base = format!("http://{}:{}", settings.register.host, application.port());
-    println!("register service: {base}  (API docs: {base}/docs)");
-    if let Some(registrar) = application.seeded_registrar() {
-        match &registrar.client_secret {
-            Some(secret) => println!(
-                "registrar client: id={}  secret={secret}",
-                registrar.client_id
-            ),
-            None => println!(
-                "registrar client: id={} (secret as configured)",
-                registrar.client_id
-            ),
+/// Starts every service of `target`, each on its own port, and serves until SIGTERM / Ctrl-C.
+async fn serve(config: &Config, settings: &Settings, target: &Target) -> anyhow::Result<()> {
+    let mut running: Vec<Running> = Vec::new();
+    for service in target.services() {
+        let started = service
+            .start(config, settings)
+            .await
+            .with_context(|| format!("the {} service could not start", service.name()))?;
+        println!(
+            "{} service: {}  (API docs: {}/docs)",
+            started.name, started.base_url, started.base_url
+        );
+        for line in &started.announcements {
+            println!("{line}");
         }
+        running.push(started);
     }
-    application.run_until_stopped().await?;
-    tracing::info!("register service stopped");
+    let names: Vec<&str> = running.iter().map(|r| r.name).collect();
+    let results =
+        futures_util::future::join_all(running.into_iter().map(Running::run_until_stopped)).await;
+    for (name, result) in names.into_iter().zip(results) {
+        result.with_context(|| format!("the {name} service stopped with an error"))?;
+        tracing::info!(service = name, "service stopped");
+    }
     Ok(())
 }
 
-async fn create_client(settings: Settings, command: ClientCommand) -> anyhow::Result<()> {
+async fn create_client(
+    settings: &Settings,
+    register: &RegisterSettings,
+    command: ClientCommand,
+) -> anyhow::Result<()> {
     let ClientCommand::Create {
         role,
         name,
@@ -190,8 +228,7 @@ async fn create_client(settings: Settings, command: ClientCommand) -> anyhow::Re
         scopes: (!scopes.is_empty()).then_some(scopes),
     };
     let new = request.parse().map_err(|e| anyhow::anyhow!(describe(&e)))?;
-    let url = service::database_url(&settings, &settings.register).await?;
-    let pool = service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
+    let pool = service::migrate::<Register>(settings, register).await?;
     let secret = praktijkregister_register::credentials::generate_secret();
     let hash = praktijkregister_register::credentials::hash_secret(&secret)
         .map_err(|e| anyhow::anyhow!("could not hash the secret: {e}"))?;
@@ -210,11 +247,10 @@ async fn create_client(settings: Settings, command: ClientCommand) -> anyhow::Re
     Ok(())
 }
 
-async fn seed_demo(settings: Settings) -> anyhow::Result<()> {
-    let url = service::database_url(&settings, &settings.register).await?;
-    let pool = service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
+async fn seed_demo(settings: &Settings, register: &RegisterSettings) -> anyhow::Result<()> {
+    let pool = service::migrate::<Register>(settings, register).await?;
     let summary =
-        praktijkregister_register::demo::seed(&pool, chrono::Utc::now(), &settings.cycle.calendar)
+        praktijkregister_register::demo::seed(&pool, chrono::Utc::now(), &register.cycle.calendar)
             .await?;
     println!(
         "demo register for cycle year {}: {} practices, {} therapists, every state of the cycle",

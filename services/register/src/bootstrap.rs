@@ -11,6 +11,7 @@ use praktijkregister_platform::db::DbPool;
 use crate::clients::repository;
 use crate::clients::{Binding, NewClient};
 use crate::credentials;
+use crate::settings::RegisterSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -58,10 +59,11 @@ fn development_secret(settings: &Settings) -> Result<String, BootstrapError> {
 
 pub async fn ensure_registrar(
     settings: &Settings,
+    section: &RegisterSettings,
     pool: &DbPool,
 ) -> Result<SeededRegistrar, BootstrapError> {
-    let client_id = settings.bootstrap.registrar_client_id.clone();
-    let configured = settings.bootstrap.configured_secret().map(str::to_string);
+    let client_id = section.bootstrap.registrar_client_id.clone();
+    let configured = section.bootstrap.configured_secret().map(str::to_string);
     let wanted = match (&configured, settings.app.environment) {
         (Some(secret), _) => Some(secret.clone()),
         (None, Environment::Development) => Some(development_secret(settings)?),

@@ -6,6 +6,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
 
+/// The fewest characters of a secret a person chooses (the configured registrar secret); the
+/// suite's own secrets are 43 random characters.
+pub const MIN_CHOSEN_SECRET_CHARS: usize = 16;
+
 /// A fresh secret: 32 random bytes, URL-safe base64 (43 characters).
 pub fn generate_secret() -> String {
     let mut bytes = [0u8; 32];

@@ -24,6 +24,8 @@ pub mod public;
 pub mod quality;
 pub mod registrations;
 pub mod schema;
+pub mod scopes;
+pub mod settings;
 pub mod signing;
 pub mod startup;
 pub mod therapists;

@@ -1,5 +1,6 @@
 //! `POST /oauth/token` (client credentials, RFC 6749 §4.4) and `GET /.well-known/jwks.json`.
 
+use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
@@ -189,10 +190,10 @@ fn peer_key(req: &HttpRequest) -> String {
 )]
 #[post("/oauth/token")]
 pub async fn token(
+    ctx: web::Data<RegisterContext>,
     req: HttpRequest,
     body: web::Bytes,
     pool: web::Data<DbPool>,
-    signer: web::Data<TokenSigner>,
     limiter: web::Data<RateLimiter>,
 ) -> Result<HttpResponse, ApiError> {
     limiter.check(&peer_key(&req))?;
@@ -299,7 +300,7 @@ pub async fn token(
         .collect::<Vec<_>>()
         .join(" ");
     let role = client.role().map_err(ApiError::Internal)?;
-    let access_token = signer
+    let access_token = ctx.signer
         .issue(TokenSubject {
             client_id: &client.client_id,
             role,
@@ -324,7 +325,7 @@ pub async fn token(
         .json(TokenResponse {
             access_token,
             token_type: "Bearer",
-            expires_in: signer.lifetime_seconds(),
+            expires_in: ctx.signer.lifetime_seconds(),
             scope,
         }))
 }

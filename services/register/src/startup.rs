@@ -1,49 +1,27 @@
-//! Builds the register service: database, keys, verifier, routes, server.
+//! The register service as the platform assembles it: its settings section, migrations, routes,
+//! scopes and the one context object its handlers share.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
-use actix_web::{web, HttpServer};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use praktijkregister_platform::auth::TokenVerifier;
+use futures_util::future::BoxFuture;
+use praktijkregister_platform::auth::Scope;
 use praktijkregister_platform::clock::{Clock, SystemClock};
 use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::db::DbPool;
-use praktijkregister_platform::http::{build_app, openapi_document, Frame};
-use praktijkregister_platform::metrics::Metrics;
-use praktijkregister_platform::rate_limit::RateLimiter;
-use praktijkregister_platform::service::{self, StartupError};
+use praktijkregister_platform::service::Service;
 use utoipa::OpenApi;
 
+use crate::benchmark::NationalCache;
 use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
-use crate::signing::{KeyError, TokenSigner};
+use crate::settings::RegisterSettings;
+use crate::signing::TokenSigner;
 use crate::{
     annual_plans, audit_trail, bootstrap, clients, cycles, kp, oauth, overview, practices,
     registrations, therapists,
 };
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-
-#[derive(Debug, thiserror::Error)]
-pub enum RegisterStartupError {
-    #[error(transparent)]
-    Startup(#[from] StartupError),
-    #[error(transparent)]
-    Keys(#[from] KeyError),
-    #[error("token verification is misconfigured")]
-    Verifier(#[from] praktijkregister_platform::auth::VerifierConfigError),
-    #[error("could not seed the registrar client")]
-    Bootstrap(#[from] bootstrap::BootstrapError),
-    #[error("could not bind {address}")]
-    Bind {
-        address: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("could not build the KP verifier")]
-    KpVerifier(#[source] reqwest::Error),
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -81,7 +59,7 @@ pub enum RegisterStartupError {
 struct ApiDoc;
 
 /// Registers every route of the service; the same registration feeds the OpenAPI document.
-fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+fn configure_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(oauth::token)
         .service(oauth::jwks)
         .service(clients::routes::create_client)
@@ -112,118 +90,107 @@ fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::prem::routes::configure(cfg);
 }
 
-/// The service's OpenAPI document, as served at `/openapi.json` and checked in.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let document = openapi_document(ApiDoc::openapi(), configure);
-    praktijkregister_platform::openapi::finish(document, "/oauth/token")
-}
+/// The register service.
+pub struct Register;
 
-/// What the service depends on outside itself.
-pub struct Dependencies {
+/// What every handler of the register shares: its settings, the token signer, the outside
+/// dependencies and the caches.
+pub struct RegisterContext {
+    pub settings: RegisterSettings,
+    pub signer: TokenSigner,
+    /// The public keys of the signer, by key id, for the register's own token verification.
+    pub token_keys: std::collections::HashMap<String, jsonwebtoken::DecodingKey>,
     pub kp_verifier: Arc<dyn KpVerifier>,
     pub clock: Arc<dyn Clock>,
-}
-
-pub struct Application {
-    port: u16,
-    server: Server,
-    registrar: Option<bootstrap::SeededRegistrar>,
-}
-
-impl Application {
-    /// Finds and migrates the database, seeds the registrar client, binds the port.
-    pub async fn build(settings: Settings) -> Result<Self, RegisterStartupError> {
-        let url = service::database_url(&settings, &settings.register).await?;
-        let pool = service::migrate_and_connect(&settings, &url, MIGRATIONS).await?;
-        let registrar = bootstrap::ensure_registrar(&settings, &pool).await?;
-        let verifier =
-            HttpKpVerifier::new(&settings.kp_verifier).map_err(RegisterStartupError::KpVerifier)?;
-        let dependencies = Dependencies {
-            kp_verifier: Arc::new(verifier),
-            clock: Arc::new(SystemClock),
-        };
-        let mut application = Self::build_with(settings, pool, dependencies)?;
-        application.registrar = Some(registrar);
-        Ok(application)
-    }
-
-    /// Builds on an existing pool with the given outside dependencies (tests bring their own).
-    pub fn build_with(
-        settings: Settings,
-        pool: DbPool,
-        dependencies: Dependencies,
-    ) -> Result<Self, RegisterStartupError> {
-        let signer = TokenSigner::from_settings(&settings)?;
-        let verifier = TokenVerifier::new(&settings.auth, Some(signer.decoding_keys()?))?;
-        let address = format!("{}:{}", settings.register.host, settings.register.port);
-        let listener =
-            TcpListener::bind(&address).map_err(|source| RegisterStartupError::Bind {
-                address: address.clone(),
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or(settings.register.port);
-        let frame = Frame {
-            pool,
-            metrics: Arc::new(Metrics::new("register")),
-            rate_limiter: Arc::new(RateLimiter::new(
-                settings.http.rate_limit_per_second,
-                settings.http.rate_limit_burst,
-            )),
-            max_body_bytes: settings.http.max_body_bytes,
-        };
-        let document = Arc::new(openapi());
-        let signer = web::Data::new(signer);
-        let verifier = web::Data::new(verifier);
-        let kp_verifier = web::Data::from(dependencies.kp_verifier);
-        let clock = web::Data::from(dependencies.clock);
-        let benchmarks = web::Data::new(crate::benchmark::NationalCache::new(
-            std::time::Duration::from_secs(300),
-        ));
-        let settings = web::Data::new(settings);
-        let server = HttpServer::new(move || {
-            let (signer, verifier, kp_verifier, clock, settings, benchmarks) = (
-                signer.clone(),
-                verifier.clone(),
-                kp_verifier.clone(),
-                clock.clone(),
-                settings.clone(),
-                benchmarks.clone(),
-            );
-            build_app(frame.clone(), document.clone(), move |cfg| {
-                cfg.app_data(signer)
-                    .app_data(verifier)
-                    .app_data(kp_verifier)
-                    .app_data(clock)
-                    .app_data(benchmarks)
-                    .app_data(settings);
-                configure(cfg);
-            })
-        })
-        .listen(listener)
-        .map_err(|source| RegisterStartupError::Bind { address, source })?
-        .shutdown_timeout(30)
-        .run();
-        Ok(Self {
-            port,
-            server,
-            registrar: None,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
+    pub benchmarks: NationalCache,
     /// The registrar client seeded at start-up, to show the operator.
-    pub fn seeded_registrar(&self) -> Option<&bootstrap::SeededRegistrar> {
-        self.registrar.as_ref()
+    pub seeded_registrar: Option<bootstrap::SeededRegistrar>,
+}
+
+impl RegisterContext {
+    /// A context with the outside dependencies of the caller's choice (tests bring their own).
+    pub fn new(
+        settings: &Settings,
+        section: &RegisterSettings,
+        kp_verifier: Arc<dyn KpVerifier>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let signer = TokenSigner::from_settings(settings)?;
+        Ok(Self {
+            settings: section.clone(),
+            token_keys: signer.decoding_keys()?,
+            signer,
+            kp_verifier,
+            clock,
+            benchmarks: NationalCache::new(std::time::Duration::from_secs(300)),
+            seeded_registrar: None,
+        })
+    }
+}
+
+impl Service for Register {
+    const NAME: &'static str = "register";
+    const DEFAULT_PORT: u16 = 8081;
+    const DEFAULT_SETTINGS: &'static str = crate::settings::DEFAULTS;
+    const MIGRATIONS: EmbeddedMigrations = MIGRATIONS;
+    // The register issues the tokens itself.
+    const TOKEN_URL: &'static str = "/oauth/token";
+
+    type Settings = RegisterSettings;
+    type State = RegisterContext;
+
+    fn api_doc() -> utoipa::openapi::OpenApi {
+        ApiDoc::openapi()
     }
 
-    /// Serves until SIGTERM / Ctrl-C; in-flight requests finish first.
-    pub async fn run_until_stopped(self) -> Result<(), std::io::Error> {
-        self.server.await
+    fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+        configure_routes(cfg);
     }
+
+    fn scopes() -> &'static [Scope] {
+        &crate::scopes::ALL
+    }
+
+    fn build_state<'a>(
+        settings: &'a Settings,
+        section: &'a RegisterSettings,
+        pool: &'a DbPool,
+    ) -> BoxFuture<'a, anyhow::Result<RegisterContext>> {
+        Box::pin(async move {
+            let registrar = bootstrap::ensure_registrar(settings, section, pool).await?;
+            let verifier = HttpKpVerifier::new(&section.kp_verifier)?;
+            let mut context =
+                RegisterContext::new(settings, section, Arc::new(verifier), Arc::new(SystemClock))?;
+            context.seeded_registrar = Some(registrar);
+            Ok(context)
+        })
+    }
+
+    fn local_token_keys(
+        state: &RegisterContext,
+    ) -> Option<std::collections::HashMap<String, jsonwebtoken::DecodingKey>> {
+        Some(state.token_keys.clone())
+    }
+
+    fn announce(state: &RegisterContext) -> Vec<String> {
+        state
+            .seeded_registrar
+            .iter()
+            .map(|registrar| match &registrar.client_secret {
+                Some(secret) => format!(
+                    "registrar client: id={}  secret={secret}",
+                    registrar.client_id
+                ),
+                None => format!(
+                    "registrar client: id={} (secret as configured)",
+                    registrar.client_id
+                ),
+            })
+            .collect()
+    }
+}
+
+/// The service's OpenAPI document, as served at `/openapi.json` and checked in.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    Register::openapi()
 }

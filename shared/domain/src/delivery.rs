@@ -189,6 +189,27 @@ impl VendorIdError {
     }
 }
 
+/// The id of a visitor (visiteur) as bound to their API client: the same rule as an
+/// [`EpdVendorId`] (1 to 64 letters, digits, `-` or `_`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VisitorId(String);
+
+impl VisitorId {
+    pub fn parse(input: &str) -> Result<Self, VendorIdError> {
+        EpdVendorId::parse(input).map(|id| Self(id.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for VisitorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl EpdVendorId {
     pub fn parse(input: &str) -> Result<Self, VendorIdError> {
         let valid = (1..=64).contains(&input.len())

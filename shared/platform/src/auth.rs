@@ -1,7 +1,6 @@
 //! Bearer-token verification (EdDSA JWTs), scopes and the authenticated principal (DESIGN §5).
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
@@ -11,241 +10,79 @@ use std::time::{Duration, Instant};
 use actix_web::{web, FromRequest, HttpRequest};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use praktijkregister_domain::ClientRole;
+use praktijkregister_domain::{ClientRole, EpdVendorId, OefentherapieAgb, UzoviCode, VisitorId};
 use serde::{Deserialize, Serialize};
 
 use crate::config::AuthSettings;
 use crate::error::ApiError;
 use crate::rate_limit::RateLimiter;
 
-/// Every scope of the suite: the one list that the checks in the handlers and the OpenAPI
-/// security scheme both use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Scope {
-    ClientsManage,
-    PracticesRead,
-    PracticesWrite,
-    TherapistsRead,
-    TherapistsWrite,
-    KpImport,
-    KpVerify,
-    CyclesRead,
-    CyclesManage,
-    AnnualPlansRead,
-    AnnualPlansSubmit,
-    AnnualPlansAssess,
-    RegistrationsRead,
-    RegistrationsWithdraw,
-    VisitationOutcomesWrite,
-    AuditRead,
-    EpdAuthorizationsManage,
-    DeliveriesWrite,
-    DeliveriesRead,
-    PremWrite,
-    QualityWrite,
-    QualityRead,
-    ConsentsManage,
-    ComplianceRead,
-    BenchmarkRead,
-    ImprovementPlansWrite,
-    ImprovementPlansRead,
-    EvidenceRead,
+/// A permission a token can carry: its wire name, what it allows (for the OpenAPI document) and
+/// the roles a client may be granted it. Each service declares its own as constants; two scopes
+/// are the same when their names are.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    name: &'static str,
+    description: &'static str,
+    roles: &'static [ClientRole],
 }
 
 impl Scope {
-    pub const ALL: [Self; 28] = [
-        Self::ClientsManage,
-        Self::PracticesRead,
-        Self::PracticesWrite,
-        Self::TherapistsRead,
-        Self::TherapistsWrite,
-        Self::KpImport,
-        Self::KpVerify,
-        Self::CyclesRead,
-        Self::CyclesManage,
-        Self::AnnualPlansRead,
-        Self::AnnualPlansSubmit,
-        Self::AnnualPlansAssess,
-        Self::RegistrationsRead,
-        Self::RegistrationsWithdraw,
-        Self::VisitationOutcomesWrite,
-        Self::AuditRead,
-        Self::EpdAuthorizationsManage,
-        Self::DeliveriesWrite,
-        Self::DeliveriesRead,
-        Self::PremWrite,
-        Self::QualityWrite,
-        Self::QualityRead,
-        Self::ConsentsManage,
-        Self::ComplianceRead,
-        Self::BenchmarkRead,
-        Self::ImprovementPlansWrite,
-        Self::ImprovementPlansRead,
-        Self::EvidenceRead,
-    ];
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        roles: &'static [ClientRole],
+    ) -> Self {
+        Self {
+            name,
+            description,
+            roles,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientsManage => "clients:manage",
-            Self::PracticesRead => "practices:read",
-            Self::PracticesWrite => "practices:write",
-            Self::TherapistsRead => "therapists:read",
-            Self::TherapistsWrite => "therapists:write",
-            Self::KpImport => "kp:import",
-            Self::KpVerify => "kp:verify",
-            Self::CyclesRead => "cycles:read",
-            Self::CyclesManage => "cycles:manage",
-            Self::AnnualPlansRead => "annual-plans:read",
-            Self::AnnualPlansSubmit => "annual-plans:submit",
-            Self::AnnualPlansAssess => "annual-plans:assess",
-            Self::RegistrationsRead => "registrations:read",
-            Self::RegistrationsWithdraw => "registrations:withdraw",
-            Self::VisitationOutcomesWrite => "visitation-outcomes:write",
-            Self::AuditRead => "audit:read",
-            Self::EpdAuthorizationsManage => "epd-authorizations:manage",
-            Self::DeliveriesWrite => "deliveries:write",
-            Self::DeliveriesRead => "deliveries:read",
-            Self::PremWrite => "prem:write",
-            Self::QualityWrite => "quality:write",
-            Self::QualityRead => "quality:read",
-            Self::ConsentsManage => "consents:manage",
-            Self::ComplianceRead => "compliance:read",
-            Self::BenchmarkRead => "benchmark:read",
-            Self::ImprovementPlansWrite => "improvement-plans:write",
-            Self::ImprovementPlansRead => "improvement-plans:read",
-            Self::EvidenceRead => "evidence:read",
-        }
+        self.name
     }
 
     pub fn description(self) -> &'static str {
-        match self {
-            Self::ClientsManage => "Create, list and revoke API clients (registrar)",
-            Self::PracticesRead => "Read practices (a practice client: only its own)",
-            Self::PracticesWrite => "Create and change practices (registrar)",
-            Self::TherapistsRead => {
-                "Read therapists and memberships (a practice client: only its own)"
-            }
-            Self::TherapistsWrite => "Create and change therapists and memberships (registrar)",
-            Self::KpImport => "Import Kwaliteitsregister Paramedici data (registrar)",
-            Self::KpVerify => "Verify a therapist with Kwaliteitsregister Paramedici (registrar)",
-            Self::CyclesRead => "Read the calendar of a cycle year",
-            Self::CyclesManage => {
-                "Set a cycle year's calendar and read the registrar's overview (registrar)"
-            }
-            Self::AnnualPlansRead => "Read annual plans (a practice client: only its own)",
-            Self::AnnualPlansSubmit => "Submit annual plans (a practice client: only its own)",
-            Self::AnnualPlansAssess => "Approve or reject annual plans (registrar)",
-            Self::RegistrationsRead => {
-                "Read registrations and their history (a practice client: only its own)"
-            }
-            Self::RegistrationsWithdraw => {
-                "Withdraw a registration (a practice client: only its own)"
-            }
-            Self::VisitationOutcomesWrite => {
-                "Report visitation plans and outcomes (the visitation service)"
-            }
-            Self::AuditRead => "Read the audit trail (registrar)",
-            Self::EpdAuthorizationsManage => "Authorise EPD vendors to deliver for a practice (a practice: only its own)",
-            Self::DeliveriesWrite => "Deliver monthly practice data (an EPD vendor: only for practices that authorised it)",
-            Self::DeliveriesRead => "Read deliveries and their processing reports",
-            Self::PremWrite => "Deliver PREM results (an EPD vendor: only for practices that authorised it)",
-            Self::QualityWrite => "Record intervision, IOPs and treatment indices (a practice: only its own)",
-            Self::QualityRead => "Read intervision, IOPs and treatment indices (a practice: only its own)",
-            Self::ConsentsManage => "Give or revoke consent to share quality data with an insurer (a practice: only its own)",
-            Self::ComplianceRead => "Read per-criterion compliance (an insurer: only practices that consented)",
-            Self::BenchmarkRead => "Read a practice's benchmark (a practice: only its own)",
-            Self::ImprovementPlansWrite => "Record improvement plans (a practice: only its own)",
-            Self::ImprovementPlansRead => "Read improvement plans (an insurer: only its own and with consent)",
-            Self::EvidenceRead => "Read the evidence feed (the insurer-export service)",
-        }
+        self.description
     }
 
-    /// The scopes a client of `role` may be granted.
-    pub fn allowed_for(role: ClientRole) -> &'static [Scope] {
-        match role {
-            // Everything but the internal events, which only the services send.
-            ClientRole::Registrar => &[
-                Self::ClientsManage,
-                Self::PracticesRead,
-                Self::PracticesWrite,
-                Self::TherapistsRead,
-                Self::TherapistsWrite,
-                Self::KpImport,
-                Self::KpVerify,
-                Self::CyclesRead,
-                Self::CyclesManage,
-                Self::AnnualPlansRead,
-                Self::AnnualPlansSubmit,
-                Self::AnnualPlansAssess,
-                Self::RegistrationsRead,
-                Self::RegistrationsWithdraw,
-                Self::AuditRead,
-                Self::EpdAuthorizationsManage,
-                Self::DeliveriesWrite,
-                Self::DeliveriesRead,
-                Self::PremWrite,
-                Self::QualityWrite,
-                Self::QualityRead,
-                Self::ConsentsManage,
-                Self::ComplianceRead,
-                Self::BenchmarkRead,
-                Self::ImprovementPlansWrite,
-                Self::ImprovementPlansRead,
-            ],
-            ClientRole::Practice => &[
-                Self::PracticesRead,
-                Self::TherapistsRead,
-                Self::CyclesRead,
-                Self::AnnualPlansRead,
-                Self::AnnualPlansSubmit,
-                Self::RegistrationsRead,
-                Self::RegistrationsWithdraw,
-                Self::EpdAuthorizationsManage,
-                Self::DeliveriesRead,
-                Self::QualityWrite,
-                Self::QualityRead,
-                Self::ConsentsManage,
-                Self::ComplianceRead,
-                Self::BenchmarkRead,
-                Self::ImprovementPlansWrite,
-                Self::ImprovementPlansRead,
-            ],
-            ClientRole::Service => &[
-                Self::PracticesRead,
-                Self::TherapistsRead,
-                Self::CyclesRead,
-                Self::RegistrationsRead,
-                Self::VisitationOutcomesWrite,
-                Self::QualityRead,
-                Self::ComplianceRead,
-                Self::EvidenceRead,
-            ],
-            ClientRole::EpdVendor => {
-                &[Self::DeliveriesWrite, Self::DeliveriesRead, Self::PremWrite]
-            }
-            ClientRole::Insurer => &[Self::ComplianceRead, Self::ImprovementPlansRead],
-            ClientRole::Visitor => &[],
-        }
+    /// Whether a client of `role` may be granted this scope.
+    pub fn allows(self, role: ClientRole) -> bool {
+        self.roles.contains(&role)
     }
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl PartialEq for Scope {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}`")]
-pub struct UnknownScope(pub String);
+impl Eq for Scope {}
 
-impl FromStr for Scope {
-    type Err = UnknownScope;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| UnknownScope(s.to_string()))
+impl PartialOrd for Scope {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scope {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name.cmp(other.name)
+    }
+}
+
+impl std::hash::Hash for Scope {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
     }
 }
 
@@ -300,6 +137,8 @@ pub enum TokenError {
     Signature,
     #[error("the token is missing the claim `{0}`")]
     MissingClaim(String),
+    #[error("the token's claim `{0}` is not valid")]
+    InvalidClaim(String),
     #[error("the token is not valid")]
     Invalid,
     #[error("the signing keys could not be fetched")]
@@ -491,42 +330,82 @@ impl TokenVerifier {
     }
 }
 
+/// Whom a client acts for: fixed by its role, taken from the token's binding claims and parsed
+/// into the domain's identifiers, so that no handler compares raw strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// The registrar and the services act for the register as a whole.
+    None,
+    Practice(OefentherapieAgb),
+    EpdVendor(EpdVendorId),
+    Insurer(UzoviCode),
+    Visitor(VisitorId),
+}
+
+impl Binding {
+    /// The binding a token of `role` must carry; a missing or malformed claim refuses the token.
+    fn from_claims(claims: &Claims) -> Result<Self, TokenError> {
+        fn claim<T, E>(
+            name: &str,
+            value: Option<&String>,
+            parse: impl FnOnce(&str) -> Result<T, E>,
+        ) -> Result<T, TokenError> {
+            let value = value.ok_or_else(|| TokenError::MissingClaim(name.to_string()))?;
+            parse(value).map_err(|_| TokenError::InvalidClaim(name.to_string()))
+        }
+        Ok(match claims.role {
+            ClientRole::Registrar | ClientRole::Service => Self::None,
+            ClientRole::Practice => Self::Practice(claim(
+                "practice_agb",
+                claims.practice_agb.as_ref(),
+                OefentherapieAgb::parse,
+            )?),
+            ClientRole::EpdVendor => Self::EpdVendor(claim(
+                "epd_vendor",
+                claims.epd_vendor.as_ref(),
+                EpdVendorId::parse,
+            )?),
+            ClientRole::Insurer => Self::Insurer(claim(
+                "insurer_uzovi",
+                claims.insurer_uzovi.as_ref(),
+                UzoviCode::parse,
+            )?),
+            ClientRole::Visitor => Self::Visitor(claim(
+                "visitor_id",
+                claims.visitor_id.as_ref(),
+                VisitorId::parse,
+            )?),
+        })
+    }
+}
+
 /// The verified caller of a request.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub client_id: String,
     pub role: ClientRole,
-    pub scopes: BTreeSet<Scope>,
-    pub practice_agb: Option<String>,
-    pub epd_vendor: Option<String>,
-    pub insurer_uzovi: Option<String>,
-    pub visitor_id: Option<String>,
+    /// The scope names the token carries.
+    pub scopes: BTreeSet<String>,
+    pub binding: Binding,
     pub on_behalf_of: Option<String>,
 }
 
 impl Principal {
-    fn from_claims(claims: Claims) -> Self {
-        // Unknown scope names (another issuer's) grant nothing here.
-        let scopes = claims
-            .scope
-            .split_whitespace()
-            .filter_map(|s| s.parse().ok())
-            .collect();
-        Self {
+    fn from_claims(claims: Claims) -> Result<Self, TokenError> {
+        let binding = Binding::from_claims(&claims)?;
+        let scopes = claims.scope.split_whitespace().map(str::to_string).collect();
+        Ok(Self {
             client_id: claims.sub,
             role: claims.role,
             scopes,
-            practice_agb: claims.practice_agb,
-            epd_vendor: claims.epd_vendor,
-            insurer_uzovi: claims.insurer_uzovi,
-            visitor_id: claims.visitor_id,
+            binding,
             on_behalf_of: claims.on_behalf_of,
-        }
+        })
     }
 
     /// 403 unless the token carries `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(&scope) {
+        if self.scopes.contains(scope.as_str()) {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
@@ -535,12 +414,50 @@ impl Principal {
         }
     }
 
+    /// The practice a practice client is bound to.
+    pub fn practice(&self) -> Option<&OefentherapieAgb> {
+        match &self.binding {
+            Binding::Practice(agb) => Some(agb),
+            _ => None,
+        }
+    }
+
+    /// The EPD vendor an EPD client is bound to.
+    pub fn epd_vendor(&self) -> Option<&EpdVendorId> {
+        match &self.binding {
+            Binding::EpdVendor(vendor) => Some(vendor),
+            _ => None,
+        }
+    }
+
+    /// The insurer an insurer client is bound to.
+    pub fn insurer(&self) -> Option<&UzoviCode> {
+        match &self.binding {
+            Binding::Insurer(uzovi) => Some(uzovi),
+            _ => None,
+        }
+    }
+
+    /// The visitor a visitor client is bound to.
+    pub fn visitor(&self) -> Option<&VisitorId> {
+        match &self.binding {
+            Binding::Visitor(visitor) => Some(visitor),
+            _ => None,
+        }
+    }
+
+    /// Whether the caller acts for the register as a whole (registrar, services): it sees every
+    /// tenant's resources.
+    pub fn is_unbound(&self) -> bool {
+        self.binding == Binding::None
+    }
+
     /// Whether this caller may see the practice `agb`: a practice client sees only itself.
     pub fn may_access_practice(&self, agb: &str) -> bool {
-        match self.role {
-            ClientRole::Practice => self.practice_agb.as_deref() == Some(agb),
-            ClientRole::Registrar | ClientRole::Service => true,
-            ClientRole::EpdVendor | ClientRole::Insurer | ClientRole::Visitor => false,
+        match &self.binding {
+            Binding::None => true,
+            Binding::Practice(own) => own.as_str() == agb,
+            Binding::EpdVendor(_) | Binding::Insurer(_) | Binding::Visitor(_) => false,
         }
     }
 
@@ -551,7 +468,40 @@ impl Principal {
         if self.may_access_practice(agb) {
             Ok(())
         } else {
-            Err(ApiError::NotFound(format!("practice {agb} does not exist")))
+            Err(ApiError::not_found("practice", agb))
+        }
+    }
+
+    /// Requires `scope` and that an insurer caller reads only its own resources; another
+    /// insurer's resource is answered 404 (its existence is private). Unbound callers pass.
+    pub fn require_insurer(&self, scope: Scope, uzovi: &str, kind: &str) -> Result<(), ApiError> {
+        self.require(scope)?;
+        match &self.binding {
+            Binding::None => Ok(()),
+            Binding::Insurer(own) if own.as_str() == uzovi => Ok(()),
+            _ => Err(ApiError::not_found(kind, uzovi)),
+        }
+    }
+
+    /// Requires `scope` and that a visitor caller reads only their own resources (404 otherwise).
+    /// Unbound callers pass.
+    pub fn require_visitor(&self, scope: Scope, visitor: &str, kind: &str) -> Result<(), ApiError> {
+        self.require(scope)?;
+        match &self.binding {
+            Binding::None => Ok(()),
+            Binding::Visitor(own) if own.as_str() == visitor => Ok(()),
+            _ => Err(ApiError::not_found(kind, visitor)),
+        }
+    }
+
+    /// Requires `scope` and that an EPD vendor caller acts only for itself (404 otherwise).
+    /// Unbound callers pass.
+    pub fn require_epd_vendor(&self, scope: Scope, vendor: &str, kind: &str) -> Result<(), ApiError> {
+        self.require(scope)?;
+        match &self.binding {
+            Binding::None => Ok(()),
+            Binding::EpdVendor(own) if own.as_str() == vendor => Ok(()),
+            _ => Err(ApiError::not_found(kind, vendor)),
         }
     }
 }
@@ -589,7 +539,8 @@ impl FromRequest for Principal {
                 }
                 other => ApiError::Unauthorized(other.to_string()),
             })?;
-            let principal = Principal::from_claims(claims);
+            let principal =
+                Principal::from_claims(claims).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
             if let Some(limiter) = limiter {
                 limiter.check(&format!("client:{}", principal.client_id))?;
             }

@@ -1,12 +1,19 @@
-//! Configuration: embedded defaults, then an optional file, then `PRR__SECTION__KEY` environment variables.
+//! Configuration: embedded defaults (the platform's and each service's), then an optional file,
+//! then `PRR__SECTION__KEY` environment variables.
 //!
-//! The defaults are compiled into the binary so that a service never depends on the directory it is
-//! started from. Secrets are [`SecretString`]s: their `Debug` output is redacted, so logging the
-//! settings never leaks them.
+//! The platform owns the common sections (`app`, `log`, `database`, `http`, `auth`); each service
+//! owns one section named after it, with its own defaults and its own validation
+//! ([`ServiceSettings`]). Everything is validated when loaded, and a refusal names the key.
+//! The defaults are compiled into the binary so that a service never depends on the directory it
+//! is started from. Secrets are [`SecretString`]s: their `Debug` output is redacted, so logging
+//! the settings never leaks them.
 
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../config/defaults.toml");
@@ -14,6 +21,7 @@ const DEFAULTS: &str = include_str!("../config/defaults.toml");
 /// Environment variable naming an optional configuration file.
 pub const CONFIG_FILE_ENV: &str = "PRR_CONFIG_FILE";
 
+/// The common settings every service shares.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub app: AppSettings,
@@ -21,11 +29,6 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
     pub auth: AuthSettings,
-    pub register: ServiceSettings,
-    pub cycle: CycleSettings,
-    pub compliance: ComplianceSettings,
-    pub bootstrap: BootstrapSettings,
-    pub kp_verifier: KpVerifierSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -105,8 +108,9 @@ pub struct AuthSettings {
     pub trusted_issuers: Vec<TrustedIssuer>,
 }
 
+/// Where a service listens and which database it owns; flattened into the service's section.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ServiceSettings {
+pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     /// Full URL of the service's own database. Empty: the embedded default.
@@ -114,58 +118,41 @@ pub struct ServiceSettings {
     pub database_name: String,
 }
 
-impl ServiceSettings {
+impl ServerSettings {
     pub fn configured_database_url(&self) -> Option<&str> {
         non_empty(self.database_url.as_ref())
     }
-}
 
-/// The yearly cycle: the default calendar and the annual-plan size limit.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CycleSettings {
-    #[serde(flatten)]
-    pub calendar: praktijkregister_domain::CalendarDefaults,
-    pub annual_plan_max_bytes: usize,
-}
-
-/// Thresholds of the quality conditions (001; DESIGN §3.5): the domain's own [`Thresholds`], so
-/// that configuration and evaluation cannot drift apart, plus the per-insurer ceilings.
-///
-/// [`Thresholds`]: praktijkregister_domain::Thresholds
-#[derive(Debug, Clone, Deserialize)]
-pub struct ComplianceSettings {
-    #[serde(flatten)]
-    pub thresholds: praktijkregister_domain::Thresholds,
-    #[serde(default)]
-    pub insurer_ceilings: std::collections::BTreeMap<String, f64>,
-}
-
-impl ComplianceSettings {
-    /// The treatment-index ceiling of an insurer: its own, else the default.
-    pub fn ceiling_for(&self, insurer_uzovi: &str) -> f64 {
-        self.insurer_ceilings
-            .get(insurer_uzovi)
-            .copied()
-            .unwrap_or(self.thresholds.treatment_index_ceiling)
+    fn validate(&self, check: &mut Check<'_>) {
+        check.require("host", !self.host.trim().is_empty(), "is empty");
+        let name_ok = !self.database_name.is_empty()
+            && self.database_name.len() <= 63
+            && self
+                .database_name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        check.require(
+            "database_name",
+            name_ok,
+            "use 1 to 63 lower-case letters, digits or `_`",
+        );
+        if let Some(url) = self.configured_database_url() {
+            check.require(
+                "database_url",
+                url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "postgres" | "postgresql")),
+                "is not a postgres:// URL",
+            );
+        }
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct BootstrapSettings {
-    pub registrar_client_id: String,
-    pub registrar_client_secret: Option<SecretString>,
-}
-
-impl BootstrapSettings {
-    pub fn configured_secret(&self) -> Option<&str> {
-        non_empty(self.registrar_client_secret.as_ref())
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct KpVerifierSettings {
-    pub base_url: String,
-    pub timeout_ms: u64,
+/// A service's own settings section: its server settings and whatever else it needs, with the
+/// rules its values must keep.
+pub trait ServiceSettings: DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static {
+    fn server(&self) -> &ServerSettings;
+    fn server_mut(&mut self) -> &mut ServerSettings;
+    /// Refuses values the service cannot run with; keys are relative to the section.
+    fn validate(&self, _check: &mut Check<'_>) {}
 }
 
 /// An empty string from the environment means "not set".
@@ -176,36 +163,215 @@ pub fn non_empty(secret: Option<&SecretString>) -> Option<&str> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("configuration is invalid: {0}")]
-pub struct ConfigError(#[from] config::ConfigError);
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Read(#[from] config::ConfigError),
+    #[error("configuration is invalid: {}", describe(.0))]
+    Invalid(Vec<InvalidSetting>),
+}
 
-impl Settings {
-    /// Loads defaults, then `file` (or the file named by `PRR_CONFIG_FILE`), then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+/// One refused value: the full key (`register.compliance.ldo_fill_rate_ldi`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidSetting {
+    pub key: String,
+    pub reason: String,
+}
+
+fn describe(invalid: &[InvalidSetting]) -> String {
+    invalid
+        .iter()
+        .map(|i| format!("`{}` {}", i.key, i.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Collects refused values under a key prefix.
+pub struct Check<'a> {
+    prefix: String,
+    invalid: &'a mut Vec<InvalidSetting>,
+}
+
+impl<'a> Check<'a> {
+    fn new(prefix: &str, invalid: &'a mut Vec<InvalidSetting>) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+            invalid,
+        }
+    }
+
+    /// Records `key` as invalid with `reason` unless `ok`.
+    pub fn require(&mut self, key: &str, ok: bool, reason: impl fmt::Display) {
+        if !ok {
+            self.invalid.push(InvalidSetting {
+                key: format!("{}.{key}", self.prefix),
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    /// The same check for a nested section (`compliance` inside `register`).
+    pub fn section(&mut self, name: &str) -> Check<'_> {
+        Check {
+            prefix: format!("{}.{name}", self.prefix),
+            invalid: self.invalid,
+        }
+    }
+
+    /// A duration or count that must be above zero.
+    pub fn positive(&mut self, key: &str, value: u64) {
+        self.require(key, value > 0, "must be greater than 0");
+    }
+
+    /// An `http(s)` URL; `allow_empty` for features that are off when unset.
+    pub fn http_url(&mut self, key: &str, value: &str, allow_empty: bool) {
+        let ok = (allow_empty && value.trim().is_empty())
+            || url::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        self.require(key, ok, "is not an http(s) URL");
+    }
+}
+
+/// The layered configuration sources; the common settings and each service's section are read
+/// from it and validated.
+pub struct Config {
+    layered: config::Config,
+}
+
+impl Config {
+    /// Defaults (the platform's, then each service's `(name, default port, defaults TOML)`), then
+    /// `file` (or the file named by `PRR_CONFIG_FILE`), then the environment.
+    pub fn load(file: Option<&Path>, services: &[ServiceDefaults]) -> Result<Self, ConfigError> {
         let env_file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from);
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        let mut builder = Self::with_defaults(services)?;
         if let Some(path) = file.map(Path::to_path_buf).or(env_file) {
             builder = builder.add_source(config::File::from(path).required(true));
         }
-        let settings = builder
+        let layered = builder
             .add_source(
                 config::Environment::with_prefix("PRR")
                     .prefix_separator("__")
                     .separator("__")
                     .try_parsing(true),
             )
-            .build()?
-            .try_deserialize()?;
-        Ok(settings)
+            .build()?;
+        Ok(Self { layered })
     }
 
     /// The defaults alone, for tests and tools that must not read the environment.
+    pub fn defaults(services: &[ServiceDefaults]) -> Result<Self, ConfigError> {
+        Ok(Self {
+            layered: Self::with_defaults(services)?.build()?,
+        })
+    }
+
+    /// The defaults and then `toml` on top, for tests of configuration.
+    pub fn from_toml(services: &[ServiceDefaults], toml: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            layered: Self::with_defaults(services)?
+                .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+                .build()?,
+        })
+    }
+
+    fn with_defaults(
+        services: &[ServiceDefaults],
+    ) -> Result<config::builder::ConfigBuilder<config::builder::DefaultState>, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        for service in services {
+            builder = builder
+                .set_default(format!("{}.host", service.name), "127.0.0.1")?
+                .set_default(format!("{}.port", service.name), i64::from(service.port))?
+                .add_source(config::File::from_str(
+                    service.defaults,
+                    config::FileFormat::Toml,
+                ));
+        }
+        Ok(builder)
+    }
+
+    /// The common settings, validated.
+    pub fn common(&self) -> Result<Settings, ConfigError> {
+        let settings: Settings = self.layered.clone().try_deserialize()?;
+        let mut invalid = Vec::new();
+        settings.validate(&mut invalid);
+        refuse(invalid)?;
+        Ok(settings)
+    }
+
+    /// The section `name` of a service, validated.
+    pub fn section<T: ServiceSettings>(&self, name: &str) -> Result<T, ConfigError> {
+        let section: T = self.layered.get(name)?;
+        let mut invalid = Vec::new();
+        let mut check = Check::new(name, &mut invalid);
+        section.server().validate(&mut check);
+        section.validate(&mut check);
+        refuse(invalid)?;
+        Ok(section)
+    }
+}
+
+fn refuse(invalid: Vec<InvalidSetting>) -> Result<(), ConfigError> {
+    if invalid.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(invalid))
+    }
+}
+
+/// What the loader needs of a service before its section type is known.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefaults {
+    pub name: &'static str,
+    pub port: u16,
+    pub defaults: &'static str,
+}
+
+impl Settings {
+    /// The platform's defaults alone, for tests and tools that need no service section.
     pub fn defaults() -> Result<Self, ConfigError> {
-        Ok(config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
-            .build()?
-            .try_deserialize()?)
+        Config::defaults(&[])?.common()
+    }
+
+    fn validate(&self, invalid: &mut Vec<InvalidSetting>) {
+        let mut database = Check::new("database", invalid);
+        database.http_url(
+            "local_server_url",
+            &self.database.local_server_url.replacen("postgres://", "http://", 1),
+            false,
+        );
+        database.positive("private_cluster_port", u64::from(self.database.private_cluster_port));
+        database.positive("pool_size", self.database.pool_size as u64);
+        database.positive("pool_timeout_ms", self.database.pool_timeout_ms);
+        database.positive("connect_timeout_seconds", self.database.connect_timeout_seconds);
+        database.positive("statement_timeout_ms", self.database.statement_timeout_ms);
+        let mut http = Check::new("http", invalid);
+        http.positive("max_body_bytes", self.http.max_body_bytes as u64);
+        http.positive("rate_limit_per_second", u64::from(self.http.rate_limit_per_second));
+        http.positive("rate_limit_burst", u64::from(self.http.rate_limit_burst));
+        let mut auth = Check::new("auth", invalid);
+        auth.require("issuer", !self.auth.issuer.trim().is_empty(), "is empty");
+        auth.require("audience", !self.auth.audience.trim().is_empty(), "is empty");
+        auth.require(
+            "algorithm",
+            self.auth.algorithm == "EdDSA",
+            "must be EdDSA: the suite signs and verifies Ed25519 tokens only",
+        );
+        auth.positive("token_lifetime_seconds", self.auth.token_lifetime_seconds);
+        auth.require(
+            "token_lifetime_seconds",
+            self.auth.token_lifetime_seconds <= 3600,
+            "must be at most 3600: tokens are short-lived",
+        );
+        auth.require(
+            "leeway_seconds",
+            self.auth.leeway_seconds <= 300,
+            "must be at most 300",
+        );
+        auth.positive("jwks_timeout_ms", self.auth.jwks_timeout_ms);
+        auth.http_url("jwks_url", &self.auth.jwks_url, false);
+        for (i, issuer) in self.auth.trusted_issuers.iter().enumerate() {
+            auth.http_url(&format!("trusted_issuers[{i}].jwks_url"), &issuer.jwks_url, false);
+        }
     }
 }
 
@@ -217,21 +383,44 @@ mod tests {
     #[test]
     fn embedded_defaults_parse() {
         let settings = Settings::defaults().unwrap();
-        assert_eq!(settings.register.port, 8081);
         assert_eq!(settings.auth.token_lifetime_seconds, 300);
-        assert_eq!(settings.compliance.ceiling_for("7095"), 149.0);
-        assert_eq!(
-            settings.compliance.thresholds,
-            praktijkregister_domain::Thresholds::default()
-        );
-        assert!(settings.register.configured_database_url().is_none());
-        assert!(settings.bootstrap.configured_secret().is_none());
+        assert_eq!(settings.app.environment, Environment::Development);
+    }
+
+    #[test]
+    fn every_invalid_common_value_is_refused_with_its_key() {
+        for (toml, key) in [
+            ("[database]\npool_size = 0", "database.pool_size"),
+            ("[database]\npool_timeout_ms = 0", "database.pool_timeout_ms"),
+            ("[database]\nstatement_timeout_ms = 0", "database.statement_timeout_ms"),
+            ("[database]\nconnect_timeout_seconds = 0", "database.connect_timeout_seconds"),
+            ("[database]\nlocal_server_url = \"not a url\"", "database.local_server_url"),
+            ("[http]\nmax_body_bytes = 0", "http.max_body_bytes"),
+            ("[http]\nrate_limit_per_second = 0", "http.rate_limit_per_second"),
+            ("[http]\nrate_limit_burst = 0", "http.rate_limit_burst"),
+            ("[auth]\nalgorithm = \"HS256\"", "auth.algorithm"),
+            ("[auth]\nissuer = \"\"", "auth.issuer"),
+            ("[auth]\naudience = \" \"", "auth.audience"),
+            ("[auth]\ntoken_lifetime_seconds = 0", "auth.token_lifetime_seconds"),
+            ("[auth]\ntoken_lifetime_seconds = 86400", "auth.token_lifetime_seconds"),
+            ("[auth]\nleeway_seconds = 3600", "auth.leeway_seconds"),
+            ("[auth]\njwks_timeout_ms = 0", "auth.jwks_timeout_ms"),
+            ("[auth]\njwks_url = \"ftp://keys\"", "auth.jwks_url"),
+            ("[http]\nrate_limit_burst = -1", "http.rate_limit_burst"),
+            ("[log]\nformat = \"xml\"", "log.format"),
+            ("[app]\nenvironment = \"staging\"", "app.environment"),
+        ] {
+            let error = Config::from_toml(&[], toml)
+                .and_then(|config| config.common())
+                .expect_err(toml);
+            assert!(error.to_string().contains(key), "{toml}: {error}");
+        }
     }
 
     #[test]
     fn secrets_are_redacted_in_debug_output() {
         let mut settings = Settings::defaults().unwrap();
-        settings.bootstrap.registrar_client_secret = Some(SecretString::from("hunter2-secret"));
+        settings.auth.signing_key_pem = Some(SecretString::from("hunter2-secret"));
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter2-secret"));
     }
@@ -241,10 +430,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("prr-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("override.toml");
-        std::fs::write(&file, "[register]\nport = 9999\n").unwrap();
-        let settings = Settings::load(Some(&file)).unwrap();
-        assert_eq!(settings.register.port, 9999);
-        assert_eq!(settings.register.host, "127.0.0.1");
+        std::fs::write(&file, "[http]\nrate_limit_burst = 7\n").unwrap();
+        let settings = Config::load(Some(&file), &[]).unwrap().common().unwrap();
+        assert_eq!(settings.http.rate_limit_burst, 7);
+        assert_eq!(settings.http.rate_limit_per_second, 50);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -125,6 +125,12 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, code, message.to_string())])
     }
 
+    /// 404 for a resource of `kind` (e.g. "practice") with `id`; also the answer that hides
+    /// another tenant's resource, so both read the same.
+    pub fn not_found(kind: &str, id: impl fmt::Display) -> Self {
+        Self::NotFound(format!("{kind} {id} does not exist"))
+    }
+
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::Conflict {
             detail: detail.into(),

@@ -1,4 +1,4 @@
-//! What every service's OpenAPI document shares: the OAuth2 scheme built from [`Scope::ALL`],
+//! What every service's OpenAPI document shares: the OAuth2 scheme listing the scopes its operations use,
 //! the problem schema, and the error responses every operation can give.
 
 use utoipa::openapi::content::ContentBuilder;
@@ -66,9 +66,16 @@ fn operations(document: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
 }
 
 /// Completes a service's document: security scheme, shared schemas, common error responses.
-pub fn finish(mut document: OpenApi, token_url: &str) -> OpenApi {
-    let scopes: Scopes = Scope::ALL
+/// The security scheme lists the scopes of `declared` that the operations use: each service
+/// documents its own.
+pub fn finish(mut document: OpenApi, token_url: &str, declared: &[Scope]) -> OpenApi {
+    let used: std::collections::BTreeSet<String> = declared_scopes(&document)
         .into_iter()
+        .flat_map(|(_, _, scopes)| scopes)
+        .collect();
+    let scopes: Scopes = declared
+        .iter()
+        .filter(|scope| used.contains(scope.as_str()))
         .map(|scope| (scope.as_str(), scope.description()))
         .collect();
     let components = document.components.get_or_insert_with(Default::default);

@@ -1,35 +1,153 @@
-//! Start-up steps every service takes: find its database (configured or the embedded default),
-//! migrate it under the advisory lock, and open the pool.
+//! Service assembly: what a service is to the platform ([`Service`]) and the one [`serve`] that
+//! gives every service the same frame: binding, middleware, metrics, rate limiting, health, API
+//! documentation and graceful shutdown. A new service implements the trait in its own crate and
+//! is added to the command line's list; nothing in the platform changes.
 
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{web, HttpServer};
 use diesel_migrations::EmbeddedMigrations;
+use futures_util::future::BoxFuture;
+use jsonwebtoken::DecodingKey;
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::config::{ServiceSettings, Settings};
+use crate::auth::{Scope, TokenVerifier};
+use crate::config::{Config, ConfigError, ServerSettings, ServiceDefaults, ServiceSettings, Settings};
 use crate::db::{self, DbPool};
+use crate::http::{build_app, openapi_document, Frame};
 use crate::local_postgres;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error(transparent)]
     LocalPostgres(#[from] local_postgres::LocalPostgresError),
     #[error(transparent)]
     Database(#[from] db::DbError),
     #[error("start-up task failed")]
     Join(#[from] tokio::task::JoinError),
+    #[error("token verification is misconfigured")]
+    Verifier(#[from] crate::auth::VerifierConfigError),
+    #[error("could not bind {address}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {service} service could not be prepared")]
+    State {
+        service: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
 }
 
-/// The database URL of `service`: configured, or created on the embedded default server.
+/// A service of the suite, as the platform assembles and serves it.
+pub trait Service: Send + Sync + Sized + 'static {
+    /// Lower-case name: the settings section, the command-line name and the metrics label.
+    const NAME: &'static str;
+    /// The port it listens on unless configured otherwise.
+    const DEFAULT_PORT: u16;
+    /// TOML with the defaults of its section `[NAME]` (at least `database_name`).
+    const DEFAULT_SETTINGS: &'static str;
+    /// Its own database migrations, run after the platform's.
+    const MIGRATIONS: EmbeddedMigrations;
+    /// Where clients get tokens, as its OpenAPI document names it.
+    const TOKEN_URL: &'static str;
+
+    /// Its settings section.
+    type Settings: ServiceSettings;
+    /// The one context object its handlers receive as `web::Data<Self::State>`.
+    type State: Send + Sync + 'static;
+
+    /// The document's title, description, version and tags; paths come from [`Self::configure`].
+    fn api_doc() -> OpenApi;
+
+    /// Registers every route; the same registration feeds the server and the OpenAPI document.
+    fn configure(cfg: &mut ServiceConfig);
+
+    /// The scopes its operations may declare; the contract test holds the document to them.
+    fn scopes() -> &'static [Scope];
+
+    /// Builds the context on a migrated database, as the run command does (tests build their
+    /// own with the dependencies they choose).
+    fn build_state<'a>(
+        settings: &'a Settings,
+        section: &'a Self::Settings,
+        pool: &'a DbPool,
+    ) -> BoxFuture<'a, anyhow::Result<Self::State>>;
+
+    /// Keys its tokens are verified with locally (the token issuer's own); others fetch the
+    /// issuer's JWKS.
+    fn local_token_keys(_state: &Self::State) -> Option<HashMap<String, DecodingKey>> {
+        None
+    }
+
+    /// Lines to show the operator once the service listens (credentials seeded at start-up).
+    fn announce(_state: &Self::State) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The loader's view of the section before its type is known.
+    fn defaults() -> ServiceDefaults {
+        ServiceDefaults {
+            name: Self::NAME,
+            port: Self::DEFAULT_PORT,
+            defaults: Self::DEFAULT_SETTINGS,
+        }
+    }
+
+    /// The service's OpenAPI document, as served at `/openapi.json` and checked in.
+    fn openapi() -> OpenApi {
+        crate::openapi::finish(
+            openapi_document(Self::api_doc(), Self::configure),
+            Self::TOKEN_URL,
+            Self::scopes(),
+        )
+    }
+}
+
+/// A service that listens; [`Running::run_until_stopped`] serves until SIGTERM / Ctrl-C and lets
+/// in-flight requests finish.
+pub struct Running {
+    pub name: &'static str,
+    pub port: u16,
+    pub base_url: String,
+    /// What the service asked to show the operator.
+    pub announcements: Vec<String>,
+    server: Server,
+}
+
+impl Running {
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The database URL of a service: configured, or created on the embedded default server.
 pub async fn database_url(
     settings: &Settings,
-    service: &ServiceSettings,
+    server: &ServerSettings,
 ) -> Result<String, StartupError> {
-    if let Some(url) = service.configured_database_url() {
+    if let Some(url) = server.configured_database_url() {
         return Ok(url.to_string());
     }
     let database = settings.database.clone();
     let data_dir = settings.app.data_dir.clone();
-    let name = service.database_name.clone();
+    let name = server.database_name.clone();
     let url = tokio::task::spawn_blocking(move || {
         let admin = local_postgres::locate_or_start(&database, &data_dir)?;
         local_postgres::ensure_database(&admin, &name)
@@ -38,7 +156,7 @@ pub async fn database_url(
     Ok(url)
 }
 
-/// Migrates the database at `url` and opens the request pool.
+/// Migrates the database at `url` (the platform's tables, then the service's) and opens the pool.
 pub async fn migrate_and_connect(
     settings: &Settings,
     url: &str,
@@ -52,4 +170,144 @@ pub async fn migrate_and_connect(
         Duration::from_millis(settings.database.pool_timeout_ms),
         Duration::from_millis(settings.database.statement_timeout_ms),
     )?)
+}
+
+/// Finds and migrates the service's database, builds its context and serves it.
+pub async fn start<S: Service>(
+    settings: &Settings,
+    section: &S::Settings,
+) -> Result<Running, StartupError> {
+    let pool = migrate::<S>(settings, section).await?;
+    let state = S::build_state(settings, section, &pool)
+        .await
+        .map_err(|source| StartupError::State {
+            service: S::NAME,
+            source,
+        })?;
+    serve::<S>(settings, section, pool, Arc::new(state))
+}
+
+/// Finds (or creates) and migrates the service's database; the open pool.
+pub async fn migrate<S: Service>(
+    settings: &Settings,
+    section: &S::Settings,
+) -> Result<DbPool, StartupError> {
+    let url = database_url(settings, section.server()).await?;
+    migrate_and_connect(settings, &url, S::MIGRATIONS).await
+}
+
+/// Binds the service's port and serves its routes in the shared frame, with `state` as the
+/// handlers' context.
+pub fn serve<S: Service>(
+    settings: &Settings,
+    section: &S::Settings,
+    pool: DbPool,
+    state: Arc<S::State>,
+) -> Result<Running, StartupError> {
+    let server_settings = section.server();
+    let address = format!("{}:{}", server_settings.host, server_settings.port);
+    let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+        address: address.clone(),
+        source,
+    })?;
+    let port = listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or(server_settings.port);
+    let verifier = web::Data::new(TokenVerifier::new(
+        &settings.auth,
+        S::local_token_keys(&state),
+    )?);
+    let frame = Frame {
+        pool,
+        metrics: Arc::new(Metrics::new(S::NAME)),
+        rate_limiter: Arc::new(RateLimiter::new(
+            settings.http.rate_limit_per_second,
+            settings.http.rate_limit_burst,
+        )),
+        max_body_bytes: settings.http.max_body_bytes,
+    };
+    let document = Arc::new(S::openapi());
+    let announcements = S::announce(&state);
+    let context = web::Data::from(state);
+    let server = HttpServer::new(move || {
+        let (context, verifier) = (context.clone(), verifier.clone());
+        build_app(frame.clone(), document.clone(), move |cfg| {
+            cfg.app_data(context).app_data(verifier);
+            S::configure(cfg);
+        })
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind { address, source })?
+    .shutdown_timeout(30)
+    .run();
+    Ok(Running {
+        name: S::NAME,
+        port,
+        base_url: format!("http://{}:{port}", server_settings.host),
+        announcements,
+        server,
+    })
+}
+
+/// A service as the command line sees it: one entry of its list, whatever the service's types.
+pub trait ServiceEntry: Sync {
+    fn name(&self) -> &'static str;
+    fn defaults(&self) -> ServiceDefaults;
+    /// Loads the section from `config`, then finds, migrates and serves the service.
+    fn start<'a>(
+        &'a self,
+        config: &'a Config,
+        settings: &'a Settings,
+    ) -> BoxFuture<'a, Result<Running, StartupError>>;
+    /// Loads the section and migrates the service's database.
+    fn migrate<'a>(
+        &'a self,
+        config: &'a Config,
+        settings: &'a Settings,
+    ) -> BoxFuture<'a, Result<(), StartupError>>;
+    fn openapi(&self) -> OpenApi;
+}
+
+/// The [`ServiceEntry`] of `S`: `&Entry::<MyService>::NEW` in the command line's list.
+pub struct Entry<S>(PhantomData<fn() -> S>);
+
+impl<S> Entry<S> {
+    pub const NEW: Self = Self(PhantomData);
+}
+
+impl<S: Service> ServiceEntry for Entry<S> {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+
+    fn defaults(&self) -> ServiceDefaults {
+        S::defaults()
+    }
+
+    fn start<'a>(
+        &'a self,
+        config: &'a Config,
+        settings: &'a Settings,
+    ) -> BoxFuture<'a, Result<Running, StartupError>> {
+        Box::pin(async move {
+            let section: S::Settings = config.section(S::NAME)?;
+            start::<S>(settings, &section).await
+        })
+    }
+
+    fn migrate<'a>(
+        &'a self,
+        config: &'a Config,
+        settings: &'a Settings,
+    ) -> BoxFuture<'a, Result<(), StartupError>> {
+        Box::pin(async move {
+            let section: S::Settings = config.section(S::NAME)?;
+            migrate::<S>(settings, &section).await.map(drop)
+        })
+    }
+
+    fn openapi(&self) -> OpenApi {
+        S::openapi()
+    }
 }

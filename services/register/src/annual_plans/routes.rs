@@ -1,14 +1,14 @@
 //! `/v1/practices/{agb}/annual-plans` and `/v1/annual-plans/{id}`: submit, read, assess.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_domain::{CycleYear, RegistrationEvent};
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
-use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::digest::sha256_hex;
 use praktijkregister_platform::error::{ApiError, Problem};
@@ -109,20 +109,19 @@ fn path_plan_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
 #[post("/v1/practices/{agb}/annual-plans")]
 #[allow(clippy::too_many_arguments)] // an extractor per dependency keeps the handler plain
 pub async fn submit_annual_plan(
+    ctx: web::Data<RegisterContext>,
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
-    settings: web::Data<Settings>,
     path: web::Path<String>,
     params: web::Query<SubmitParams>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::AnnualPlansSubmit, &agb)?;
+    principal.require_practice(scopes::ANNUAL_PLANS_SUBMIT, &agb)?;
     require_pdf_media_type(&req)?;
     let year = cycle_year(params.cycle_year.as_deref(), "cycle_year")?;
-    let document = read_limited_body(&req, payload, settings.cycle.annual_plan_max_bytes).await?;
+    let document = read_limited_body(&req, payload, ctx.settings.cycle.annual_plan_max_bytes).await?;
     if !looks_like_pdf(&document) {
         return Err(ApiError::field(
             "document",
@@ -132,7 +131,7 @@ pub async fn submit_annual_plan(
     }
     let filename = clean_filename(params.filename.as_deref());
     let sha256 = sha256_hex(&document);
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let row = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -147,7 +146,7 @@ pub async fn submit_annual_plan(
                 };
                 // Locking the registration first serialises submissions of one practice and year.
                 let registration = lifecycle::find_or_apply(conn, &agb, year, cause).await?;
-                let (calendar, _) = calendar_for(conn, year, &settings.cycle.calendar).await?;
+                let (calendar, _) = calendar_for(conn, year, &ctx.settings.cycle.calendar).await?;
                 let latest = repository::latest(conn, &agb, i32::from(year.value())).await?;
                 let version = match &latest {
                     None if !calendar.annual_plan_in_time(now) => {
@@ -235,7 +234,7 @@ pub async fn list_annual_plans(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<AnnualPlan>>, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::AnnualPlansRead, &agb)?;
+    principal.require_practice(scopes::ANNUAL_PLANS_READ, &agb)?;
     let year = match filter.cycle_year.as_deref() {
         Some(raw) => Some(i32::from(cycle_year(Some(raw), "cycle_year")?.value())),
         None => None,
@@ -278,7 +277,7 @@ pub async fn get_annual_plan(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> Result<web::Json<AnnualPlan>, ApiError> {
-    principal.require(Scope::AnnualPlansRead)?;
+    principal.require(scopes::ANNUAL_PLANS_READ)?;
     let id = path_plan_id(&path)?;
     let mut conn = connection(&pool).await?;
     let row = repository::find(&mut conn, id)
@@ -313,7 +312,7 @@ pub async fn get_annual_plan_document(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::AnnualPlansRead)?;
+    principal.require(scopes::ANNUAL_PLANS_READ)?;
     let id = path_plan_id(&path)?;
     let mut conn = connection(&pool).await?;
     let plan = repository::find(&mut conn, id)
@@ -365,13 +364,13 @@ pub async fn get_annual_plan_document(
 )]
 #[post("/v1/annual-plans/{id}/assessment")]
 pub async fn assess_annual_plan(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<String>,
     body: web::Json<AssessmentRequest>,
 ) -> Result<web::Json<AnnualPlan>, ApiError> {
-    principal.require(Scope::AnnualPlansAssess)?;
+    principal.require(scopes::ANNUAL_PLANS_ASSESS)?;
     let id = path_plan_id(&path)?;
     let request = body.into_inner();
     let remarks = request
@@ -392,7 +391,7 @@ pub async fn assess_annual_plan(
             "remarks have at most 4000 characters",
         ));
     }
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let row = conn
         .transaction::<_, ApiError, _>(|conn| {

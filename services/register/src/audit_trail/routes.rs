@@ -1,8 +1,9 @@
 //! `/v1/audit-events`: the registrar reads the audit trail.
 
+use crate::scopes;
 use actix_web::{get, web};
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -38,7 +39,7 @@ pub async fn list_audit_events(
     params: web::Query<AuditListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<AuditEventView>>, ApiError> {
-    principal.require(Scope::AuditRead)?;
+    principal.require(scopes::AUDIT_READ)?;
     let filter = params.into_inner().parse()?;
     let limit = page.limit()?;
     let before: Option<i64> = page.after()?;

@@ -1,9 +1,10 @@
 //! `GET /v1/practices/{agb}/benchmark/{year}`.
 
+use crate::scopes;
 use actix_web::{get, web};
 use chrono::NaiveDate;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 
@@ -48,7 +49,7 @@ pub async fn get_benchmark(
 ) -> Result<web::Json<Benchmark>, ApiError> {
     let (agb, year) = path.into_inner();
     let agb = path_agb(&agb)?;
-    principal.require_practice(Scope::BenchmarkRead, &agb)?;
+    principal.require_practice(scopes::BENCHMARK_READ, &agb)?;
     let year = path_year(&year)?;
     let y = i32::from(year.value());
     let from = NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or_default();

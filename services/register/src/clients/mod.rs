@@ -128,20 +128,23 @@ impl NewClientRequest {
                 }
             }
         }
-        let allowed = Scope::allowed_for(role);
         let scopes = match self.scopes {
             None => None,
             Some(requested) => {
                 let mut scopes = Vec::new();
                 for (i, name) in requested.iter().enumerate() {
-                    match name.parse::<Scope>() {
-                        Ok(scope) if allowed.contains(&scope) => scopes.push(scope),
-                        Ok(scope) => errors.push(
+                    match crate::scopes::ALL.iter().find(|s| s.as_str() == name) {
+                        Some(scope) if scope.allows(role) => scopes.push(*scope),
+                        Some(scope) => errors.push(
                             format!("scopes[{i}]"),
                             "scope_not_allowed",
                             format!("role {role} cannot hold scope {scope}"),
                         ),
-                        Err(e) => errors.push(format!("scopes[{i}]"), "scope_unknown", e),
+                        None => errors.push(
+                            format!("scopes[{i}]"),
+                            "scope_unknown",
+                            format!("unknown scope `{name}`"),
+                        ),
                     }
                 }
                 scopes.sort();

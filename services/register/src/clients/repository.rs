@@ -34,10 +34,7 @@ impl ClientRow {
     /// The scopes the client may be granted: its own list (or, without one, all) narrowed to what
     /// its role allows today.
     pub fn allowed_scopes(&self) -> Result<Vec<Scope>, anyhow::Error> {
-        let by_role = Scope::allowed_for(self.role()?);
-        Ok(by_role
-            .iter()
-            .copied()
+        Ok(crate::scopes::allowed_for(self.role()?)
             .filter(|scope| {
                 self.scopes
                     .as_ref()

@@ -1,10 +1,11 @@
 //! `/v1/clients`: the registrar manages API clients.
 
+use crate::scopes;
 use actix_web::{delete, get, post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::ApiError;
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -40,7 +41,7 @@ pub async fn create_client(
     pool: web::Data<DbPool>,
     body: web::Json<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::ClientsManage)?;
+    principal.require(scopes::CLIENTS_MANAGE)?;
     let new = body.into_inner().parse()?;
     let secret = credentials::generate_secret();
     let hash = hash_off_worker(secret.clone()).await?;
@@ -69,7 +70,7 @@ pub async fn list_clients(
     pool: web::Data<DbPool>,
     params: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Client>>, ApiError> {
-    principal.require(Scope::ClientsManage)?;
+    principal.require(scopes::CLIENTS_MANAGE)?;
     let limit = params.limit()?;
     let after = params.after()?;
     let mut conn = connection(&pool).await?;
@@ -102,7 +103,7 @@ pub async fn get_client(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> Result<web::Json<Client>, ApiError> {
-    principal.require(Scope::ClientsManage)?;
+    principal.require(scopes::CLIENTS_MANAGE)?;
     let client_id = path.into_inner();
     let mut conn = connection(&pool).await?;
     let row = repository::find(&mut conn, &client_id)
@@ -130,7 +131,7 @@ pub async fn revoke_client(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::ClientsManage)?;
+    principal.require(scopes::CLIENTS_MANAGE)?;
     let client_id = path.into_inner();
     let mut conn = connection(&pool).await?;
     conn.transaction::<_, ApiError, _>(|conn| {

@@ -1,12 +1,13 @@
 //! `/v1/practices/{agb}/consents`: grant, revoke and list a practice's consents for insurers.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{delete, get, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_domain::amsterdam_date;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -53,17 +54,17 @@ fn practice_not_found(agb: &str) -> ApiError {
 )]
 #[put("/v1/practices/{agb}/consents/{uzovi}")]
 pub async fn grant_consent(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path.0)?;
-    principal.require_practice(Scope::ConsentsManage, &agb)?;
+    principal.require_practice(scopes::CONSENTS_MANAGE, &agb)?;
     let uzovi = path_uzovi(&path.1)?;
     let request = body.into_inner();
-    let now = clock.now();
+    let now = ctx.clock.now();
     request.validate(amsterdam_date(now))?;
     let mut conn = connection(&pool).await?;
     let (consent, created) = conn
@@ -117,15 +118,15 @@ pub async fn grant_consent(
 )]
 #[delete("/v1/practices/{agb}/consents/{uzovi}")]
 pub async fn revoke_consent(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path.0)?;
-    principal.require_practice(Scope::ConsentsManage, &agb)?;
+    principal.require_practice(scopes::CONSENTS_MANAGE, &agb)?;
     let uzovi = path_uzovi(&path.1)?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
@@ -171,7 +172,7 @@ pub async fn list_consents(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Consent>>, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::ConsentsManage, &agb)?;
+    principal.require_practice(scopes::CONSENTS_MANAGE, &agb)?;
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = connection(&pool).await?;

@@ -1,11 +1,12 @@
 //! `/v1/cycles/{year}`: read and set a cycle year's calendar.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{get, put, web};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 
@@ -29,16 +30,16 @@ use super::{path_year, CalendarOverride, CalendarSource, CycleCalendarView};
 )]
 #[get("/v1/cycles/{year}")]
 pub async fn get_cycle(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    settings: web::Data<Settings>,
     path: web::Path<String>,
 ) -> Result<web::Json<CycleCalendarView>, ApiError> {
-    principal.require(Scope::CyclesRead)?;
+    principal.require(scopes::CYCLES_READ)?;
     let year = path_year(&path)?;
     let mut conn = connection(&pool).await?;
     let (calendar, source) =
-        repository::calendar_for(&mut conn, year, &settings.cycle.calendar).await?;
+        repository::calendar_for(&mut conn, year, &ctx.settings.cycle.calendar).await?;
     Ok(web::Json(CycleCalendarView::new(&calendar, source)))
 }
 
@@ -64,7 +65,7 @@ pub async fn put_cycle(
     path: web::Path<String>,
     body: web::Json<CalendarOverride>,
 ) -> Result<web::Json<CycleCalendarView>, ApiError> {
-    principal.require(Scope::CyclesManage)?;
+    principal.require(scopes::CYCLES_MANAGE)?;
     let year = path_year(&path)?;
     let calendar = body.into_inner().parse(year)?;
     let mut conn = connection(&pool).await?;

@@ -1,5 +1,7 @@
 //! `/v1/practices/{agb}/deliveries`: monthly deliveries from the EPD and their processing reports.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::http::StatusCode;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
@@ -9,8 +11,7 @@ use praktijkregister_domain::{
     amsterdam_date, assess_delivery, OefentherapieAgb, Period, RosterStatus,
 };
 use praktijkregister_platform::audit::{self, AuditEvent, Outcome};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::idempotency::{IdempotentRequest, StoredAnswer};
@@ -144,16 +145,16 @@ fn nothing_accepted(report: &ProcessingReport) -> Result<ApiError, ApiError> {
 )]
 #[put("/v1/practices/{agb}/deliveries/{period}")]
 pub async fn put_delivery(
+    ctx: web::Data<RegisterContext>,
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let vendor = writer_identity(&principal, Scope::DeliveriesWrite)?;
+    let vendor = writer_identity(&principal, scopes::DELIVERIES_WRITE)?;
     let agb = path_agb(&path.0)?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let period = writable_period(&path.1, now)?;
     let body = body.into_inner();
     let idempotent = IdempotentRequest::from_request(&req, &principal.client_id, &body)?;

@@ -1,6 +1,8 @@
 //! `/v1/practices/{agb}/epd-authorizations`: a practice authorises EPD vendors to deliver its
 //! data; and who may write and read practice data.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{delete, get, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
@@ -8,7 +10,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{ClientRole, EpdVendorId};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -41,12 +42,9 @@ pub(crate) fn writer_identity(
     scope: Scope,
 ) -> Result<Option<String>, ApiError> {
     principal.require(scope)?;
-    match (principal.role, principal.epd_vendor.as_deref()) {
+    match (principal.role, principal.epd_vendor()) {
         (ClientRole::Registrar, _) => Ok(None),
         (ClientRole::EpdVendor, Some(vendor)) => Ok(Some(vendor.to_string())),
-        (ClientRole::EpdVendor, None) => Err(ApiError::Forbidden(
-            "the client is not bound to an EPD vendor".into(),
-        )),
         _ => Err(ApiError::Forbidden(
             "practice data is delivered by an EPD vendor the practice authorised, or by the registrar"
                 .into(),
@@ -81,10 +79,12 @@ pub(crate) async fn require_reader(
     principal: &Principal,
     practice_agb: &str,
 ) -> Result<(), ApiError> {
-    principal.require(Scope::DeliveriesRead)?;
+    principal.require(scopes::DELIVERIES_READ)?;
     if principal.role == ClientRole::EpdVendor {
-        let authorised = match principal.epd_vendor.as_deref() {
-            Some(vendor) => repository::is_authorized(conn, practice_agb, vendor).await?,
+        let authorised = match principal.epd_vendor() {
+            Some(vendor) => {
+                repository::is_authorized(conn, practice_agb, vendor.as_str()).await?
+            }
             None => false,
         };
         if !authorised {
@@ -125,15 +125,15 @@ pub(crate) async fn require_reader(
 )]
 #[put("/v1/practices/{agb}/epd-authorizations/{vendor_id}")]
 pub async fn put_epd_authorization(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path.0)?;
-    principal.require_practice(Scope::EpdAuthorizationsManage, &agb)?;
+    principal.require_practice(scopes::EPD_AUTHORIZATIONS_MANAGE, &agb)?;
     let vendor = path_vendor(&path.1)?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let (authorization, changed) = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -191,15 +191,15 @@ pub async fn put_epd_authorization(
 )]
 #[delete("/v1/practices/{agb}/epd-authorizations/{vendor_id}")]
 pub async fn revoke_epd_authorization(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path.0)?;
-    principal.require_practice(Scope::EpdAuthorizationsManage, &agb)?;
+    principal.require_practice(scopes::EPD_AUTHORIZATIONS_MANAGE, &agb)?;
     let vendor = path_vendor(&path.1)?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
@@ -246,7 +246,7 @@ pub async fn list_epd_authorizations(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<EpdAuthorization>>, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::EpdAuthorizationsManage, &agb)?;
+    principal.require_practice(scopes::EPD_AUTHORIZATIONS_MANAGE, &agb)?;
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = connection(&pool).await?;

@@ -1,14 +1,14 @@
 //! `GET /v1/practices/{agb}/compliance/{year}` and the evidence feed `GET /v1/internal/evidence/{year}`.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use praktijkregister_domain::{
     amsterdam_date, evaluate, ClientRole, ComplianceReport, CriteriaSet, CycleYear, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
-use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use serde::Deserialize;
@@ -67,14 +67,13 @@ pub struct ComplianceParams {
 )]
 #[get("/v1/practices/{agb}/compliance/{year}")]
 pub async fn get_compliance(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
-    settings: web::Data<Settings>,
     path: web::Path<(String, String)>,
     params: web::Query<ComplianceParams>,
 ) -> Result<web::Json<ComplianceReport>, ApiError> {
-    principal.require(Scope::ComplianceRead)?;
+    principal.require(scopes::COMPLIANCE_READ)?;
     let (agb, year) = path.into_inner();
     let agb = path_agb(&agb)?;
     let year = path_year(&year)?;
@@ -92,7 +91,7 @@ pub async fn get_compliance(
         .map(|u| u.as_str().to_string());
     let not_found = || ApiError::NotFound(format!("practice {agb} does not exist"));
     let insurer = match principal.role {
-        ClientRole::Insurer => principal.insurer_uzovi.clone(),
+        ClientRole::Insurer => principal.insurer().map(ToString::to_string),
         ClientRole::Practice if !principal.may_access_practice(&agb) => return Err(not_found()),
         _ => requested_insurer,
     };
@@ -107,13 +106,13 @@ pub async fn get_compliance(
                 return Err(not_found());
             }
             Some(InsurerContext {
-                ceiling: settings.compliance.ceiling_for(uzovi),
+                ceiling: ctx.settings.compliance.ceiling_for(uzovi),
                 consent_given,
             })
         }
         None => None,
     };
-    let as_of = as_of(year, amsterdam_date(clock.now()));
+    let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
     let evidence = assemble(
         &mut conn,
         year,
@@ -123,7 +122,7 @@ pub async fn get_compliance(
     )
     .await?;
     let evidence = evidence.into_iter().next().ok_or_else(not_found)?;
-    let report = evaluate(set, &evidence, &settings.compliance.thresholds);
+    let report = evaluate(set, &evidence, &ctx.settings.compliance.thresholds);
     let event = AuditEvent::success("compliance.read", "practice", &agb).with_detail(serde_json::json!({
         "year": year.value(), "criteria": set.as_str(), "insurer": insurer, "outcome": report.outcome,
     }));
@@ -150,14 +149,14 @@ pub async fn get_compliance(
 )]
 #[get("/v1/internal/evidence/{year}")]
 pub async fn evidence_feed(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::EvidenceRead)?;
+    principal.require(scopes::EVIDENCE_READ)?;
     let year = path_year(&path)?;
-    let as_of = as_of(year, amsterdam_date(clock.now()));
+    let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
     {
         let mut conn = connection(&pool).await?;
         let event = AuditEvent::success("evidence.feed.read", "evidence", year.to_string());

@@ -1,14 +1,14 @@
 //! `/v1/practices/{agb}/improvement-plans` and `/v1/improvement-plans`: record and read
 //! improvement plans, and list the practices above an insurer's ceiling.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{get, post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_domain::{ClientRole, UzoviCode};
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
-use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -57,16 +57,16 @@ fn practice_not_found(agb: &str) -> ApiError {
 )]
 #[post("/v1/practices/{agb}/improvement-plans")]
 pub async fn create_improvement_plan(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<String>,
     body: web::Json<NewImprovementPlanRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::ImprovementPlansWrite, &agb)?;
+    principal.require_practice(scopes::IMPROVEMENT_PLANS_WRITE, &agb)?;
     let fields = body.into_inner().parse()?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let plan = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -126,17 +126,17 @@ pub async fn list_improvement_plans(
     filter: web::Query<PlanListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<ImprovementPlan>>, ApiError> {
-    principal.require(Scope::ImprovementPlansRead)?;
+    principal.require(scopes::IMPROVEMENT_PLANS_READ)?;
     let agb = path_agb(&path)?;
     let only_insurer = match principal.role {
         ClientRole::Insurer => Some(
             principal
-                .insurer_uzovi
-                .clone()
+                .insurer()
+                .map(ToString::to_string)
                 .ok_or_else(|| practice_not_found(&agb))?,
         ),
         _ => {
-            principal.require_practice(Scope::ImprovementPlansRead, &agb)?;
+            principal.require_practice(scopes::IMPROVEMENT_PLANS_READ, &agb)?;
             None
         }
     };
@@ -192,13 +192,13 @@ pub async fn list_improvement_plans(
 )]
 #[get("/v1/improvement-plans")]
 pub async fn list_practices_above_ceiling(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    settings: web::Data<Settings>,
     params: web::Query<AboveCeilingParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<PracticeAboveCeiling>>, ApiError> {
-    principal.require(Scope::ImprovementPlansRead)?;
+    principal.require(scopes::IMPROVEMENT_PLANS_READ)?;
     let requested = params
         .insurer
         .as_deref()
@@ -222,7 +222,7 @@ pub async fn list_practices_above_ceiling(
             false,
         ),
         ClientRole::Insurer => {
-            let own = principal.insurer_uzovi.clone().ok_or_else(|| {
+            let own = principal.insurer().map(ToString::to_string).ok_or_else(|| {
                 ApiError::Forbidden("the token is not bound to an insurer".into())
             })?;
             if requested
@@ -253,7 +253,7 @@ pub async fn list_practices_above_ceiling(
     };
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
-    let ceiling = settings.compliance.ceiling_for(&insurer);
+    let ceiling = ctx.settings.compliance.ceiling_for(&insurer);
     let mut conn = connection(&pool).await?;
     let rows = repository::above_ceiling(
         &mut conn,

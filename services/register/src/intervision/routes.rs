@@ -1,13 +1,14 @@
 //! `/v1/intervision-groups`: groups, their members and meetings.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{amsterdam_date, ClientRole, OefentherapieAgb};
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, FieldError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -66,7 +67,7 @@ async fn reachable_group(
     match principal.role {
         ClientRole::Registrar | ClientRole::Service => Ok(group),
         ClientRole::Practice => {
-            let own = principal.practice_agb.as_deref().unwrap_or_default();
+            let own = principal.practice().map(|agb| agb.as_str()).unwrap_or_default();
             if group.owner_practice_agb.as_deref() == Some(own) {
                 Ok(group)
             } else if repository::has_member_of_practice(conn, id, own).await? {
@@ -105,24 +106,24 @@ async fn reachable_group(
 )]
 #[post("/v1/intervision-groups")]
 pub async fn create_group(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     body: web::Json<NewGroupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::QualityWrite)?;
+    principal.require(scopes::QUALITY_WRITE)?;
     let (name, requested_owner) = body.into_inner().parse()?;
     let owner = match principal.role {
         ClientRole::Practice => {
-            let own = principal.practice_agb.clone().unwrap_or_default();
+            let own = principal.practice().map(ToString::to_string).unwrap_or_default();
             if let Some(requested) = &requested_owner {
-                principal.require_practice(Scope::QualityWrite, requested)?;
+                principal.require_practice(scopes::QUALITY_WRITE, requested)?;
             }
             Some(own)
         }
         _ => requested_owner,
     };
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let group = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -185,7 +186,7 @@ pub async fn get_group(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> Result<web::Json<IntervisionGroup>, ApiError> {
-    principal.require(Scope::QualityRead)?;
+    principal.require(scopes::QUALITY_READ)?;
     let id = path_group_id(&path)?;
     let mut conn = connection(&pool).await?;
     let row = reachable_group(&mut conn, &principal, id, Access::Read).await?;
@@ -240,7 +241,7 @@ pub async fn put_member(
     path: web::Path<(String, String)>,
     body: web::Json<MemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::QualityWrite)?;
+    principal.require(scopes::QUALITY_WRITE)?;
     let (id, therapist_agb) = member_path(&path)?;
     let request = body.into_inner();
     request.validate()?;
@@ -322,7 +323,7 @@ pub async fn delete_member(
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::QualityWrite)?;
+    principal.require(scopes::QUALITY_WRITE)?;
     let (id, therapist_agb) = member_path(&path)?;
     let mut conn = connection(&pool).await?;
     conn.transaction::<_, ApiError, _>(|conn| {
@@ -377,15 +378,15 @@ pub async fn delete_member(
 )]
 #[post("/v1/intervision-groups/{id}/meetings")]
 pub async fn create_meeting(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<String>,
     body: web::Json<NewMeetingRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::QualityWrite)?;
+    principal.require(scopes::QUALITY_WRITE)?;
     let id = path_group_id(&path)?;
-    let fields = body.into_inner().parse(amsterdam_date(clock.now()))?;
+    let fields = body.into_inner().parse(amsterdam_date(ctx.clock.now()))?;
     let mut conn = connection(&pool).await?;
     let meeting = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -455,7 +456,7 @@ pub async fn list_groups(
     filter: web::Query<GroupListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<GroupSummary>>, ApiError> {
-    principal.require(Scope::QualityRead)?;
+    principal.require(scopes::QUALITY_READ)?;
     let limit = page.limit()?;
     let after: Option<Uuid> = page.after()?;
     let requested = filter
@@ -472,9 +473,9 @@ pub async fn list_groups(
     let practice = match principal.role {
         ClientRole::Practice => {
             if let Some(requested) = &requested {
-                principal.require_practice(Scope::QualityRead, requested)?;
+                principal.require_practice(scopes::QUALITY_READ, requested)?;
             }
-            Some(principal.practice_agb.clone().unwrap_or_default())
+            principal.practice().map(ToString::to_string)
         }
         _ => requested,
     };

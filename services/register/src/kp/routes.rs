@@ -1,12 +1,13 @@
 //! `/v1/kp-imports` and `/v1/therapists/{agb}/kp-verification`.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_domain::KpNumber;
 use praktijkregister_platform::audit::{self, AuditEvent, Outcome};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::http::read_limited_body;
@@ -14,7 +15,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::import::{self, MAX_IMPORT_BYTES};
-use super::verifier::{KpVerifier, KpVerifyError};
+use super::verifier::KpVerifyError;
 use super::{repository, ImportReport};
 use crate::registrations::lifecycle;
 use crate::therapists::repository as therapists;
@@ -83,14 +84,14 @@ fn require_csv(req: &HttpRequest) -> Result<(), ApiError> {
 )]
 #[post("/v1/kp-imports")]
 pub async fn import_kp(
+    ctx: web::Data<RegisterContext>,
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     params: web::Query<ImportParams>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
-    principal.require(Scope::KpImport)?;
+    principal.require(scopes::KP_IMPORT)?;
     require_csv(&req)?;
     let dry_run = params.dry_run.unwrap_or(false);
     let body = read_limited_body(&req, payload, MAX_IMPORT_BYTES).await?;
@@ -99,7 +100,7 @@ pub async fn import_kp(
         .await
         .map_err(ApiError::internal)??;
     let import_id = uuid::Uuid::now_v7().to_string();
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let report = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -148,7 +149,7 @@ pub async fn import_kp(
 fn verify_error(error: &KpVerifyError) -> ApiError {
     match error {
         KpVerifyError::NotConfigured => ApiError::NotConfigured(
-            "KP verification is not configured: set the verifier's base URL (PRR__KP_VERIFIER__BASE_URL)".into(),
+            "KP verification is not configured: set the verifier's base URL (PRR__REGISTER__KP_VERIFIER__BASE_URL)".into(),
         ),
         KpVerifyError::Timeout(after) => ApiError::GatewayTimeout(format!(
             "the Kwaliteitsregister Paramedici did not answer within {} ms",
@@ -183,13 +184,12 @@ fn verify_error(error: &KpVerifyError) -> ApiError {
 )]
 #[post("/v1/therapists/{agb}/kp-verification")]
 pub async fn verify_kp(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    verifier: web::Data<dyn KpVerifier>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::KpVerify)?;
+    principal.require(scopes::KP_VERIFY)?;
     let agb = path_therapist_agb(&path)?;
     let kp_number = {
         // The connection goes back to the pool before the possibly slow call to KP.
@@ -207,7 +207,7 @@ pub async fn verify_kp(
     };
     let number = KpNumber::parse(&kp_number)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("stored KP number: {e}")))?;
-    let record = match verifier.verify(&number).await {
+    let record = match ctx.kp_verifier.verify(&number).await {
         Ok(record) => record,
         Err(error) => {
             let failed = AuditEvent::success("kp.verify", "therapist", &agb)
@@ -231,7 +231,7 @@ pub async fn verify_kp(
             return Err(verify_error(&error));
         }
     };
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let therapist = conn
         .transaction::<_, ApiError, _>(|conn| {

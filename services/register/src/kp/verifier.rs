@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use praktijkregister_domain::{KpNumber, KpStatus};
-use praktijkregister_platform::config::KpVerifierSettings;
+use crate::settings::KpVerifierSettings;
 use serde::Deserialize;
 
 /// What KP says about a registration.

@@ -1,12 +1,12 @@
 //! `/v1/cycles/{year}/overview`: where a cycle year stands, for the registrar.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{get, web};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use praktijkregister_domain::amsterdam_date;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
-use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 
@@ -38,15 +38,14 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[get("/v1/cycles/{year}/overview")]
 pub async fn get_overview(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    settings: web::Data<Settings>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<String>,
 ) -> Result<web::Json<CycleOverview>, ApiError> {
-    principal.require(Scope::CyclesManage)?;
+    principal.require(scopes::CYCLES_MANAGE)?;
     let year = path_year(&path)?;
-    let today = amsterdam_date(clock.now());
+    let today = amsterdam_date(ctx.clock.now());
     let mut conn = connection(&pool).await?;
     // One snapshot, so that the counts and the lists agree.
     let (calendar, figures) = conn
@@ -54,7 +53,7 @@ pub async fn get_overview(
         .read_only()
         .repeatable_read()
         .run::<_, ApiError, _>(|conn| {
-            let defaults = &settings.cycle.calendar;
+            let defaults = &ctx.settings.cycle.calendar;
             async move {
                 let (calendar, _) = cycles::calendar_for(conn, year, defaults).await?;
                 let figures = repository::year_figures(conn, year).await?;

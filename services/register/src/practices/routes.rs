@@ -1,12 +1,13 @@
 //! `/v1/practices`: register, read, change and list practices.
 
+use crate::scopes;
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
-use praktijkregister_domain::{ClientRole, OefentherapieAgb};
+use praktijkregister_domain::OefentherapieAgb;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::conditional::{etag, required_version};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
@@ -52,7 +53,7 @@ pub async fn create_practice(
     pool: web::Data<DbPool>,
     body: web::Json<NewPracticeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::PracticesWrite)?;
+    principal.require(scopes::PRACTICES_WRITE)?;
     let (agb, fields) = body.into_inner().parse()?;
     let mut conn = connection(&pool).await?;
     let practice = conn
@@ -99,7 +100,7 @@ pub async fn get_practice(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::PracticesRead, &agb)?;
+    principal.require_practice(scopes::PRACTICES_READ, &agb)?;
     let mut conn = connection(&pool).await?;
     let practice = repository::find(&mut conn, &agb)
         .await?
@@ -142,7 +143,7 @@ pub async fn update_practice(
     path: web::Path<String>,
     body: web::Json<PracticePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::PracticesWrite)?;
+    principal.require(scopes::PRACTICES_WRITE)?;
     let agb = path_agb(&path)?;
     let expected = required_version(&req)?;
     let mut conn = connection(&pool).await?;
@@ -211,14 +212,11 @@ pub async fn list_practices(
     filter: web::Query<PracticeListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Practice>>, ApiError> {
-    principal.require(Scope::PracticesRead)?;
+    principal.require(scopes::PRACTICES_READ)?;
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let filter = filter.into_inner();
-    let only_agb = match principal.role {
-        ClientRole::Practice => Some(principal.practice_agb.clone().unwrap_or_default()),
-        _ => None,
-    };
+    let only_agb = principal.practice().map(ToString::to_string);
     let filter = PracticeFilter::from_query(
         filter.name,
         filter.city,

@@ -1,13 +1,14 @@
 //! `/v1/practices/{agb}/prem-results`: PREM results per practice per month.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::http::StatusCode;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::idempotency::IdempotentRequest;
@@ -55,16 +56,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[put("/v1/practices/{agb}/prem-results/{period}")]
 pub async fn put_prem_result(
+    ctx: web::Data<RegisterContext>,
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let vendor = writer_identity(&principal, Scope::PremWrite)?;
+    let vendor = writer_identity(&principal, scopes::PREM_WRITE)?;
     let agb = path_agb(&path.0)?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let period = writable_period(&path.1, now)?;
     let body = body.into_inner();
     let idempotent = IdempotentRequest::from_request(&req, &principal.client_id, &body)?;

@@ -1,9 +1,9 @@
 //! `/v1/public/practices`: the public register, readable without a token.
 
+use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use praktijkregister_domain::OefentherapieAgb;
-use praktijkregister_platform::clock::Clock;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -111,9 +111,9 @@ pub struct PublicPracticeParams {
 )]
 #[get("/v1/public/practices")]
 pub async fn list_public_practices(
+    ctx: web::Data<RegisterContext>,
     req: HttpRequest,
     limiter: web::Data<RateLimiter>,
-    clock: web::Data<dyn Clock>,
     pool: web::Data<DbPool>,
     filter: web::Query<PublicPracticeParams>,
     page: web::Query<PageParams>,
@@ -134,7 +134,7 @@ pub async fn list_public_practices(
         .transpose()?;
     let filter =
         PracticeFilter::from_query(filter.name, filter.city, filter.postal_code_prefix, agb);
-    let years = public_years(clock.now());
+    let years = public_years(ctx.clock.now());
     let mut conn = connection(&pool).await?;
     let practices = repository::list(&mut conn, &years, &filter, after, limit).await?;
     let page = Page::from_rows(practices, limit, |p| p.agb.clone());
@@ -171,15 +171,15 @@ pub async fn list_public_practices(
 )]
 #[get("/v1/public/practices/{agb}")]
 pub async fn get_public_practice(
+    ctx: web::Data<RegisterContext>,
     req: HttpRequest,
     limiter: web::Data<RateLimiter>,
-    clock: web::Data<dyn Clock>,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     limit_rate(&req, &limiter)?;
     let agb = OefentherapieAgb::parse(&path).map_err(|_| not_public())?;
-    let years = public_years(clock.now());
+    let years = public_years(ctx.clock.now());
     let mut conn = connection(&pool).await?;
     let practice = repository::find(&mut conn, &years, agb.as_str())
         .await?

@@ -1,12 +1,12 @@
 //! `/v1/therapists/{agb}/iops` and `/v1/practices/{agb}/treatment-indices`.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{get, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
-use praktijkregister_domain::ClientRole;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -29,10 +29,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The practice a practice client acts for; `None` for the registrar and services.
 fn own_practice(principal: &Principal) -> Option<String> {
-    match principal.role {
-        ClientRole::Practice => Some(principal.practice_agb.clone().unwrap_or_default()),
-        _ => None,
-    }
+    principal.practice().map(ToString::to_string)
 }
 
 /// Record a therapist's IOP for a year
@@ -61,18 +58,18 @@ fn own_practice(principal: &Principal) -> Option<String> {
 )]
 #[put("/v1/therapists/{agb}/iops/{year}")]
 pub async fn put_iop(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<IopRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::QualityWrite)?;
+    principal.require(scopes::QUALITY_WRITE)?;
     let agb = path_therapist_agb(&path.0)?;
     let year = parse_year(&path.1, "year")?;
     let fields = body.into_inner().parse(year)?;
     let practice = own_practice(&principal);
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let (iop, created) = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -130,7 +127,7 @@ pub async fn list_iops(
     path: web::Path<String>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Iop>>, ApiError> {
-    principal.require(Scope::QualityRead)?;
+    principal.require(scopes::QUALITY_READ)?;
     let agb = path_therapist_agb(&path)?;
     let limit = page.limit()?;
     let after: Option<i32> = page.after()?;
@@ -183,17 +180,17 @@ pub async fn list_iops(
 )]
 #[put("/v1/practices/{agb}/treatment-indices/{year}")]
 pub async fn put_treatment_index(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<TreatmentIndexRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let agb = path_agb(&path.0)?;
-    principal.require_practice(Scope::QualityWrite, &agb)?;
+    principal.require_practice(scopes::QUALITY_WRITE, &agb)?;
     let year = parse_year(&path.1, "year")?;
     let fields = body.into_inner().parse()?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let (index, created) = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -253,7 +250,7 @@ pub async fn list_treatment_indices(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<TreatmentIndex>>, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::QualityRead, &agb)?;
+    principal.require_practice(scopes::QUALITY_READ, &agb)?;
     let limit = page.limit()?;
     let after: Option<i32> = page.after()?;
     let mut conn = connection(&pool).await?;

@@ -1,6 +1,8 @@
 //! `POST /v1/internal/visitation-outcomes`: the visitation service reports a planned visitation or
 //! its outcome. Idempotent on the event id: delivery is at least once.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{post, web, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -8,9 +10,8 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{CycleYear, OefentherapieAgb, RegistrationEvent};
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
-use praktijkregister_platform::config::Settings;
+use praktijkregister_platform::auth::Principal;
+use crate::settings::RegisterSettings;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::digest::sha256_hex;
 use praktijkregister_platform::error::{ApiError, FieldErrors, Problem};
@@ -143,17 +144,16 @@ async fn already_processed(
 )]
 #[post("/v1/internal/visitation-outcomes")]
 pub async fn record_visitation_event(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
-    settings: web::Data<Settings>,
     body: web::Json<VisitationEvent>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::VisitationOutcomesWrite)?;
+    principal.require(scopes::VISITATION_OUTCOMES_WRITE)?;
     let event = body.into_inner();
     let parsed = event.parse()?;
     let fingerprint = sha256_hex(&serde_json::to_vec(&event).map_err(ApiError::internal)?);
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let (response, replayed) = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -173,7 +173,7 @@ pub async fn record_visitation_event(
                     }
                     return Ok((response, true));
                 }
-                let registration = apply_event(conn, &event, &parsed, &settings, &principal, now).await?;
+                let registration = apply_event(conn, &event, &parsed, &ctx.settings, &principal, now).await?;
                 let response = serde_json::to_value(&registration).map_err(ApiError::internal)?;
                 diesel::insert_into(processed_events::table)
                     .values((
@@ -207,7 +207,7 @@ async fn apply_event(
     conn: &mut AsyncPgConnection,
     event: &VisitationEvent,
     parsed: &Parsed,
-    settings: &Settings,
+    settings: &RegisterSettings,
     principal: &Principal,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Registration, ApiError> {

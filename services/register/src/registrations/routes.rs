@@ -1,12 +1,13 @@
 //! `/v1/practices/{agb}/registrations`: read registrations and withdraw one.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{get, post, web};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use praktijkregister_domain::RegistrationEvent;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -45,7 +46,7 @@ pub async fn list_registrations(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Registration>>, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::RegistrationsRead, &agb)?;
+    principal.require_practice(scopes::REGISTRATIONS_READ, &agb)?;
     let limit = page.limit()?;
     let before: Option<i32> = page.after()?;
     let mut conn = connection(&pool).await?;
@@ -90,7 +91,7 @@ pub async fn get_registration(
 ) -> Result<web::Json<RegistrationWithHistory>, ApiError> {
     let (agb, year) = path.into_inner();
     let agb = path_agb(&agb)?;
-    principal.require_practice(Scope::RegistrationsRead, &agb)?;
+    principal.require_practice(scopes::REGISTRATIONS_READ, &agb)?;
     let year = path_year(&year)?;
     let mut conn = connection(&pool).await?;
     let row = repository::find(&mut conn, &agb, i32::from(year.value()))
@@ -133,15 +134,15 @@ pub async fn get_registration(
 )]
 #[post("/v1/practices/{agb}/registrations/{year}/withdrawal")]
 pub async fn withdraw_registration(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<WithdrawalRequest>,
 ) -> Result<web::Json<Registration>, ApiError> {
     let (agb, year) = path.into_inner();
     let agb = path_agb(&agb)?;
-    principal.require_practice(Scope::RegistrationsWithdraw, &agb)?;
+    principal.require_practice(scopes::REGISTRATIONS_WITHDRAW, &agb)?;
     let year = path_year(&year)?;
     let reason = body.into_inner().reason.trim().to_string();
     if reason.is_empty() || reason.chars().count() > 2000 {
@@ -151,7 +152,7 @@ pub async fn withdraw_registration(
             "give a reason of 1 to 2000 characters",
         ));
     }
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let row = conn
         .transaction::<_, ApiError, _>(|conn| {

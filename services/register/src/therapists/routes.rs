@@ -1,14 +1,15 @@
 //! `/v1/therapists` and `/v1/practices/{agb}/therapists`.
 
+use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
-use praktijkregister_domain::{ClientRole, OefentherapieAgb};
+use praktijkregister_domain::OefentherapieAgb;
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::{Principal, Scope};
-use praktijkregister_platform::clock::Clock;
+use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::conditional::{etag, required_version};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
@@ -110,7 +111,7 @@ pub async fn create_therapist(
     pool: web::Data<DbPool>,
     body: web::Json<NewTherapistRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::TherapistsWrite)?;
+    principal.require(scopes::THERAPISTS_WRITE)?;
     let (agb, fields) = body.into_inner().parse()?;
     let mut conn = connection(&pool).await?;
     let therapist = conn
@@ -171,13 +172,10 @@ pub async fn get_therapist(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::TherapistsRead)?;
+    principal.require(scopes::THERAPISTS_READ)?;
     let agb = path_therapist_agb(&path)?;
     // A practice client sees the therapist through its own practice only.
-    let only_practice = match principal.role {
-        ClientRole::Practice => Some(principal.practice_agb.clone().unwrap_or_default()),
-        _ => None,
-    };
+    let only_practice = principal.practice().map(ToString::to_string);
     let mut conn = connection(&pool).await?;
     if let Some(practice) = &only_practice {
         if !repository::has_membership(&mut conn, practice, &agb).await? {
@@ -227,7 +225,7 @@ pub async fn update_therapist(
     path: web::Path<String>,
     body: web::Json<TherapistPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::TherapistsWrite)?;
+    principal.require(scopes::THERAPISTS_WRITE)?;
     let agb = path_therapist_agb(&path)?;
     let expected = required_version(&req)?;
     let mut conn = connection(&pool).await?;
@@ -299,17 +297,17 @@ fn membership_path(path: &(String, String)) -> Result<(String, String), ApiError
 )]
 #[put("/v1/practices/{agb}/therapists/{therapist_agb}")]
 pub async fn put_membership(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
     body: web::Json<MembershipRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::TherapistsWrite)?;
+    principal.require(scopes::THERAPISTS_WRITE)?;
     let (practice_agb, therapist_agb) = membership_path(&path)?;
     let request = body.into_inner();
     request.validate()?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     let (membership, created) = conn
         .transaction::<_, ApiError, _>(|conn| {
@@ -387,14 +385,14 @@ pub async fn put_membership(
 )]
 #[delete("/v1/practices/{agb}/therapists/{therapist_agb}")]
 pub async fn delete_membership(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::TherapistsWrite)?;
+    principal.require(scopes::THERAPISTS_WRITE)?;
     let (practice_agb, therapist_agb) = membership_path(&path)?;
-    let now = clock.now();
+    let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
@@ -481,7 +479,7 @@ pub async fn list_practice_therapists(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<PracticeTherapist>>, ApiError> {
     let agb = path_agb(&path)?;
-    principal.require_practice(Scope::TherapistsRead, &agb)?;
+    principal.require_practice(scopes::THERAPISTS_READ, &agb)?;
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let active_on = filter.active_on()?;

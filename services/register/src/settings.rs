@@ -1,0 +1,190 @@
+//! The register's own settings section, `[register]`: where it listens, the default calendar of
+//! the yearly cycle, the thresholds of the quality conditions, the seeded registrar client and the
+//! Kwaliteitsregister Paramedici verifier. Validated when loaded; a refusal names the key.
+
+use praktijkregister_domain::UzoviCode;
+use praktijkregister_platform::config::{non_empty, Check, ServerSettings, ServiceSettings};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The section's defaults, compiled in.
+pub const DEFAULTS: &str = include_str!("../config/defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegisterSettings {
+    #[serde(flatten)]
+    pub server: ServerSettings,
+    pub cycle: CycleSettings,
+    pub compliance: ComplianceSettings,
+    pub bootstrap: BootstrapSettings,
+    pub kp_verifier: KpVerifierSettings,
+}
+
+impl ServiceSettings for RegisterSettings {
+    fn server(&self) -> &ServerSettings {
+        &self.server
+    }
+
+    fn server_mut(&mut self) -> &mut ServerSettings {
+        &mut self.server
+    }
+
+    fn validate(&self, check: &mut Check<'_>) {
+        check.section("cycle").positive(
+            "annual_plan_max_bytes",
+            self.cycle.annual_plan_max_bytes as u64,
+        );
+        self.compliance.validate(&mut check.section("compliance"));
+        let mut bootstrap = check.section("bootstrap");
+        let id = &self.bootstrap.registrar_client_id;
+        bootstrap.require(
+            "registrar_client_id",
+            (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "use 1 to 64 letters, digits, `-` or `_`",
+        );
+        bootstrap.require(
+            "registrar_client_secret",
+            self.bootstrap
+                .configured_secret()
+                .is_none_or(|s| s.chars().count() >= crate::credentials::MIN_CHOSEN_SECRET_CHARS),
+            format!(
+                "must have at least {} characters",
+                crate::credentials::MIN_CHOSEN_SECRET_CHARS
+            ),
+        );
+        let mut kp = check.section("kp_verifier");
+        kp.http_url("base_url", &self.kp_verifier.base_url, true);
+        kp.positive("timeout_ms", self.kp_verifier.timeout_ms);
+    }
+}
+
+/// The yearly cycle: the default calendar and the annual-plan size limit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CycleSettings {
+    #[serde(flatten)]
+    pub calendar: praktijkregister_domain::CalendarDefaults,
+    pub annual_plan_max_bytes: usize,
+}
+
+/// Thresholds of the quality conditions (001; DESIGN §3.5): the domain's own [`Thresholds`], so
+/// that configuration and evaluation cannot drift apart, plus the per-insurer ceilings.
+///
+/// [`Thresholds`]: praktijkregister_domain::Thresholds
+#[derive(Debug, Clone, Deserialize)]
+pub struct ComplianceSettings {
+    #[serde(flatten)]
+    pub thresholds: praktijkregister_domain::Thresholds,
+    #[serde(default)]
+    pub insurer_ceilings: std::collections::BTreeMap<String, f64>,
+}
+
+impl ComplianceSettings {
+    /// The treatment-index ceiling of an insurer: its own, else the default.
+    pub fn ceiling_for(&self, insurer_uzovi: &str) -> f64 {
+        self.insurer_ceilings
+            .get(insurer_uzovi)
+            .copied()
+            .unwrap_or(self.thresholds.treatment_index_ceiling)
+    }
+
+    fn validate(&self, check: &mut Check<'_>) {
+        if let Err(error) = self.thresholds.validate() {
+            check.require(error.field(), false, error);
+        }
+        for (uzovi, ceiling) in &self.insurer_ceilings {
+            let key = format!("insurer_ceilings.{uzovi}");
+            if let Err(error) = UzoviCode::parse(uzovi) {
+                check.require(&key, false, format!("is not keyed by a UZOVI code: {error}"));
+            }
+            check.require(
+                &key,
+                ceiling.is_finite() && *ceiling >= 0.0,
+                "is a finite number of at least 0",
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BootstrapSettings {
+    pub registrar_client_id: String,
+    pub registrar_client_secret: Option<SecretString>,
+}
+
+impl BootstrapSettings {
+    pub fn configured_secret(&self) -> Option<&str> {
+        non_empty(self.registrar_client_secret.as_ref())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KpVerifierSettings {
+    pub base_url: String,
+    pub timeout_ms: u64,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use praktijkregister_platform::config::Config;
+
+    use super::*;
+    use crate::startup::Register;
+    use praktijkregister_platform::service::Service as _;
+
+    fn load(toml: &str) -> Result<RegisterSettings, praktijkregister_platform::config::ConfigError> {
+        Config::from_toml(&[Register::defaults()], toml)?.section("register")
+    }
+
+    #[test]
+    fn the_defaults_load_and_are_valid() {
+        let settings = load("").unwrap();
+        assert_eq!(settings.server.port, 8081);
+        assert_eq!(settings.server.host, "127.0.0.1");
+        assert_eq!(settings.compliance.ceiling_for("7095"), 149.0);
+        assert_eq!(
+            settings.compliance.thresholds,
+            praktijkregister_domain::Thresholds::default()
+        );
+        assert!(settings.server.configured_database_url().is_none());
+        assert!(settings.bootstrap.configured_secret().is_none());
+    }
+
+    #[test]
+    fn every_invalid_value_of_the_section_is_refused_with_its_key() {
+        for (toml, key) in [
+            ("[register]\nport = 70000", "register.port"),
+            ("[register]\nhost = \"\"", "register.host"),
+            ("[register]\ndatabase_name = \"Register-DB\"", "register.database_name"),
+            ("[register]\ndatabase_url = \"mysql://x\"", "register.database_url"),
+            ("[register.cycle]\nannual_plan_deadline = \"13-01\"", "register.cycle"),
+            ("[register.cycle]\nvisitation_deadline = \"02-30\"", "register.cycle"),
+            ("[register.cycle]\nannual_plan_max_bytes = 0", "register.cycle.annual_plan_max_bytes"),
+            ("[register.compliance]\nldo_fill_rate_ldi = 1.5", "register.compliance.ldo_fill_rate_ldi"),
+            ("[register.compliance]\nldo_fill_rate_plus = -0.1", "register.compliance.ldo_fill_rate_plus"),
+            ("[register.compliance]\nprem_offered_rate_plus = 7", "register.compliance.prem_offered_rate_plus"),
+            ("[register.compliance]\nintervision_group_min = 20", "register.compliance.intervision_group_min"),
+            ("[register.compliance]\ntreatment_index_ceiling = -1.0", "register.compliance.treatment_index_ceiling"),
+            ("[register.compliance]\nintervision_min_physical_meetings = -2", "register.compliance"),
+            ("[register.compliance.insurer_ceilings]\n\"VGZ\" = 149.0", "register.compliance.insurer_ceilings.VGZ"),
+            ("[register.compliance.insurer_ceilings]\n\"7095\" = -3.0", "register.compliance.insurer_ceilings.7095"),
+            ("[register.bootstrap]\nregistrar_client_id = \"a b\"", "register.bootstrap.registrar_client_id"),
+            ("[register.bootstrap]\nregistrar_client_secret = \"short\"", "register.bootstrap.registrar_client_secret"),
+            ("[register.kp_verifier]\nbase_url = \"kp.example\"", "register.kp_verifier.base_url"),
+            ("[register.kp_verifier]\ntimeout_ms = 0", "register.kp_verifier.timeout_ms"),
+        ] {
+            let error = load(toml).expect_err(toml);
+            assert!(error.to_string().contains(key), "{toml}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_known_insurer_ceiling_is_used_for_that_insurer() {
+        let settings = load("[register.compliance.insurer_ceilings]\n\"7095\" = 130.0").unwrap();
+        assert_eq!(settings.compliance.ceiling_for("7095"), 130.0);
+        assert_eq!(settings.compliance.ceiling_for("3311"), 149.0);
+    }
+}
