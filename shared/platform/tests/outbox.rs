@@ -325,7 +325,8 @@ async fn two_relays_on_one_database_never_deliver_one_event_at_the_same_time() {
     }
     assert_eq!(counts.len(), 150);
     // With every delivery answered, no event is delivered twice at all.
-    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    let twice = counts.values().filter(|n| **n > 1).count();
+    assert_eq!(twice, 0, "{twice} events were delivered more than once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
