@@ -74,7 +74,9 @@ pub async fn receive<'a, E, F>(
 ) -> Result<Received, ApiError>
 where
     E: Event + Sync,
-    F: for<'r> FnOnce(&'r mut AsyncPgConnection) -> ScopedBoxFuture<'a, 'r, Result<Value, ApiError>>
+    F: for<'r> FnOnce(
+            &'r mut AsyncPgConnection,
+        ) -> ScopedBoxFuture<'a, 'r, Result<Value, ApiError>>
         + Send
         + 'a,
 {

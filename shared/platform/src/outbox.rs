@@ -112,9 +112,8 @@ impl OutboxSettings {
                     "{prefix}.destinations: a destination name has 1 to 100 characters"
                 ));
             }
-            let valid = url::Url::parse(target).is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https") && u.host_str().is_some()
-            });
+            let valid = url::Url::parse(target)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
             if !valid {
                 return Err(format!(
                     "{prefix}.destinations.{name} must be an http(s) URL, not {target:?}"
@@ -414,7 +413,9 @@ impl RelayHandle {
             .await
             .is_err()
         {
-            tracing::warn!("the outbox flush did not finish in time; the rest is sent after the restart");
+            tracing::warn!(
+                "the outbox flush did not finish in time; the rest is sent after the restart"
+            );
             self.task.abort();
             let _ = (&mut self.task).await;
         }
@@ -687,9 +688,18 @@ mod tests {
         );
         assert!(text.contains("# TYPE prr_outbox_pending gauge\n"));
         assert!(text.contains("prr_outbox_pending{service=\"visitation\"} 3\n"));
-        assert!(text.contains("prr_outbox_oldest_pending_age_seconds{service=\"visitation\"} 12.500\n"));
+        assert!(
+            text.contains("prr_outbox_oldest_pending_age_seconds{service=\"visitation\"} 12.500\n")
+        );
         assert!(text.contains("prr_outbox_failed{service=\"visitation\"} 1\n"));
-        assert!(render_prometheus("a\"b", &OutboxStats { pending: 0, oldest_age_seconds: 0.0, failed: 0 })
-            .contains("service=\"a\\\"b\""));
+        assert!(render_prometheus(
+            "a\"b",
+            &OutboxStats {
+                pending: 0,
+                oldest_age_seconds: 0.0,
+                failed: 0
+            }
+        )
+        .contains("service=\"a\\\"b\""));
     }
 }

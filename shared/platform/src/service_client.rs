@@ -337,7 +337,12 @@ impl ServiceClient {
     async fn fetch_token(&self) -> Result<CachedToken, ServiceCallError> {
         let started = Instant::now();
         let mut form = vec![("grant_type", "client_credentials".to_string())];
-        if let Some(scope) = self.settings.scope.as_ref().filter(|s| !s.trim().is_empty()) {
+        if let Some(scope) = self
+            .settings
+            .scope
+            .as_ref()
+            .filter(|s| !s.trim().is_empty())
+        {
             form.push(("scope", scope.clone()));
         }
         let secret = self
@@ -360,11 +365,13 @@ impl ServiceClient {
             })?;
         let status = response.status();
         if !status.is_success() {
-            return Err(ServiceCallError::Token(if status == StatusCode::UNAUTHORIZED {
-                "the token endpoint refused the client's credentials".to_string()
-            } else {
-                format!("the token endpoint answered {}", status.as_u16())
-            }));
+            return Err(ServiceCallError::Token(
+                if status == StatusCode::UNAUTHORIZED {
+                    "the token endpoint refused the client's credentials".to_string()
+                } else {
+                    format!("the token endpoint answered {}", status.as_u16())
+                },
+            ));
         }
         let answer: TokenAnswer = response
             .json()

@@ -90,17 +90,31 @@ async fn the_same_event_twice_is_applied_once_and_the_answer_replayed() {
     let e = event();
 
     let first = receive(&pool, &e, &runs, Duration::ZERO).await.unwrap();
-    assert_eq!(first, Received { response: json!({"applied": 1}), replayed: false });
+    assert_eq!(
+        first,
+        Received {
+            response: json!({"applied": 1}),
+            replayed: false
+        }
+    );
     // The same event, as a relay would send it again after a lost answer.
-    let again: VisitationEvent =
-        serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+    let again: VisitationEvent = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
     let second = receive(&pool, &again, &runs, Duration::ZERO).await.unwrap();
-    assert_eq!(second, Received { response: json!({"applied": 1}), replayed: true });
+    assert_eq!(
+        second,
+        Received {
+            response: json!({"applied": 1}),
+            replayed: true
+        }
+    );
 
     assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 1);
     assert_eq!(applied_rows(&pool).await, 1);
     let response = second.into_response();
-    assert_eq!(response.headers().get("Idempotent-Replayed").unwrap(), "true");
+    assert_eq!(
+        response.headers().get("Idempotent-Replayed").unwrap(),
+        "true"
+    );
 
     let mut conn = db::connection(&pool).await.unwrap();
     let (kind, sha): (String, String) = inbox_events::table
@@ -122,7 +136,9 @@ async fn the_same_id_with_another_body_is_refused() {
 
     let mut other = e.clone();
     other.outcome = Some(VisitationOutcome::Negative);
-    let error = receive(&pool, &other, &runs, Duration::ZERO).await.unwrap_err();
+    let error = receive(&pool, &other, &runs, Duration::ZERO)
+        .await
+        .unwrap_err();
     assert_eq!(error.status_code().as_u16(), 422);
     let problem = error.to_problem();
     assert_eq!(problem.errors.len(), 1);
@@ -146,7 +162,10 @@ async fn two_deliveries_at_the_same_moment_apply_the_event_once() {
     assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 1);
     assert_eq!(applied_rows(&pool).await, 1);
     assert_eq!(a.response, b.response);
-    assert!(a.replayed != b.replayed, "one applied, one replayed: {a:?} {b:?}");
+    assert!(
+        a.replayed != b.replayed,
+        "one applied, one replayed: {a:?} {b:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +180,9 @@ async fn a_refused_event_leaves_nothing_behind_and_can_be_applied_later() {
                 .bind::<diesel::sql_types::Uuid, _>(id)
                 .execute(conn)
                 .await?;
-            Err(ApiError::conflict("the registration's state does not accept the event"))
+            Err(ApiError::conflict(
+                "the registration's state does not accept the event",
+            ))
         }
         .scope_boxed()
     })

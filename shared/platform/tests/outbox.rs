@@ -140,7 +140,12 @@ impl Recorder {
     }
 
     fn count(&self, id: Uuid) -> usize {
-        self.received.lock().unwrap().iter().filter(|r| **r == id).count()
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| **r == id)
+            .count()
     }
 
     fn distinct(&self) -> BTreeSet<Uuid> {
@@ -160,7 +165,10 @@ async fn recording_receiver(delay: Duration) -> (Arc<Recorder>, String) {
         async move { recorder.handle(request, delay).await }
     })
     .await;
-    (recorder, format!("http://{addr}/v1/internal/visitation-outcomes"))
+    (
+        recorder,
+        format!("http://{addr}/v1/internal/visitation-outcomes"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,7 +209,10 @@ async fn a_committed_event_is_delivered_once_and_a_rolled_back_one_never() {
         Some("Bearer test-token")
     );
     let row = row(&pool, committed.event_id).await;
-    assert_eq!((row.status.as_str(), row.attempts, row.last_status), ("delivered", 1, Some(200)));
+    assert_eq!(
+        (row.status.as_str(), row.attempts, row.last_status),
+        ("delivered", 1, Some(200))
+    );
     let mut conn = db::connection(&pool).await.unwrap();
     let stats = outbox::stats(&mut conn).await.unwrap();
     assert_eq!((stats.pending, stats.failed), (0, 0));
@@ -222,7 +233,10 @@ async fn a_receiver_that_is_down_gets_the_event_with_growing_delays_once_it_is_b
     let mut seen: Vec<Row> = Vec::new();
     let deadline = std::time::Instant::now() + LIMIT;
     while seen.last().map_or(0, |r| r.attempts) < 4 {
-        assert!(std::time::Instant::now() < deadline, "the relay keeps retrying");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay keeps retrying"
+        );
         let current = row(&pool, pending.event_id).await;
         if current.attempts > seen.last().map_or(0, |r| r.attempts) {
             seen.push(current);
@@ -240,7 +254,13 @@ async fn a_receiver_that_is_down_gets_the_event_with_growing_delays_once_it_is_b
     }
     for r in &seen {
         assert_eq!(r.status, "pending");
-        assert!(r.last_error.as_deref().unwrap().contains("could not connect"), "{r:?}");
+        assert!(
+            r.last_error
+                .as_deref()
+                .unwrap()
+                .contains("could not connect"),
+            "{r:?}"
+        );
         // The delay after the n-th failure is at most base · 2^(n-1) (full jitter below it).
         let delay = r.next_attempt_at - r.last_attempt_at.unwrap();
         let ceiling = outbox::backoff_ceiling(r.attempts - 1, 40, 400);
@@ -318,7 +338,10 @@ async fn two_relays_on_one_database_never_deliver_one_event_at_the_same_time() {
     a.shutdown().await;
     b.shutdown().await;
 
-    assert!(!AtomicBool::load(&recorder.overlap, Ordering::SeqCst), "one event was delivered twice at once");
+    assert!(
+        !AtomicBool::load(&recorder.overlap, Ordering::SeqCst),
+        "one event was delivered twice at once"
+    );
     let mut counts: HashMap<Uuid, usize> = HashMap::new();
     for id in recorder.received.lock().unwrap().iter() {
         *counts.entry(*id).or_default() += 1;
@@ -386,10 +409,16 @@ async fn a_refusal_is_kept_as_failed_and_a_server_error_is_retried() {
     let report = relay.run_once().await.unwrap();
     assert_eq!((report.claimed, report.failed, report.retried), (2, 1, 1));
     let failed = row(&pool, refused.event_id).await;
-    assert_eq!((failed.status.as_str(), failed.last_status), ("failed", Some(422)));
+    assert_eq!(
+        (failed.status.as_str(), failed.last_status),
+        ("failed", Some(422))
+    );
     assert!(failed.last_error.unwrap().contains("not valid"));
     let retried = row(&pool, troubled.event_id).await;
-    assert_eq!((retried.status.as_str(), retried.last_status), ("pending", Some(500)));
+    assert_eq!(
+        (retried.status.as_str(), retried.last_status),
+        ("pending", Some(500))
+    );
 
     // The failed row is not tried again; the other one is, once it is due.
     eventually(LIMIT, "the retry", || async {
@@ -403,8 +432,14 @@ async fn a_refusal_is_kept_as_failed_and_a_server_error_is_retried() {
     let stats = outbox::stats(&mut conn).await.unwrap();
     assert_eq!((stats.pending, stats.failed), (1, 1));
     let text = outbox::render_prometheus("visitation", &stats);
-    assert!(text.contains("prr_outbox_failed{service=\"visitation\"} 1\n"), "{text}");
-    assert!(text.contains("prr_outbox_pending{service=\"visitation\"} 1\n"), "{text}");
+    assert!(
+        text.contains("prr_outbox_failed{service=\"visitation\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prr_outbox_pending{service=\"visitation\"} 1\n"),
+        "{text}"
+    );
 
     // An operator sends it again once the receiver is fixed.
     assert_eq!(outbox::requeue_failed(&mut conn, None).await.unwrap(), 1);

@@ -69,7 +69,10 @@ fn settings(token_url: &str) -> ServiceClientSettings {
 /// An upstream that answers with the bearer token it was sent.
 async fn echo_upstream() -> String {
     let addr = serve(|request: Request| async move {
-        let auth = request.header("authorization").unwrap_or_default().to_string();
+        let auth = request
+            .header("authorization")
+            .unwrap_or_default()
+            .to_string();
         (200, json!({"authorization": auth}).to_string())
     })
     .await;
@@ -99,8 +102,12 @@ async fn the_token_is_fetched_once_reused_and_renewed_before_it_expires() {
         let requests = tokens.requests.lock().unwrap();
         let request = &requests[0];
         assert_eq!(request.method, "POST");
-        let basic = base64::engine::general_purpose::STANDARD.encode("visitation-service:s3cret-value");
-        assert_eq!(request.header("authorization"), Some(format!("Basic {basic}").as_str()));
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode("visitation-service:s3cret-value");
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Basic {basic}").as_str())
+        );
         assert_eq!(
             request.header("content-type"),
             Some("application/x-www-form-urlencoded")
@@ -164,7 +171,10 @@ async fn an_upstream_that_never_answers_is_a_gateway_timeout() {
     .await
     .expect("the call returns on its own timeout")
     .unwrap_err();
-    assert!(matches!(error, ServiceCallError::Timeout { .. }), "{error:?}");
+    assert!(
+        matches!(error, ServiceCallError::Timeout { .. }),
+        "{error:?}"
+    );
     // A GET is retried once, then given up.
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     assert_eq!(problem_status(error), 504);
@@ -178,10 +188,11 @@ async fn a_503_then_a_200_succeeds_after_a_retry_but_a_plain_post_is_not_retried
     let addr = serve(move |_request| {
         let n = counter.fetch_add(1, Ordering::SeqCst);
         async move {
-            if n % 2 == 0 {
-                (503, r#"{"title":"busy"}"#.to_string())
-            } else {
+            // Every other call is refused as busy, starting with the first.
+            if n % 2 == 1 {
                 (200, r#"{"ok":true}"#.to_string())
+            } else {
+                (503, r#"{"title":"busy"}"#.to_string())
             }
         }
     })
@@ -223,10 +234,16 @@ async fn an_upstream_that_is_down_is_service_unavailable() {
     .await
     .unwrap()
     .unwrap_err();
-    assert!(matches!(error, ServiceCallError::Unreachable { .. }), "{error:?}");
+    assert!(
+        matches!(error, ServiceCallError::Unreachable { .. }),
+        "{error:?}"
+    );
     let problem = ApiError::from(error);
     assert_eq!(problem.status_code().as_u16(), 503);
-    assert!(problem.to_problem().problem_type.ends_with("/service-unavailable"));
+    assert!(problem
+        .to_problem()
+        .problem_type
+        .ends_with("/service-unavailable"));
 
     // The token endpoint down is the same problem.
     let client = ServiceClient::new(settings(&format!("http://{down}/oauth/token"))).unwrap();
