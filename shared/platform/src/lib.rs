@@ -1,6 +1,7 @@
 //! What every Praktijkregister service needs: configuration, telemetry, problem+json errors,
 //! token verification and scopes, the database pool and migrations, audit log, metrics, and the
-//! HTTP frame with health, metrics and API documentation endpoints.
+//! HTTP frame with health, metrics and API documentation endpoints; events out (outbox relay) and
+//! in (inbox), and calls to other services.
 
 pub mod audit;
 pub mod auth;
@@ -12,12 +13,15 @@ pub mod digest;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod inbox;
 pub mod local_postgres;
 pub mod metrics;
 pub mod openapi;
+pub mod outbox;
 pub mod pagination;
 pub mod rate_limit;
 pub mod service;
+pub mod service_client;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;

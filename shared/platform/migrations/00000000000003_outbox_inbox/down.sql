@@ -1,0 +1,2 @@
+DROP TABLE inbox_events;
+DROP TABLE outbox_events;
