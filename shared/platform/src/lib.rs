@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;
+#[cfg(feature = "test-support")]
+pub mod schema_check;
 pub mod service;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
