@@ -78,10 +78,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(practice_locations -> practices (practice_agb));
-diesel::joinable!(practice_memberships -> practices (practice_agb));
-diesel::joinable!(practice_memberships -> therapists (therapist_agb));
-
 diesel::table! {
     cycle_calendars (cycle_year) {
         cycle_year -> Int4,
@@ -320,6 +316,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(practice_locations -> practices (practice_agb));
+diesel::joinable!(practice_memberships -> practices (practice_agb));
+diesel::joinable!(practice_memberships -> therapists (therapist_agb));
 diesel::joinable!(annual_plans -> practices (practice_agb));
 diesel::joinable!(annual_plan_documents -> annual_plans (annual_plan_id));
 diesel::joinable!(registrations -> practices (practice_agb));

@@ -1,5 +1,17 @@
-//! Pure domain of the VvOCM praktijkregister: identifiers validated at the edge, the years of the
-//! registration cycle, register tiers and API client roles. No I/O.
+//! Pure domain of the VvOCM praktijkregister, the rules every service shares (DESIGN §2, §3):
+//!
+//! - identifiers validated at the edge and kept as newtypes: AGB, KvK, KP, UZOVI, contact data
+//!   (DESIGN §3.1), and the roles of API clients (DESIGN §1);
+//! - the yearly cycle: cycle and contract years, the calendar of a cycle year with its deadlines
+//!   in Europe/Amsterdam, register tiers, and the registration state machine with the KP
+//!   requirement (DESIGN §3.2; 000, 001);
+//! - monthly practice data from the EPD: periods, the checks behind the processing report, the
+//!   guard against patient data and the derived figures (DESIGN §3.4; 001 §1.3, §1.5);
+//! - the conditions of 001 as compliance criteria, with configurable thresholds, the evidence they
+//!   read and the answer per criterion (DESIGN §3.5).
+//!
+//! No I/O: no clock, no database, no HTTP. "Now" and everything stored are parameters. Sources are
+//! cited by the names in `docs/sources.md`.
 
 mod client_role;
 mod compliance;

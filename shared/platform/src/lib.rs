@@ -20,6 +20,8 @@ pub mod openapi;
 pub mod outbox;
 pub mod pagination;
 pub mod rate_limit;
+#[cfg(feature = "test-support")]
+pub mod schema_check;
 pub mod service;
 pub mod service_client;
 pub mod telemetry;

@@ -1,8 +1,9 @@
 //! The conditions of 001 as criteria (DESIGN §3.5): each with a stable id, a rule, thresholds
 //! from configuration and the evidence it was judged on, answered met / not met / unknown.
 //!
-//! The register and the insurer export run the same [`evaluate`] over an [`Evidence`] record
-//! assembled from the database; no rule reads a clock or a table.
+//! The register runs [`evaluate`] over an [`Evidence`] record assembled from its tables, and
+//! publishes those records in its evidence feed so that the insurer-export service (planned) can
+//! run the same rules; no rule reads a clock or a table.
 
 mod criteria;
 mod evidence;
