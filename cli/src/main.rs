@@ -9,13 +9,13 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use praktijkregister_domain::ClientRole;
 use praktijkregister_platform::audit::Actor;
-use praktijkregister_platform::config::{Config, ServiceDefaults, Settings};
+use praktijkregister_platform::config::{Config, ServerSettings, ServiceDefaults, Settings};
 use praktijkregister_platform::http::openapi_json;
+use praktijkregister_platform::service::Service as _;
 use praktijkregister_platform::service::{self, Entry, Running, ServiceEntry};
 use praktijkregister_platform::telemetry;
 use praktijkregister_register::clients::NewClientRequest;
 use praktijkregister_register::settings::RegisterSettings;
-use praktijkregister_platform::service::Service as _;
 use praktijkregister_register::startup::Register;
 
 /// Every service of the suite, in start order.
@@ -90,7 +90,10 @@ fn parse_service(value: &str) -> Result<&'static dyn ServiceEntry, String> {
         .find(|service| service.name() == value)
         .ok_or_else(|| {
             let names: Vec<&str> = SERVICES.iter().map(|s| s.name()).collect();
-            format!("unknown service `{value}`; the services are: {}", names.join(", "))
+            format!(
+                "unknown service `{value}`; the services are: {}",
+                names.join(", ")
+            )
         })
 }
 
@@ -167,9 +170,12 @@ async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Re
             Ok(())
         }
         Command::Client { command } => {
-            create_client(&settings, &config.section(Register::NAME)?, command).await
+            create_client(&settings, &config.server(Register::NAME)?, command).await
         }
-        Command::Seed { demo: _ } => seed_demo(&settings, &config.section(Register::NAME)?).await,
+        Command::Seed { demo: _ } => {
+            let server = config.server(Register::NAME)?;
+            seed_demo(&settings, &server, &config.section(Register::NAME)?).await
+        }
         Command::Openapi { service } => {
             print!("{}", openapi_json(&service.openapi())?);
             Ok(())
@@ -206,7 +212,7 @@ async fn serve(config: &Config, settings: &Settings, target: &Target) -> anyhow:
 
 async fn create_client(
     settings: &Settings,
-    register: &RegisterSettings,
+    server: &ServerSettings,
     command: ClientCommand,
 ) -> anyhow::Result<()> {
     let ClientCommand::Create {
@@ -228,7 +234,7 @@ async fn create_client(
         scopes: (!scopes.is_empty()).then_some(scopes),
     };
     let new = request.parse().map_err(|e| anyhow::anyhow!(describe(&e)))?;
-    let pool = service::migrate::<Register>(settings, register).await?;
+    let pool = service::migrate::<Register>(settings, server).await?;
     let secret = praktijkregister_register::credentials::generate_secret();
     let hash = praktijkregister_register::credentials::hash_secret(&secret)
         .map_err(|e| anyhow::anyhow!("could not hash the secret: {e}"))?;
@@ -247,8 +253,12 @@ async fn create_client(
     Ok(())
 }
 
-async fn seed_demo(settings: &Settings, register: &RegisterSettings) -> anyhow::Result<()> {
-    let pool = service::migrate::<Register>(settings, register).await?;
+async fn seed_demo(
+    settings: &Settings,
+    server: &ServerSettings,
+    register: &RegisterSettings,
+) -> anyhow::Result<()> {
+    let pool = service::migrate::<Register>(settings, server).await?;
     let summary =
         praktijkregister_register::demo::seed(&pool, chrono::Utc::now(), &register.cycle.calendar)
             .await?;

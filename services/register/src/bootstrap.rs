@@ -51,7 +51,8 @@ fn development_secret(settings: &Settings) -> Result<String, BootstrapError> {
             std::fs::create_dir_all(&settings.app.data_dir).map_err(io)?;
             let _ = std::fs::remove_file(&path);
             let secret = credentials::generate_secret();
-            crate::signing::write_private(&path, secret.as_bytes()).map_err(io)?;
+            praktijkregister_platform::signing::write_private(&path, secret.as_bytes())
+                .map_err(io)?;
             Ok(secret)
         }
     }

@@ -26,6 +26,5 @@ pub mod registrations;
 pub mod schema;
 pub mod scopes;
 pub mod settings;
-pub mod signing;
 pub mod startup;
 pub mod therapists;

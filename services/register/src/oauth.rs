@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::clients::repository::{self as clients, ClientRow};
 use crate::credentials;
-use crate::signing::{TokenSigner, TokenSubject};
+use praktijkregister_platform::signing::TokenSubject;
 
 /// The form of a token request (`application/x-www-form-urlencoded`).
 #[derive(Debug, ToSchema)]
@@ -300,7 +300,8 @@ pub async fn token(
         .collect::<Vec<_>>()
         .join(" ");
     let role = client.role().map_err(ApiError::Internal)?;
-    let access_token = ctx.signer
+    let access_token = ctx
+        .signer
         .issue(TokenSubject {
             client_id: &client.client_id,
             role,
@@ -347,8 +348,8 @@ pub struct JwksDocument {
     responses((status = 200, description = "The JWK Set", body = JwksDocument))
 )]
 #[get("/.well-known/jwks.json")]
-pub async fn jwks(signer: web::Data<TokenSigner>) -> HttpResponse {
+pub async fn jwks(ctx: web::Data<RegisterContext>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(signer.jwks())
+        .json(ctx.signer.jwks())
 }

@@ -144,16 +144,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    processed_events (event_id) {
-        event_id -> Uuid,
-        kind -> Text,
-        request_sha256 -> Text,
-        response -> Jsonb,
-        received_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     epd_authorizations (practice_agb, epd_vendor) {
         practice_agb -> Text,
         epd_vendor -> Text,
@@ -348,7 +338,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     annual_plan_documents,
     registrations,
     registration_transitions,
-    processed_events,
     epd_authorizations,
     deliveries,
     delivery_rows,

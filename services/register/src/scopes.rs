@@ -207,7 +207,6 @@ pub const ALL: [Scope; 28] = [
     EVIDENCE_READ,
 ];
 
-
 /// The scopes a client of `role` may be granted.
 pub fn allowed_for(role: ClientRole) -> impl Iterator<Item = Scope> {
     ALL.into_iter().filter(move |scope| scope.allows(role))
@@ -227,7 +226,9 @@ mod tests {
 
     #[test]
     fn the_registrar_holds_everything_but_what_only_services_send() {
-        assert!(allowed_for(Registrar).all(|s| s != VISITATION_OUTCOMES_WRITE && s != EVIDENCE_READ));
+        assert!(
+            allowed_for(Registrar).all(|s| s != VISITATION_OUTCOMES_WRITE && s != EVIDENCE_READ)
+        );
         assert_eq!(allowed_for(ClientRole::Visitor).count(), 0);
         assert!(allowed_for(Insurer).any(|s| s == COMPLIANCE_READ));
         assert!(!allowed_for(EpdVendor).any(|s| s == PRACTICES_READ));

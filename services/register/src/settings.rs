@@ -3,7 +3,7 @@
 //! Kwaliteitsregister Paramedici verifier. Validated when loaded; a refusal names the key.
 
 use praktijkregister_domain::UzoviCode;
-use praktijkregister_platform::config::{non_empty, Check, ServerSettings, ServiceSettings};
+use praktijkregister_platform::config::{non_empty, Check, ServiceSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -12,8 +12,6 @@ pub const DEFAULTS: &str = include_str!("../config/defaults.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RegisterSettings {
-    #[serde(flatten)]
-    pub server: ServerSettings,
     pub cycle: CycleSettings,
     pub compliance: ComplianceSettings,
     pub bootstrap: BootstrapSettings,
@@ -21,14 +19,6 @@ pub struct RegisterSettings {
 }
 
 impl ServiceSettings for RegisterSettings {
-    fn server(&self) -> &ServerSettings {
-        &self.server
-    }
-
-    fn server_mut(&mut self) -> &mut ServerSettings {
-        &mut self.server
-    }
-
     fn validate(&self, check: &mut Check<'_>) {
         check.section("cycle").positive(
             "annual_plan_max_bytes",
@@ -97,7 +87,11 @@ impl ComplianceSettings {
         for (uzovi, ceiling) in &self.insurer_ceilings {
             let key = format!("insurer_ceilings.{uzovi}");
             if let Err(error) = UzoviCode::parse(uzovi) {
-                check.require(&key, false, format!("is not keyed by a UZOVI code: {error}"));
+                check.require(
+                    &key,
+                    false,
+                    format!("is not keyed by a UZOVI code: {error}"),
+                );
             }
             check.require(
                 &key,
@@ -135,21 +129,30 @@ mod tests {
     use crate::startup::Register;
     use praktijkregister_platform::service::Service as _;
 
-    fn load(toml: &str) -> Result<RegisterSettings, praktijkregister_platform::config::ConfigError> {
-        Config::from_toml(&[Register::defaults()], toml)?.section("register")
+    fn load(
+        toml: &str,
+    ) -> Result<RegisterSettings, praktijkregister_platform::config::ConfigError> {
+        let config = Config::from_toml(&[Register::defaults()], toml)?;
+        config.server("register")?;
+        config.section("register")
     }
 
     #[test]
     fn the_defaults_load_and_are_valid() {
         let settings = load("").unwrap();
-        assert_eq!(settings.server.port, 8081);
-        assert_eq!(settings.server.host, "127.0.0.1");
+        let server = Config::defaults(&[Register::defaults()])
+            .unwrap()
+            .server("register")
+            .unwrap();
+        assert_eq!(server.port, 8081);
+        assert_eq!(server.host, "127.0.0.1");
+        assert_eq!(server.database_name, "praktijkregister_register");
+        assert!(server.configured_database_url().is_none());
         assert_eq!(settings.compliance.ceiling_for("7095"), 149.0);
         assert_eq!(
             settings.compliance.thresholds,
             praktijkregister_domain::Thresholds::default()
         );
-        assert!(settings.server.configured_database_url().is_none());
         assert!(settings.bootstrap.configured_secret().is_none());
     }
 
@@ -158,23 +161,74 @@ mod tests {
         for (toml, key) in [
             ("[register]\nport = 70000", "register.port"),
             ("[register]\nhost = \"\"", "register.host"),
-            ("[register]\ndatabase_name = \"Register-DB\"", "register.database_name"),
-            ("[register]\ndatabase_url = \"mysql://x\"", "register.database_url"),
-            ("[register.cycle]\nannual_plan_deadline = \"13-01\"", "register.cycle"),
-            ("[register.cycle]\nvisitation_deadline = \"02-30\"", "register.cycle"),
-            ("[register.cycle]\nannual_plan_max_bytes = 0", "register.cycle.annual_plan_max_bytes"),
-            ("[register.compliance]\nldo_fill_rate_ldi = 1.5", "register.compliance.ldo_fill_rate_ldi"),
-            ("[register.compliance]\nldo_fill_rate_plus = -0.1", "register.compliance.ldo_fill_rate_plus"),
-            ("[register.compliance]\nprem_offered_rate_plus = 7", "register.compliance.prem_offered_rate_plus"),
-            ("[register.compliance]\nintervision_group_min = 20", "register.compliance.intervision_group_min"),
-            ("[register.compliance]\ntreatment_index_ceiling = -1.0", "register.compliance.treatment_index_ceiling"),
-            ("[register.compliance]\nintervision_min_physical_meetings = -2", "register.compliance"),
-            ("[register.compliance.insurer_ceilings]\n\"VGZ\" = 149.0", "register.compliance.insurer_ceilings.VGZ"),
-            ("[register.compliance.insurer_ceilings]\n\"7095\" = -3.0", "register.compliance.insurer_ceilings.7095"),
-            ("[register.bootstrap]\nregistrar_client_id = \"a b\"", "register.bootstrap.registrar_client_id"),
-            ("[register.bootstrap]\nregistrar_client_secret = \"short\"", "register.bootstrap.registrar_client_secret"),
-            ("[register.kp_verifier]\nbase_url = \"kp.example\"", "register.kp_verifier.base_url"),
-            ("[register.kp_verifier]\ntimeout_ms = 0", "register.kp_verifier.timeout_ms"),
+            (
+                "[register]\ndatabase_name = \"Register-DB\"",
+                "register.database_name",
+            ),
+            (
+                "[register]\ndatabase_url = \"mysql://x\"",
+                "register.database_url",
+            ),
+            (
+                "[register.cycle]\nannual_plan_deadline = \"13-01\"",
+                "register.cycle",
+            ),
+            (
+                "[register.cycle]\nvisitation_deadline = \"02-30\"",
+                "register.cycle",
+            ),
+            (
+                "[register.cycle]\nannual_plan_max_bytes = 0",
+                "register.cycle.annual_plan_max_bytes",
+            ),
+            (
+                "[register.compliance]\nldo_fill_rate_ldi = 1.5",
+                "register.compliance.ldo_fill_rate_ldi",
+            ),
+            (
+                "[register.compliance]\nldo_fill_rate_plus = -0.1",
+                "register.compliance.ldo_fill_rate_plus",
+            ),
+            (
+                "[register.compliance]\nprem_offered_rate_plus = 7",
+                "register.compliance.prem_offered_rate_plus",
+            ),
+            (
+                "[register.compliance]\nintervision_group_min = 20",
+                "register.compliance.intervision_group_min",
+            ),
+            (
+                "[register.compliance]\ntreatment_index_ceiling = -1.0",
+                "register.compliance.treatment_index_ceiling",
+            ),
+            (
+                "[register.compliance]\nintervision_min_physical_meetings = -2",
+                "register.compliance",
+            ),
+            (
+                "[register.compliance.insurer_ceilings]\n\"VGZ\" = 149.0",
+                "register.compliance.insurer_ceilings.VGZ",
+            ),
+            (
+                "[register.compliance.insurer_ceilings]\n\"7095\" = -3.0",
+                "register.compliance.insurer_ceilings.7095",
+            ),
+            (
+                "[register.bootstrap]\nregistrar_client_id = \"a b\"",
+                "register.bootstrap.registrar_client_id",
+            ),
+            (
+                "[register.bootstrap]\nregistrar_client_secret = \"short\"",
+                "register.bootstrap.registrar_client_secret",
+            ),
+            (
+                "[register.kp_verifier]\nbase_url = \"kp.example\"",
+                "register.kp_verifier.base_url",
+            ),
+            (
+                "[register.kp_verifier]\ntimeout_ms = 0",
+                "register.kp_verifier.timeout_ms",
+            ),
         ] {
             let error = load(toml).expect_err(toml);
             assert!(error.to_string().contains(key), "{toml}: {error}");

@@ -15,11 +15,11 @@ use utoipa::OpenApi;
 use crate::benchmark::NationalCache;
 use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
 use crate::settings::RegisterSettings;
-use crate::signing::TokenSigner;
 use crate::{
     annual_plans, audit_trail, bootstrap, clients, cycles, kp, oauth, overview, practices,
     registrations, therapists,
 };
+use praktijkregister_platform::signing::TokenSigner;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

@@ -5,15 +5,13 @@
 
 use std::path::PathBuf;
 
+use praktijkregister_platform::db::PLATFORM_TABLES;
 use praktijkregister_platform::schema_check::{render_schema_with, RenderOptions};
 use praktijkregister_platform::testing::TestDatabase;
 use praktijkregister_register::startup::MIGRATIONS;
 
 /// The first line of `src/schema.rs`.
 const HEADER: &str = "//! Diesel table definitions of the register database (see `migrations/`).\n";
-
-/// Tables the platform keeps in every service database; the platform has its own access to them.
-const PLATFORM_TABLES: &[&str] = &["audit_events", "idempotency_keys"];
 
 /// Foreign keys the schema deliberately declares no join for: an intervision group's owning
 /// practice is only an access rule, never joined.

@@ -40,8 +40,8 @@ pub use cycle_year::{ContractYear, CycleYear};
 pub use delivery::{
     assess_delivery, is_patient_identifier_key, looks_like_bsn, passes_bsn_elfproef, round_figure,
     AcceptedRow, DeliveryAssessment, DeliveryRowInput, DeliveryTotals, EpdVendorId, Period,
-    PeriodError, RosterStatus, RowFinding, TherapistFigures, VendorIdError, VisitorId, LDO_FILL_RATE_NORM,
-    MAX_COUNT, PREM_OFFERED_RATE_NORM,
+    PeriodError, RosterStatus, RowFinding, TherapistFigures, VendorIdError, VisitorId,
+    LDO_FILL_RATE_NORM, MAX_COUNT, PREM_OFFERED_RATE_NORM,
 };
 pub use error::IdentifierError;
 pub use identifiers::{

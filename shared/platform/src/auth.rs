@@ -393,7 +393,11 @@ pub struct Principal {
 impl Principal {
     fn from_claims(claims: Claims) -> Result<Self, TokenError> {
         let binding = Binding::from_claims(&claims)?;
-        let scopes = claims.scope.split_whitespace().map(str::to_string).collect();
+        let scopes = claims
+            .scope
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         Ok(Self {
             client_id: claims.sub,
             role: claims.role,
@@ -496,7 +500,12 @@ impl Principal {
 
     /// Requires `scope` and that an EPD vendor caller acts only for itself (404 otherwise).
     /// Unbound callers pass.
-    pub fn require_epd_vendor(&self, scope: Scope, vendor: &str, kind: &str) -> Result<(), ApiError> {
+    pub fn require_epd_vendor(
+        &self,
+        scope: Scope,
+        vendor: &str,
+        kind: &str,
+    ) -> Result<(), ApiError> {
         self.require(scope)?;
         match &self.binding {
             Binding::None => Ok(()),
@@ -539,8 +548,8 @@ impl FromRequest for Principal {
                 }
                 other => ApiError::Unauthorized(other.to_string()),
             })?;
-            let principal =
-                Principal::from_claims(claims).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+            let principal = Principal::from_claims(claims)
+                .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
             if let Some(limiter) = limiter {
                 limiter.check(&format!("client:{}", principal.client_id))?;
             }

@@ -108,7 +108,8 @@ pub struct AuthSettings {
     pub trusted_issuers: Vec<TrustedIssuer>,
 }
 
-/// Where a service listens and which database it owns; flattened into the service's section.
+/// Where a service listens and which database it owns: the platform's keys of every service's
+/// section (`[register] host, port, database_url, database_name`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub host: String,
@@ -146,11 +147,9 @@ impl ServerSettings {
     }
 }
 
-/// A service's own settings section: its server settings and whatever else it needs, with the
-/// rules its values must keep.
+/// What a service keeps in its section besides the [`ServerSettings`], with the rules its values
+/// must keep.
 pub trait ServiceSettings: DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static {
-    fn server(&self) -> &ServerSettings;
-    fn server_mut(&mut self) -> &mut ServerSettings;
     /// Refuses values the service cannot run with; keys are relative to the section.
     fn validate(&self, _check: &mut Check<'_>) {}
 }
@@ -291,23 +290,56 @@ impl Config {
 
     /// The common settings, validated.
     pub fn common(&self) -> Result<Settings, ConfigError> {
-        let settings: Settings = self.layered.clone().try_deserialize()?;
+        let settings: Settings = serde_path_to_error::deserialize(self.layered.clone())
+            .map_err(|error| refused_value("", error))?;
         let mut invalid = Vec::new();
         settings.validate(&mut invalid);
         refuse(invalid)?;
         Ok(settings)
     }
 
-    /// The section `name` of a service, validated.
+    /// The service's own settings in its section `name`, validated.
     pub fn section<T: ServiceSettings>(&self, name: &str) -> Result<T, ConfigError> {
-        let section: T = self.layered.get(name)?;
+        let section: T = self.get(name)?;
         let mut invalid = Vec::new();
-        let mut check = Check::new(name, &mut invalid);
-        section.server().validate(&mut check);
-        section.validate(&mut check);
+        section.validate(&mut Check::new(name, &mut invalid));
         refuse(invalid)?;
         Ok(section)
     }
+
+    /// Where the service `name` listens and which database it owns, validated.
+    pub fn server(&self, name: &str) -> Result<ServerSettings, ConfigError> {
+        let server: ServerSettings = self.get(name)?;
+        let mut invalid = Vec::new();
+        server.validate(&mut Check::new(name, &mut invalid));
+        refuse(invalid)?;
+        Ok(server)
+    }
+}
+
+impl Config {
+    /// Reads section `name` as `T`; a refused value is reported with its full key (the
+    /// configuration crate alone would name only the section).
+    fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, ConfigError> {
+        let value: config::Value = self.layered.get(name)?;
+        serde_path_to_error::deserialize(value).map_err(|error| refused_value(name, error))
+    }
+}
+
+fn refused_value(
+    prefix: &str,
+    error: serde_path_to_error::Error<config::ConfigError>,
+) -> ConfigError {
+    let path = error.path().to_string();
+    let key = match (prefix, path.as_str()) {
+        (prefix, ".") => prefix.to_string(),
+        ("", path) => path.to_string(),
+        (prefix, path) => format!("{prefix}.{path}"),
+    };
+    ConfigError::Invalid(vec![InvalidSetting {
+        key,
+        reason: error.into_inner().to_string(),
+    }])
 }
 
 fn refuse(invalid: Vec<InvalidSetting>) -> Result<(), ConfigError> {
@@ -336,21 +368,37 @@ impl Settings {
         let mut database = Check::new("database", invalid);
         database.http_url(
             "local_server_url",
-            &self.database.local_server_url.replacen("postgres://", "http://", 1),
+            &self
+                .database
+                .local_server_url
+                .replacen("postgres://", "http://", 1),
             false,
         );
-        database.positive("private_cluster_port", u64::from(self.database.private_cluster_port));
+        database.positive(
+            "private_cluster_port",
+            u64::from(self.database.private_cluster_port),
+        );
         database.positive("pool_size", self.database.pool_size as u64);
         database.positive("pool_timeout_ms", self.database.pool_timeout_ms);
-        database.positive("connect_timeout_seconds", self.database.connect_timeout_seconds);
+        database.positive(
+            "connect_timeout_seconds",
+            self.database.connect_timeout_seconds,
+        );
         database.positive("statement_timeout_ms", self.database.statement_timeout_ms);
         let mut http = Check::new("http", invalid);
         http.positive("max_body_bytes", self.http.max_body_bytes as u64);
-        http.positive("rate_limit_per_second", u64::from(self.http.rate_limit_per_second));
+        http.positive(
+            "rate_limit_per_second",
+            u64::from(self.http.rate_limit_per_second),
+        );
         http.positive("rate_limit_burst", u64::from(self.http.rate_limit_burst));
         let mut auth = Check::new("auth", invalid);
         auth.require("issuer", !self.auth.issuer.trim().is_empty(), "is empty");
-        auth.require("audience", !self.auth.audience.trim().is_empty(), "is empty");
+        auth.require(
+            "audience",
+            !self.auth.audience.trim().is_empty(),
+            "is empty",
+        );
         auth.require(
             "algorithm",
             self.auth.algorithm == "EdDSA",
@@ -370,7 +418,11 @@ impl Settings {
         auth.positive("jwks_timeout_ms", self.auth.jwks_timeout_ms);
         auth.http_url("jwks_url", &self.auth.jwks_url, false);
         for (i, issuer) in self.auth.trusted_issuers.iter().enumerate() {
-            auth.http_url(&format!("trusted_issuers[{i}].jwks_url"), &issuer.jwks_url, false);
+            auth.http_url(
+                &format!("trusted_issuers[{i}].jwks_url"),
+                &issuer.jwks_url,
+                false,
+            );
         }
     }
 }
@@ -391,18 +443,39 @@ mod tests {
     fn every_invalid_common_value_is_refused_with_its_key() {
         for (toml, key) in [
             ("[database]\npool_size = 0", "database.pool_size"),
-            ("[database]\npool_timeout_ms = 0", "database.pool_timeout_ms"),
-            ("[database]\nstatement_timeout_ms = 0", "database.statement_timeout_ms"),
-            ("[database]\nconnect_timeout_seconds = 0", "database.connect_timeout_seconds"),
-            ("[database]\nlocal_server_url = \"not a url\"", "database.local_server_url"),
+            (
+                "[database]\npool_timeout_ms = 0",
+                "database.pool_timeout_ms",
+            ),
+            (
+                "[database]\nstatement_timeout_ms = 0",
+                "database.statement_timeout_ms",
+            ),
+            (
+                "[database]\nconnect_timeout_seconds = 0",
+                "database.connect_timeout_seconds",
+            ),
+            (
+                "[database]\nlocal_server_url = \"not a url\"",
+                "database.local_server_url",
+            ),
             ("[http]\nmax_body_bytes = 0", "http.max_body_bytes"),
-            ("[http]\nrate_limit_per_second = 0", "http.rate_limit_per_second"),
+            (
+                "[http]\nrate_limit_per_second = 0",
+                "http.rate_limit_per_second",
+            ),
             ("[http]\nrate_limit_burst = 0", "http.rate_limit_burst"),
             ("[auth]\nalgorithm = \"HS256\"", "auth.algorithm"),
             ("[auth]\nissuer = \"\"", "auth.issuer"),
             ("[auth]\naudience = \" \"", "auth.audience"),
-            ("[auth]\ntoken_lifetime_seconds = 0", "auth.token_lifetime_seconds"),
-            ("[auth]\ntoken_lifetime_seconds = 86400", "auth.token_lifetime_seconds"),
+            (
+                "[auth]\ntoken_lifetime_seconds = 0",
+                "auth.token_lifetime_seconds",
+            ),
+            (
+                "[auth]\ntoken_lifetime_seconds = 86400",
+                "auth.token_lifetime_seconds",
+            ),
             ("[auth]\nleeway_seconds = 3600", "auth.leeway_seconds"),
             ("[auth]\njwks_timeout_ms = 0", "auth.jwks_timeout_ms"),
             ("[auth]\njwks_url = \"ftp://keys\"", "auth.jwks_url"),

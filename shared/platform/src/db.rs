@@ -18,6 +18,15 @@ pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 /// Tables the platform itself owns in every service database (audit log); run before the service's own.
 pub const PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+/// The tables the platform's migrations create in every service database; a service's own schema
+/// leaves them out.
+pub const PLATFORM_TABLES: &[&str] = &[
+    "audit_events",
+    "idempotency_keys",
+    "outbox_events",
+    "inbox_events",
+];
+
 /// The advisory lock key under which migrations run, so replicas starting together take turns.
 const MIGRATION_LOCK_KEY: i64 = 0x5052_525f_4d49_4752; // "PRR_MIGR"
 

@@ -24,6 +24,7 @@ pub mod rate_limit;
 pub mod schema_check;
 pub mod service;
 pub mod service_client;
+pub mod signing;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -18,7 +18,9 @@ use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Scope, TokenVerifier};
-use crate::config::{Config, ConfigError, ServerSettings, ServiceDefaults, ServiceSettings, Settings};
+use crate::config::{
+    Config, ConfigError, ServerSettings, ServiceDefaults, ServiceSettings, Settings,
+};
 use crate::db::{self, DbPool};
 use crate::http::{build_app, openapi_document, Frame};
 use crate::local_postgres;
@@ -175,24 +177,25 @@ pub async fn migrate_and_connect(
 /// Finds and migrates the service's database, builds its context and serves it.
 pub async fn start<S: Service>(
     settings: &Settings,
+    server: &ServerSettings,
     section: &S::Settings,
 ) -> Result<Running, StartupError> {
-    let pool = migrate::<S>(settings, section).await?;
+    let pool = migrate::<S>(settings, server).await?;
     let state = S::build_state(settings, section, &pool)
         .await
         .map_err(|source| StartupError::State {
             service: S::NAME,
             source,
         })?;
-    serve::<S>(settings, section, pool, Arc::new(state))
+    serve::<S>(settings, server, pool, Arc::new(state))
 }
 
 /// Finds (or creates) and migrates the service's database; the open pool.
 pub async fn migrate<S: Service>(
     settings: &Settings,
-    section: &S::Settings,
+    server: &ServerSettings,
 ) -> Result<DbPool, StartupError> {
-    let url = database_url(settings, section.server()).await?;
+    let url = database_url(settings, server).await?;
     migrate_and_connect(settings, &url, S::MIGRATIONS).await
 }
 
@@ -200,11 +203,10 @@ pub async fn migrate<S: Service>(
 /// handlers' context.
 pub fn serve<S: Service>(
     settings: &Settings,
-    section: &S::Settings,
+    server_settings: &ServerSettings,
     pool: DbPool,
     state: Arc<S::State>,
 ) -> Result<Running, StartupError> {
-    let server_settings = section.server();
     let address = format!("{}:{}", server_settings.host, server_settings.port);
     let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
         address: address.clone(),
@@ -291,8 +293,9 @@ impl<S: Service> ServiceEntry for Entry<S> {
         settings: &'a Settings,
     ) -> BoxFuture<'a, Result<Running, StartupError>> {
         Box::pin(async move {
+            let server = config.server(S::NAME)?;
             let section: S::Settings = config.section(S::NAME)?;
-            start::<S>(settings, &section).await
+            start::<S>(settings, &server, &section).await
         })
     }
 
@@ -302,8 +305,8 @@ impl<S: Service> ServiceEntry for Entry<S> {
         settings: &'a Settings,
     ) -> BoxFuture<'a, Result<(), StartupError>> {
         Box::pin(async move {
-            let section: S::Settings = config.section(S::NAME)?;
-            migrate::<S>(settings, &section).await.map(drop)
+            let server = config.server(S::NAME)?;
+            migrate::<S>(settings, &server).await.map(drop)
         })
     }
 

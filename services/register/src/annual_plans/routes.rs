@@ -121,7 +121,8 @@ pub async fn submit_annual_plan(
     principal.require_practice(scopes::ANNUAL_PLANS_SUBMIT, &agb)?;
     require_pdf_media_type(&req)?;
     let year = cycle_year(params.cycle_year.as_deref(), "cycle_year")?;
-    let document = read_limited_body(&req, payload, ctx.settings.cycle.annual_plan_max_bytes).await?;
+    let document =
+        read_limited_body(&req, payload, ctx.settings.cycle.annual_plan_max_bytes).await?;
     if !looks_like_pdf(&document) {
         return Err(ApiError::field(
             "document",

@@ -1,6 +1,7 @@
 //! `GET /v1/practices/{agb}/benchmark/{year}`.
 
 use crate::scopes;
+use crate::startup::RegisterContext;
 use actix_web::{get, web};
 use chrono::NaiveDate;
 use praktijkregister_platform::audit::{self, AuditEvent};
@@ -8,10 +9,7 @@ use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 
-use super::{
-    repository, Benchmark, BenchmarkFigure, NationalCache, NationalFigures, Quartiles,
-    TherapistFigure,
-};
+use super::{repository, Benchmark, BenchmarkFigure, NationalFigures, Quartiles, TherapistFigure};
 use crate::cycles::path_year;
 use crate::practices::routes::path_agb;
 
@@ -44,7 +42,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn get_benchmark(
     principal: Principal,
     pool: web::Data<DbPool>,
-    cache: web::Data<NationalCache>,
+    ctx: web::Data<RegisterContext>,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Benchmark>, ApiError> {
     let (agb, year) = path.into_inner();
@@ -58,14 +56,14 @@ pub async fn get_benchmark(
     if !crate::practices::repository::exists(&mut conn, &agb).await? {
         return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
     }
-    let national = match cache.get(y) {
+    let national = match ctx.benchmarks.get(y) {
         Some(figures) => figures,
         None => {
             let figures = std::sync::Arc::new(NationalFigures {
                 practices: repository::national(&mut conn, from, to).await?,
                 therapists: repository::therapists_national(&mut conn, from, to).await?,
             });
-            cache.put(y, figures.clone());
+            ctx.benchmarks.put(y, figures.clone());
             figures
         }
     };

@@ -82,9 +82,7 @@ pub(crate) async fn require_reader(
     principal.require(scopes::DELIVERIES_READ)?;
     if principal.role == ClientRole::EpdVendor {
         let authorised = match principal.epd_vendor() {
-            Some(vendor) => {
-                repository::is_authorized(conn, practice_agb, vendor.as_str()).await?
-            }
+            Some(vendor) => repository::is_authorized(conn, practice_agb, vendor.as_str()).await?,
             None => false,
         };
         if !authorised {

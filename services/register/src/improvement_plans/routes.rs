@@ -222,9 +222,12 @@ pub async fn list_practices_above_ceiling(
             false,
         ),
         ClientRole::Insurer => {
-            let own = principal.insurer().map(ToString::to_string).ok_or_else(|| {
-                ApiError::Forbidden("the token is not bound to an insurer".into())
-            })?;
+            let own = principal
+                .insurer()
+                .map(ToString::to_string)
+                .ok_or_else(|| {
+                    ApiError::Forbidden("the token is not bound to an insurer".into())
+                })?;
             if requested
                 .as_ref()
                 .is_some_and(|requested| *requested != own)

@@ -67,7 +67,10 @@ async fn reachable_group(
     match principal.role {
         ClientRole::Registrar | ClientRole::Service => Ok(group),
         ClientRole::Practice => {
-            let own = principal.practice().map(|agb| agb.as_str()).unwrap_or_default();
+            let own = principal
+                .practice()
+                .map(|agb| agb.as_str())
+                .unwrap_or_default();
             if group.owner_practice_agb.as_deref() == Some(own) {
                 Ok(group)
             } else if repository::has_member_of_practice(conn, id, own).await? {
@@ -115,7 +118,10 @@ pub async fn create_group(
     let (name, requested_owner) = body.into_inner().parse()?;
     let owner = match principal.role {
         ClientRole::Practice => {
-            let own = principal.practice().map(ToString::to_string).unwrap_or_default();
+            let own = principal
+                .practice()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             if let Some(requested) = &requested_owner {
                 principal.require_practice(scopes::QUALITY_WRITE, requested)?;
             }

@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
+use crate::settings::KpVerifierSettings;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use praktijkregister_domain::{KpNumber, KpStatus};
-use crate::settings::KpVerifierSettings;
 use serde::Deserialize;
 
 /// What KP says about a registration.

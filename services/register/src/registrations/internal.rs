@@ -1,78 +1,35 @@
 //! `POST /v1/internal/visitation-outcomes`: the visitation service reports a planned visitation or
-//! its outcome. Idempotent on the event id: delivery is at least once.
+//! its outcome. Delivery is at least once; the platform's inbox applies each event id once.
 
-use crate::scopes;
-use crate::startup::RegisterContext;
 use actix_web::{post, web, HttpResponse};
-use chrono::NaiveDate;
-use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use praktijkregister_domain::{CycleYear, OefentherapieAgb, RegistrationEvent};
+use praktijkregister_events::{VisitationEvent, VisitationEventKind, VisitationOutcome};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
-use crate::settings::RegisterSettings;
 use praktijkregister_platform::db::{connection, DbPool};
-use praktijkregister_platform::digest::sha256_hex;
 use praktijkregister_platform::error::{ApiError, FieldErrors, Problem};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::ToSchema;
+use praktijkregister_platform::inbox;
 
 use super::lifecycle::{self, Cause};
 use super::Registration;
 use crate::cycles::repository::calendar_for;
-use crate::schema::processed_events;
-
-/// What the visitation service reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VisitationEventKind {
-    /// Visitatie gepland: the visitation has (another) date.
-    VisitationPlanned,
-    /// Visitatie afgerond: the visitation took place with an outcome.
-    VisitationOutcome,
-}
-
-/// Uitkomst: positive when every one of the 8 components is sufficient (000).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VisitationOutcome {
-    Positive,
-    Negative,
-}
-
-/// An event of the visitation service.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "event_id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d10", "kind": "visitation_outcome", "practice_agb": "07012345",
-    "cycle_year": 2026, "visitation_date": "2026-09-14", "outcome": "positive"
-}))]
-pub struct VisitationEvent {
-    /// The event's id: the same id is applied once.
-    pub event_id: uuid::Uuid,
-    pub kind: VisitationEventKind,
-    pub practice_agb: String,
-    pub cycle_year: u16,
-    /// The planned date, or the day the visitation took place.
-    pub visitation_date: NaiveDate,
-    /// Required for `visitation_outcome`, absent otherwise.
-    pub outcome: Option<VisitationOutcome>,
-    pub remarks: Option<String>,
-}
+use crate::scopes;
+use crate::settings::RegisterSettings;
+use crate::startup::RegisterContext;
 
 struct Parsed {
     practice_agb: String,
     year: CycleYear,
 }
 
-impl VisitationEvent {
-    fn parse(&self) -> Result<Parsed, ApiError> {
+impl Parsed {
+    fn from_event(event: &VisitationEvent) -> Result<Self, ApiError> {
         let mut errors = FieldErrors::new();
-        let agb = errors.check("practice_agb", OefentherapieAgb::parse(&self.practice_agb));
-        let year = errors.check("cycle_year", CycleYear::new(self.cycle_year));
-        match (self.kind, self.outcome) {
+        let agb = errors.check("practice_agb", OefentherapieAgb::parse(&event.practice_agb));
+        let year = errors.check("cycle_year", CycleYear::new(event.cycle_year));
+        match (event.kind, event.outcome) {
             (VisitationEventKind::VisitationOutcome, None) => errors.push(
                 "outcome",
                 "outcome_required",
@@ -85,7 +42,7 @@ impl VisitationEvent {
             ),
             _ => {}
         }
-        if self
+        if event
             .remarks
             .as_ref()
             .is_some_and(|r| r.chars().count() > 4000)
@@ -107,18 +64,6 @@ impl VisitationEvent {
             ))),
         }
     }
-}
-
-async fn already_processed(
-    conn: &mut AsyncPgConnection,
-    event_id: uuid::Uuid,
-) -> QueryResult<Option<(String, Value)>> {
-    processed_events::table
-        .find(event_id)
-        .select((processed_events::request_sha256, processed_events::response))
-        .first(conn)
-        .await
-        .optional()
 }
 
 /// Record a visitation event
@@ -151,56 +96,26 @@ pub async fn record_visitation_event(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::VISITATION_OUTCOMES_WRITE)?;
     let event = body.into_inner();
-    let parsed = event.parse()?;
-    let fingerprint = sha256_hex(&serde_json::to_vec(&event).map_err(ApiError::internal)?);
+    let parsed = Parsed::from_event(&event)?;
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let (response, replayed) = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                // Two deliveries of one event at the same moment take turns.
-                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind::<diesel::sql_types::Text, _>(event.event_id.to_string())
-                    .execute(conn)
-                    .await?;
-                if let Some((stored_fingerprint, response)) = already_processed(conn, event.event_id).await? {
-                    if stored_fingerprint != fingerprint {
-                        return Err(ApiError::field(
-                            "event_id",
-                            "event_id_reused",
-                            "this event id was already applied with another body",
-                        ));
-                    }
-                    return Ok((response, true));
-                }
-                let registration = apply_event(conn, &event, &parsed, &ctx.settings, &principal, now).await?;
-                let response = serde_json::to_value(&registration).map_err(ApiError::internal)?;
-                diesel::insert_into(processed_events::table)
-                    .values((
-                        processed_events::event_id.eq(event.event_id),
-                        processed_events::kind.eq(serde_json::to_value(event.kind).map_err(ApiError::internal)?.as_str().unwrap_or_default().to_string()),
-                        processed_events::request_sha256.eq(&fingerprint),
-                        processed_events::response.eq(&response),
-                    ))
-                    .execute(conn)
-                    .await?;
-                let audit_event = AuditEvent::success(
-                    "registration.visitation_event",
-                    "registration",
-                    format!("{}/{}", parsed.practice_agb, parsed.year),
-                )
-                .with_detail(serde_json::json!({"event_id": event.event_id, "kind": event.kind, "outcome": event.outcome}));
-                audit::record(conn, (&principal).into(), &audit_event).await?;
-                Ok((response, false))
-            }
-            .scope_boxed()
-        })
-        .await?;
-    let mut answer = HttpResponse::Ok();
-    if replayed {
-        answer.insert_header(("Idempotent-Replayed", "true"));
-    }
-    Ok(answer.json(response))
+    let (event, parsed, principal) = (&event, &parsed, &principal);
+    let received = inbox::receive(&mut conn, event, |conn| {
+        async move {
+            let registration = apply_event(conn, event, parsed, &ctx.settings, principal, now).await?;
+            let audit_event = AuditEvent::success(
+                "registration.visitation_event",
+                "registration",
+                format!("{}/{}", parsed.practice_agb, parsed.year),
+            )
+            .with_detail(serde_json::json!({"event_id": event.event_id, "kind": event.kind, "outcome": event.outcome}));
+            audit::record(conn, principal.into(), &audit_event).await?;
+            serde_json::to_value(&registration).map_err(ApiError::internal)
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(received.into_response())
 }
 
 async fn apply_event(

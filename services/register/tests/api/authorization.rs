@@ -457,7 +457,7 @@ async fn arrange(app: &TestApp) -> Arranged {
         );
     }
     // Public: the own practice is registered for the current year.
-    let mut conn = app.db.connect();
+    let mut conn = app.db().connect();
     diesel::RunQueryDsl::execute(
         diesel::sql_query(format!(
             "INSERT INTO registrations (practice_agb, cycle_year, state, registered_at) \

@@ -21,7 +21,7 @@ type Row = (&'static str, i32, i32, i32, i32, i32, i32);
 
 /// Stores a delivery version directly, as the delivery endpoint would.
 fn deliver(app: &TestApp, practice: &str, period: &str, version: i32, rows: &[Row]) {
-    let mut conn = app.db.connect();
+    let mut conn = app.db().connect();
     let id = uuid::Uuid::new_v4();
     diesel::sql_query(
         "INSERT INTO deliveries (id, practice_agb, period, version, delivered_at, delivered_by, report) \

@@ -121,7 +121,7 @@ fn count(app: &TestApp, sql: &str) -> i64 {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let mut conn = app.db.connect();
+    let mut conn = app.db().connect();
     diesel::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn)
         .unwrap()
         .n

@@ -16,7 +16,7 @@ async fn the_demo_covers_every_state_and_the_walkthrough_registers_a_practice() 
     let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
     let (app, _clock) = spawn_app_at(now).await;
     let pool = praktijkregister_platform::db::pool(
-        app.db.url(),
+        app.db().url(),
         2,
         std::time::Duration::from_secs(5),
         std::time::Duration::from_secs(30),
@@ -208,7 +208,7 @@ async fn the_demo_data_gives_mixed_results_and_the_epd_walkthrough_delivers_a_mo
     let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
     let (app, _clock) = spawn_app_at(now).await;
     let pool = praktijkregister_platform::db::pool(
-        app.db.url(),
+        app.db().url(),
         2,
         std::time::Duration::from_secs(5),
         std::time::Duration::from_secs(30),

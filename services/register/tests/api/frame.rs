@@ -25,7 +25,7 @@ async fn health_reports_live_and_ready() {
 async fn readiness_fails_with_a_problem_when_the_database_is_gone() {
     let app = spawn_app().await;
     let mut conn = praktijkregister_platform::testing::TestDatabase::admin();
-    let name = app.db.name().to_string();
+    let name = app.db().name().to_string();
     diesel::RunQueryDsl::execute(
         diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")),
         &mut conn,
@@ -76,7 +76,7 @@ async fn wrong_methods_are_405_with_allow() {
 
 #[tokio::test]
 async fn bad_bodies_are_problems_and_change_nothing() {
-    let app = spawn_app_with(|s| s.http.max_body_bytes = 2048).await;
+    let app = spawn_app_with(|s| s.settings.http.max_body_bytes = 2048).await;
     let token = app.registrar_token().await;
     let post = |body: reqwest::Body, content_type: &'static str| {
         app.http
@@ -205,7 +205,7 @@ async fn a_statement_that_outlasts_the_statement_timeout_is_a_503_not_a_hang() {
     use std::time::Duration;
     let app = spawn_app().await;
     let pool = praktijkregister_platform::db::pool(
-        app.db.url(),
+        app.db().url(),
         1,
         Duration::from_secs(5),
         Duration::from_millis(200),

@@ -1,14 +1,16 @@
-//! Starts the real register service on port 0 against a database of its own.
+//! Starts the real register service on port 0 against a database of its own, through the
+//! platform's test harness.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use praktijkregister_domain::ClientRole;
-use praktijkregister_platform::clock::ManualClock;
+use praktijkregister_platform::clock::{Clock, ManualClock, SystemClock};
 use praktijkregister_platform::config::Settings;
-use praktijkregister_platform::testing::TestDatabase;
+use praktijkregister_platform::testing::{self, TestDatabase, TestServer};
 use praktijkregister_register::kp::verifier::{HttpKpVerifier, KpVerifier};
-use praktijkregister_register::startup::{Application, Dependencies, MIGRATIONS};
+use praktijkregister_register::settings::RegisterSettings;
+use praktijkregister_register::startup::{Register, RegisterContext};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -18,61 +20,33 @@ pub const REGISTRAR_SECRET: &str = "test-registrar-secret-0123456789";
 pub struct TestApp {
     pub address: String,
     pub http: reqwest::Client,
-    pub db: TestDatabase,
     pub data_dir: PathBuf,
+    /// The running service and its database; dropped with the app.
+    server: TestServer,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
+/// What a test may change before the service starts.
+pub struct Setup {
+    pub settings: Settings,
+    pub register: RegisterSettings,
 }
 
-pub fn test_settings(db: &TestDatabase, data_dir: &std::path::Path) -> Settings {
-    let mut settings = Settings::defaults().expect("defaults");
-    settings.register.port = 0;
-    settings.register.database_url = Some(SecretString::from(db.url().to_string()));
-    settings.app.data_dir = data_dir.to_path_buf();
-    settings.bootstrap.registrar_client_id = REGISTRAR_ID.into();
-    settings.bootstrap.registrar_client_secret = Some(SecretString::from(REGISTRAR_SECRET));
-    settings
+fn setup() -> Setup {
+    let settings = testing::test_settings();
+    let mut register = testing::section::<Register>();
+    register.bootstrap.registrar_client_id = REGISTRAR_ID.into();
+    register.bootstrap.registrar_client_secret = Some(SecretString::from(REGISTRAR_SECRET));
+    Setup { settings, register }
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// A database and data directory of its own, and settings that point at them.
-fn prepare(adjust: impl FnOnce(&mut Settings)) -> (TestDatabase, PathBuf, Settings) {
-    let db = TestDatabase::create("register", MIGRATIONS);
-    let data_dir = std::env::temp_dir().join(format!("prr-register-test-{}", uuid::Uuid::new_v4()));
-    let mut settings = test_settings(&db, &data_dir);
-    adjust(&mut settings);
-    (db, data_dir, settings)
-}
-
-/// Runs the built service in the background.
-fn start(application: Application, db: TestDatabase, data_dir: PathBuf) -> TestApp {
-    let address = format!("http://127.0.0.1:{}", application.port());
-    tokio::spawn(application.run_until_stopped());
-    TestApp {
-        address,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
-        db,
-        data_dir,
-    }
-}
-
 /// Starts the service as the run command does; `adjust` may change the settings first.
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let (db, data_dir, settings) = prepare(adjust);
-    let application = Application::build(settings)
-        .await
-        .expect("build the application");
-    start(application, db, data_dir)
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Setup)) -> TestApp {
+    let kp = http_verifier("", 1000);
+    spawn_app_with_dependencies(kp, Arc::new(SystemClock), adjust).await
 }
 
 /// Starts the service with a KP verifier of the test's choosing.
@@ -94,38 +68,48 @@ pub async fn spawn_app_at(at: chrono::DateTime<chrono::Utc>) -> (TestApp, Arc<Ma
 
 pub async fn spawn_app_with_dependencies(
     verifier: Arc<dyn KpVerifier>,
-    clock: Arc<ManualClock>,
-    adjust: impl FnOnce(&mut Settings),
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut Setup),
 ) -> TestApp {
-    let (db, data_dir, settings) = prepare(adjust);
-    let pool = praktijkregister_platform::db::pool(
-        db.url(),
-        5,
-        std::time::Duration::from_secs(5),
-        std::time::Duration::from_secs(30),
+    let mut setup = setup();
+    adjust(&mut setup);
+    let Setup { settings, register } = setup;
+    let server = testing::spawn::<Register, _, _>(
+        settings,
+        register,
+        |settings, register, pool| async move {
+            let registrar =
+                praktijkregister_register::bootstrap::ensure_registrar(&settings, &register, &pool)
+                    .await
+                    .expect("seed registrar");
+            let mut context = RegisterContext::new(&settings, &register, verifier, clock)
+                .expect("register context");
+            context.seeded_registrar = Some(registrar);
+            context
+        },
     )
-    .expect("pool");
-    praktijkregister_register::bootstrap::ensure_registrar(&settings, &pool)
-        .await
-        .expect("seed registrar");
-    let dependencies = Dependencies {
-        kp_verifier: verifier,
-        clock,
-    };
-    let application =
-        Application::build_with(settings, pool, dependencies).expect("build the application");
-    start(application, db, data_dir)
+    .await;
+    TestApp {
+        address: server.base_url.clone(),
+        http: server.client.http().clone(),
+        data_dir: server.data_dir.clone(),
+        server,
+    }
 }
 
 /// The HTTP KP verifier pointed at `base_url` with `timeout_ms`.
 pub fn http_verifier(base_url: &str, timeout_ms: u64) -> Arc<dyn KpVerifier> {
-    let mut settings = Settings::defaults().expect("defaults").kp_verifier;
+    let mut settings = testing::section::<Register>().kp_verifier;
     settings.base_url = base_url.to_string();
     settings.timeout_ms = timeout_ms;
     Arc::new(HttpKpVerifier::new(&settings).expect("verifier"))
 }
 
 impl TestApp {
+    pub fn db(&self) -> &TestDatabase {
+        &self.server.db
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -326,7 +310,7 @@ pub fn stored_kp(app: &TestApp, agb: &str) -> StoredKp {
          FROM therapists WHERE agb = $1",
     )
     .bind::<diesel::sql_types::Text, _>(agb)
-    .get_result(&mut app.db.connect())
+    .get_result(&mut app.db().connect())
     .expect("stored therapist")
 }
 
@@ -341,7 +325,7 @@ pub fn audit_count(app: &TestApp, action: &str) -> i64 {
     use diesel::RunQueryDsl as _;
     diesel::sql_query("SELECT count(*) AS n FROM audit_events WHERE action = $1")
         .bind::<diesel::sql_types::Text, _>(action)
-        .get_result::<Count>(&mut app.db.connect())
+        .get_result::<Count>(&mut app.db().connect())
         .expect("audit count")
         .n
 }

@@ -149,7 +149,7 @@ async fn the_vgz_example_of_003_is_stored_and_listed() {
          AND year = 2025 AND measure = 'treatment_index' AND target = 130 AND ceiling = 149 \
          AND evaluation_points = '{4,8,12}' AND do_text LIKE 'Ik draag%' AND act_text LIKE 'Indien%'",
     )
-    .get_result::<Count>(&mut app.db.connect())
+    .get_result::<Count>(&mut app.db().connect())
     .unwrap();
     assert_eq!(stored.n, 1);
 
@@ -237,6 +237,7 @@ async fn an_insurer_sees_practices_above_its_ceiling_only_with_their_consent() {
         Arc::new(ManualClock::new(at("2026-11-10T10:00:00Z"))),
         |settings| {
             settings
+                .register
                 .compliance
                 .insurer_ceilings
                 .insert(INSURER.into(), 150.0);

@@ -38,7 +38,7 @@ fn plan(
     .bind::<Text, _>(version)
     .bind::<Text, _>(submitted_at)
     .bind::<Nullable<Text>, _>(assessment)
-    .execute(&mut app.db.connect())
+    .execute(&mut app.db().connect())
     .unwrap();
     id
 }
@@ -53,7 +53,7 @@ fn registration(app: &TestApp, agb: &str, year: &str, state: &str, lacking_kp: &
     .bind::<Text, _>(year)
     .bind::<Text, _>(state)
     .bind::<Text, _>(lacking_kp)
-    .execute(&mut app.db.connect())
+    .execute(&mut app.db().connect())
     .unwrap();
 }
 

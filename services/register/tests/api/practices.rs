@@ -326,7 +326,7 @@ async fn reads_and_writes_are_in_the_audit_log() {
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
         request_id: Option<String>,
     }
-    let mut conn = app.db.connect();
+    let mut conn = app.db().connect();
     let rows: Vec<Row> = diesel::RunQueryDsl::load(
         diesel::sql_query(
             "SELECT action, request_id FROM audit_events WHERE subject_id = '07000001' ORDER BY id",

@@ -76,7 +76,7 @@ fn register(app: &TestApp, agb: &str, year: i32, state: &str) {
     .bind::<Text, _>(agb)
     .bind::<Integer, _>(year)
     .bind::<Text, _>(state)
-    .execute(&mut app.db.connect())
+    .execute(&mut app.db().connect())
     .unwrap();
 }
 
@@ -151,7 +151,7 @@ async fn seed(app: &TestApp) {
          1000, 'deadbeefcafe', now(), 'test')",
     )
     .bind::<Text, _>(REGISTERED_2026)
-    .execute(&mut app.db.connect())
+    .execute(&mut app.db().connect())
     .unwrap();
 }
 
@@ -188,7 +188,7 @@ struct Count {
 
 fn audit_events(app: &TestApp) -> i64 {
     diesel::sql_query("SELECT count(*) AS n FROM audit_events")
-        .get_result::<Count>(&mut app.db.connect())
+        .get_result::<Count>(&mut app.db().connect())
         .unwrap()
         .n
 }
@@ -543,8 +543,8 @@ async fn no_token_is_needed_and_a_bad_one_does_not_matter() {
 #[tokio::test]
 async fn an_exhausted_limit_is_429_with_retry_after() {
     let app = spawn_app_with(|s| {
-        s.http.rate_limit_per_second = 1;
-        s.http.rate_limit_burst = 2;
+        s.settings.http.rate_limit_per_second = 1;
+        s.settings.http.rate_limit_burst = 2;
     })
     .await;
     for _ in 0..2 {

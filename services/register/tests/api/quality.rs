@@ -93,7 +93,7 @@ struct Count {
 
 fn count(app: &TestApp, sql: &str) -> i64 {
     diesel::sql_query(sql)
-        .get_result::<Count>(&mut app.db.connect())
+        .get_result::<Count>(&mut app.db().connect())
         .unwrap()
         .n
 }

@@ -98,7 +98,7 @@ async fn a_therapist_is_registered_read_and_changed_with_if_match() {
             "UPDATE therapists SET kp_status = 'kwaliteitsgeregistreerd', kp_valid_from = '2024-01-01', \
              kp_valid_until = '2028-12-31', kp_verified_at = now(), kp_source = 'import' WHERE agb = '07123456'",
         )
-        .execute(&mut app.db.connect())
+        .execute(&mut app.db().connect())
         .unwrap();
     }
     let response = patch(

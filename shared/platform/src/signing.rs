@@ -1,9 +1,12 @@
-//! The register's token signing key, the keys it publishes for verification (rotation), and
-//! token issuing.
+//! The token issuer's signing key, the keys it publishes for verification (rotation), and token
+//! issuing (DESIGN §5: EdDSA JWTs). The register issues the suite's tokens with it; the test
+//! harness issues tokens of any role, scope and binding with a generated key.
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::auth::Claims;
+use crate::config::{non_empty, AuthSettings, Environment, Settings};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::Utc;
@@ -14,8 +17,6 @@ use jsonwebtoken::jwk::{
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
-use praktijkregister_platform::auth::Claims;
-use praktijkregister_platform::config::{non_empty, AuthSettings, Environment, Settings};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +96,15 @@ impl TokenSigner {
         let pem = load_private_pem(settings)?;
         let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::InvalidPrivateKey)?;
         Self::new(&settings.auth, &pem, &signing)
+    }
+
+    /// A signer with a fresh key, not kept anywhere (tests).
+    pub fn generate(auth: &AuthSettings) -> Result<Self, KeyError> {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let pem = key
+            .to_pkcs8_pem(Default::default())
+            .map_err(|_| KeyError::InvalidPrivateKey)?;
+        Self::new(auth, &pem, &key)
     }
 
     fn new(auth: &AuthSettings, pem: &str, signing: &SigningKey) -> Result<Self, KeyError> {
@@ -215,7 +225,7 @@ fn load_private_pem(settings: &Settings) -> Result<String, KeyError> {
 }
 
 /// Writes a private file readable by its owner only.
-pub(crate) fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

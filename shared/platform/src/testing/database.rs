@@ -4,8 +4,6 @@
 //! PostgreSQL is found through `TEST_DATABASE_URL` (an administrative URL), else on localhost:5432,
 //! else a private cluster is started from the installed binaries, as the run command does.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
