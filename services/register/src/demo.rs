@@ -1178,7 +1178,7 @@ pub async fn seed(
                             .map_err(|_| ApiError::conflict("demo therapist exists"))?;
                         crate::therapists::repository::put_membership(
                             conn,
-                            &agb,
+                            agb.as_str(),
                             &therapist_agb,
                             date(i32::from(previous.value()) - 2, 1, 1),
                             None,

@@ -1,6 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,50 +21,14 @@ pub enum ClientRole {
     Service,
 }
 
-impl ClientRole {
-    pub const ALL: [Self; 6] = [
-        Self::Registrar,
-        Self::Practice,
-        Self::EpdVendor,
-        Self::Insurer,
-        Self::Visitor,
-        Self::Service,
-    ];
-
-    /// The wire name, identical to the serde name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Registrar => "registrar",
-            Self::Practice => "practice",
-            Self::EpdVendor => "epd_vendor",
-            Self::Insurer => "insurer",
-            Self::Visitor => "visitor",
-            Self::Service => "service",
-        }
-    }
-
-    /// Parses the wire name exactly: roles come from tokens and configuration, not from people.
-    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.as_str() == input)
-            .ok_or(IdentifierError::ClientRole)
-    }
-}
-
-impl fmt::Display for ClientRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ClientRole {
-    type Err = IdentifierError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+crate::wire_names!(ClientRole, error = IdentifierError, unknown = IdentifierError::ClientRole, {
+    Registrar = "registrar",
+    Practice = "practice",
+    EpdVendor = "epd_vendor",
+    Insurer = "insurer",
+    Visitor = "visitor",
+    Service = "service",
+});
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

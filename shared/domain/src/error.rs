@@ -61,6 +61,13 @@ pub enum IdentifierError {
     PracticeTier,
 }
 
+/// An error of the domain with a stable machine code beside its English message: the API layer
+/// builds every validation problem (`errors[{field, code, message}]`) the same way from it.
+pub trait CodedError: std::fmt::Display {
+    /// Stable snake_case code for machines; never reworded, unlike the message.
+    fn code(&self) -> &'static str;
+}
+
 impl IdentifierError {
     /// Stable snake_case code for machines; never reworded, unlike the message.
     pub fn code(&self) -> &'static str {
@@ -83,3 +90,27 @@ impl IdentifierError {
         }
     }
 }
+
+/// Every domain error with an inherent `code` implements [`CodedError`] through it.
+macro_rules! coded_errors {
+    ($($ty:ty),+ $(,)?) => {
+        $(impl CodedError for $ty {
+            fn code(&self) -> &'static str {
+                <$ty>::code(self)
+            }
+        })+
+    };
+}
+
+coded_errors!(
+    IdentifierError,
+    crate::UnknownRegistrationState,
+    crate::IllegalTransition,
+    crate::UnknownCriteriaSet,
+    crate::UnknownCriterion,
+    crate::ThresholdsError,
+    crate::PeriodError,
+    crate::VendorIdError,
+    crate::CalendarError,
+    crate::MonthDayError,
+);

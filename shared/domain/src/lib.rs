@@ -22,6 +22,8 @@ mod error;
 mod identifiers;
 mod practice_tier;
 mod registration;
+mod text;
+mod wire_names;
 
 pub use client_role::ClientRole;
 pub use compliance::{
@@ -43,7 +45,7 @@ pub use delivery::{
     PeriodError, RosterStatus, RowFinding, TherapistFigures, VendorIdError, VisitorId,
     LDO_FILL_RATE_NORM, MAX_COUNT, PREM_OFFERED_RATE_NORM,
 };
-pub use error::IdentifierError;
+pub use error::{CodedError, IdentifierError};
 pub use identifiers::{
     zorgsoort, AgbCode, EmailAddress, KpNumber, KpStatus, KvkBranchNumber, KvkNumber,
     OefentherapieAgb, PhoneNumber, PostalCode, UzoviCode,
@@ -53,3 +55,4 @@ pub use registration::{
     allowed_next, kp_requirement, therapists_lacking_kp, transition, IllegalTransition,
     KpRequirement, RegistrationEvent, RegistrationState, TherapistKp, UnknownRegistrationState,
 };
+pub use text::{Lines, Text, TextError};

@@ -1,6 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,25 +15,12 @@ pub enum PracticeTier {
     Basispraktijkregister,
 }
 
+crate::wire_names!(PracticeTier, error = IdentifierError, unknown = IdentifierError::PracticeTier, {
+    Praktijkregister = "praktijkregister",
+    Basispraktijkregister = "basispraktijkregister",
+});
+
 impl PracticeTier {
-    pub const ALL: [Self; 2] = [Self::Praktijkregister, Self::Basispraktijkregister];
-
-    /// The wire name, identical to the serde name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Praktijkregister => "praktijkregister",
-            Self::Basispraktijkregister => "basispraktijkregister",
-        }
-    }
-
-    /// Parses the wire name exactly.
-    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
-        Self::ALL
-            .into_iter()
-            .find(|tier| tier.as_str() == input)
-            .ok_or(IdentifierError::PracticeTier)
-    }
-
     /// Years between visitations: 1 for the praktijkregister, 2 for the basispraktijkregister
     /// (Kwaliteitskader, 002).
     pub fn visitation_interval_years(self) -> u16 {
@@ -44,20 +28,6 @@ impl PracticeTier {
             Self::Praktijkregister => 1,
             Self::Basispraktijkregister => 2,
         }
-    }
-}
-
-impl fmt::Display for PracticeTier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PracticeTier {
-    type Err = IdentifierError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
     }
 }
 

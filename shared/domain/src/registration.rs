@@ -4,9 +4,6 @@
 //! Pure rules only: storing each transition with actor, time and reason, and answering an illegal
 //! one with 409 and [`IllegalTransition::allowed_next`], is the service's job.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -40,56 +37,17 @@ pub enum RegistrationState {
     Withdrawn,
 }
 
-impl RegistrationState {
-    pub const ALL: [Self; 9] = [
-        Self::Applied,
-        Self::PlanSubmitted,
-        Self::PlanApproved,
-        Self::PlanRejected,
-        Self::VisitationPlanned,
-        Self::AwaitingKp,
-        Self::Registered,
-        Self::Refused,
-        Self::Withdrawn,
-    ];
-
-    /// The wire name, identical to the serde name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::PlanSubmitted => "plan_submitted",
-            Self::PlanApproved => "plan_approved",
-            Self::PlanRejected => "plan_rejected",
-            Self::VisitationPlanned => "visitation_planned",
-            Self::AwaitingKp => "awaiting_kp",
-            Self::Registered => "registered",
-            Self::Refused => "refused",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
-
-    /// Parses the wire name exactly.
-    pub fn parse(input: &str) -> Result<Self, UnknownRegistrationState> {
-        Self::ALL
-            .into_iter()
-            .find(|state| state.as_str() == input)
-            .ok_or(UnknownRegistrationState)
-    }
-}
-
-impl fmt::Display for RegistrationState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RegistrationState {
-    type Err = UnknownRegistrationState;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+crate::wire_names!(RegistrationState, error = UnknownRegistrationState, unknown = UnknownRegistrationState, {
+    Applied = "applied",
+    PlanSubmitted = "plan_submitted",
+    PlanApproved = "plan_approved",
+    PlanRejected = "plan_rejected",
+    VisitationPlanned = "visitation_planned",
+    AwaitingKp = "awaiting_kp",
+    Registered = "registered",
+    Refused = "refused",
+    Withdrawn = "withdrawn",
+});
 
 /// A registration state name that is not one of [`RegistrationState::ALL`] (e.g. a query
 /// parameter).

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedBoxFuture;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
@@ -134,4 +135,45 @@ pub async fn record(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Runs `change` in one transaction and appends the audit event it answers with, in the same
+/// transaction: the change and its audit line are stored together or not at all. An error from
+/// `change` rolls everything back.
+///
+/// ```ignore
+/// let practice = audit::transaction(&mut conn, (&principal).into(), |conn| {
+///     async move {
+///         let practice = repository::insert(conn, &new).await?;
+///         Ok((practice, AuditEvent::success("practice.create", "practice", agb.as_str())))
+///     }
+///     .scope_boxed()
+/// })
+/// .await?;
+/// ```
+pub async fn transaction<'a, T, F>(
+    conn: &mut AsyncPgConnection,
+    actor: Actor<'a>,
+    change: F,
+) -> Result<T, crate::error::ApiError>
+where
+    T: Send + 'a,
+    F: for<'r> FnOnce(
+            &'r mut AsyncPgConnection,
+        )
+            -> ScopedBoxFuture<'a, 'r, Result<(T, AuditEvent), crate::error::ApiError>>
+        + Send
+        + 'a,
+{
+    use diesel_async::scoped_futures::ScopedFutureExt as _;
+    use diesel_async::AsyncConnection as _;
+    conn.transaction::<_, crate::error::ApiError, _>(move |conn| {
+        async move {
+            let (value, event) = change(conn).await?;
+            record(conn, actor, &event).await?;
+            Ok(value)
+        }
+        .scope_boxed()
+    })
+    .await
 }

@@ -131,6 +131,11 @@ impl ApiError {
         Self::NotFound(format!("{kind} {id} does not exist"))
     }
 
+    /// 422 for one field whose value the domain refused, with the refusal's code and message.
+    pub fn invalid(field: impl Into<String>, error: &impl CodedError) -> Self {
+        Self::field(field, error.code(), error)
+    }
+
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::Conflict {
             detail: detail.into(),
@@ -372,10 +377,7 @@ impl FieldErrors {
     }
 }
 
-/// An error with a stable machine code, as the domain's parse errors have.
-pub trait CodedError: fmt::Display {
-    fn code(&self) -> &'static str;
-}
+pub use praktijkregister_domain::CodedError;
 
 /// Wraps a value that is certainly present after [`FieldErrors::into_result`] returned `Ok`.
 pub fn checked<T>(value: Option<T>) -> Result<T, ApiError> {

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod pagination;
+pub mod paths;
 pub mod rate_limit;
 #[cfg(feature = "test-support")]
 pub mod schema_check;
@@ -28,9 +29,3 @@ pub mod signing;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;
-
-impl error::CodedError for praktijkregister_domain::IdentifierError {
-    fn code(&self) -> &'static str {
-        praktijkregister_domain::IdentifierError::code(self)
-    }
-}

@@ -271,7 +271,7 @@ fn parse_locations(errors: &mut FieldErrors, locations: Vec<LocationInput>) -> V
 
 impl NewPracticeRequest {
     /// Validates every field at once, so one answer names every problem.
-    pub fn parse(self) -> Result<(String, PracticeFields), ApiError> {
+    pub fn parse(self) -> Result<(OefentherapieAgb, PracticeFields), ApiError> {
         let mut errors = FieldErrors::new();
         let agb = errors.check("agb", OefentherapieAgb::parse(&self.agb));
         let name = parse_name(&mut errors, "name", &self.name);
@@ -281,7 +281,7 @@ impl NewPracticeRequest {
         errors.into_result()?;
         match (agb, name, kvk) {
             (Some(agb), Some(name), Some(kvk)) => Ok((
-                agb.as_str().to_string(),
+                agb,
                 PracticeFields {
                     name,
                     kvk_number: kvk.as_str().to_string(),

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use praktijkregister_domain::PracticeTier;
+use praktijkregister_domain::{OefentherapieAgb, PracticeTier};
 use praktijkregister_platform::db::like_escape;
 
 use super::{Contact, Location, Practice, PracticeFields};
@@ -133,9 +133,10 @@ async fn insert_locations(
 /// Inserts the practice; `Ok(None)` when the AGB code is already registered.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    agb: &str,
+    agb: &OefentherapieAgb,
     fields: &PracticeFields,
 ) -> QueryResult<Option<Practice>> {
+    let agb = agb.as_str();
     let inserted = diesel::insert_into(practices::table)
         .values((
             practices::agb.eq(agb),
@@ -171,7 +172,11 @@ async fn locations_of(
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, agb: &str) -> QueryResult<Option<Practice>> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    agb: &OefentherapieAgb,
+) -> QueryResult<Option<Practice>> {
+    let agb = agb.as_str();
     let Some(row) = practices::table
         .find(agb)
         .select(PracticeRow::as_select())
@@ -208,10 +213,11 @@ struct PracticeChanges<'a> {
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    agb: &str,
+    agb: &OefentherapieAgb,
     expected_version: Option<i32>,
     fields: &PracticeFields,
 ) -> QueryResult<Update> {
+    let agb = agb.as_str();
     let changes = (
         PracticeChanges {
             name: &fields.name,

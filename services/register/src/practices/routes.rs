@@ -4,7 +4,6 @@ use crate::scopes;
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use praktijkregister_domain::OefentherapieAgb;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
@@ -17,12 +16,14 @@ use utoipa::IntoParams;
 
 use super::repository::{self, PracticeFilter, Update};
 use super::{NewPracticeRequest, Practice, PracticePatch};
+use crate::paths::PracticePath;
+use crate::problems::Problems as _;
 
 /// Parses the path's AGB code; a malformed one cannot exist, so it is 404 like an unknown one.
 pub(crate) fn path_agb(raw: &str) -> Result<String, ApiError> {
     OefentherapieAgb::parse(raw)
         .map(|agb| agb.as_str().to_string())
-        .map_err(|_| ApiError::NotFound(format!("practice {raw} does not exist")))
+        .map_err(|_| ApiError::practice_not_found(&raw))
 }
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, practice: &Practice) -> HttpResponse {
@@ -56,25 +57,19 @@ pub async fn create_practice(
     principal.require(scopes::PRACTICES_WRITE)?;
     let (agb, fields) = body.into_inner().parse()?;
     let mut conn = connection(&pool).await?;
-    let practice = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let practice = repository::insert(conn, &agb, &fields)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::conflict(format!("practice {agb} is already registered"))
-                    })?;
-                audit::record(
-                    conn,
-                    (&principal).into(),
-                    &AuditEvent::success("practice.create", "practice", &agb),
-                )
-                .await?;
-                Ok(practice)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let practice = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            let practice = repository::insert(conn, &agb, &fields)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::conflict(format!("practice {agb} is already registered"))
+                })?;
+            let event = AuditEvent::success("practice.create", "practice", agb.as_str());
+            Ok((practice, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/v1/practices/{}", practice.agb)));
     Ok(with_etag(response, &practice))
@@ -86,7 +81,7 @@ pub async fn create_practice(
 /// any other answers 404. Every read is written to the audit log.
 #[utoipa::path(
     tag = "Practices",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345")),
+    params(PracticePath),
     responses(
         (status = 200, description = "The practice", body = Practice, headers(("ETag" = String, description = "Version of the practice"))),
         (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -97,18 +92,17 @@ pub async fn create_practice(
 pub async fn get_practice(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
 ) -> Result<HttpResponse, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::PRACTICES_READ, &agb)?;
+    principal.require_practice(scopes::PRACTICES_READ, agb.as_str())?;
     let mut conn = connection(&pool).await?;
     let practice = repository::find(&mut conn, &agb)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("practice {agb} does not exist")))?;
+        .ok_or_else(|| ApiError::practice_not_found(&agb))?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("practice.read", "practice", &agb),
+        &AuditEvent::success("practice.read", "practice", agb.as_str()),
     )
     .await?;
     Ok(with_etag(HttpResponse::Ok(), &practice))
@@ -121,7 +115,7 @@ pub async fn get_practice(
 #[utoipa::path(
     tag = "Practices",
     params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        PracticePath,
         ("If-Match" = String, Header, description = "ETag of the version being changed", example = "\"1\""),
     ),
     request_body = PracticePatch,
@@ -140,44 +134,33 @@ pub async fn update_practice(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     body: web::Json<PracticePatch>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::PRACTICES_WRITE)?;
-    let agb = path_agb(&path)?;
     let expected = required_version(&req)?;
     let mut conn = connection(&pool).await?;
     let patch = body.into_inner();
-    let practice = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let current = repository::find(conn, &agb)
-                    .await?
-                    .ok_or_else(|| ApiError::NotFound(format!("practice {agb} does not exist")))?;
-                let fields = patch.apply(&current)?;
-                let practice = match repository::update(conn, &agb, expected, &fields).await? {
-                    Update::Done(practice) => practice,
-                    Update::Stale => {
-                        return Err(ApiError::PreconditionFailed(format!(
-                            "practice {agb} has changed; read it again (current ETag {})",
-                            etag(current.version)
-                        )))
-                    }
-                    Update::Missing => {
-                        return Err(ApiError::NotFound(format!("practice {agb} does not exist")))
-                    }
-                };
-                audit::record(
-                    conn,
-                    (&principal).into(),
-                    &AuditEvent::success("practice.update", "practice", &agb),
-                )
-                .await?;
-                Ok(practice)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let agb = &agb;
+    let practice = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            let current = repository::find(conn, agb)
+                .await?
+                .ok_or_else(|| ApiError::practice_not_found(agb))?;
+            let fields = patch.apply(&current)?;
+            let practice = match repository::update(conn, agb, expected, &fields).await? {
+                Update::Done(practice) => practice,
+                Update::Stale => {
+                    return Err(ApiError::changed_since("practice", agb, current.version))
+                }
+                Update::Missing => return Err(ApiError::practice_not_found(agb)),
+            };
+            let event = AuditEvent::success("practice.update", "practice", agb.as_str());
+            Ok((practice, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(with_etag(HttpResponse::Ok(), &practice))
 }
 

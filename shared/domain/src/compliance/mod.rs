@@ -37,26 +37,13 @@ pub enum CriteriaSet {
     Plus,
 }
 
+crate::wire_names!(CriteriaSet, error = UnknownCriteriaSet, unknown = UnknownCriteriaSet, {
+    Basis = "basis",
+    Ldi = "ldi",
+    Plus = "plus",
+});
+
 impl CriteriaSet {
-    pub const ALL: [Self; 3] = [Self::Basis, Self::Ldi, Self::Plus];
-
-    /// The wire name, identical to the serde name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Basis => "basis",
-            Self::Ldi => "ldi",
-            Self::Plus => "plus",
-        }
-    }
-
-    /// Parses the wire name exactly.
-    pub fn parse(input: &str) -> Result<Self, UnknownCriteriaSet> {
-        Self::ALL
-            .into_iter()
-            .find(|set| set.as_str() == input)
-            .ok_or(UnknownCriteriaSet)
-    }
-
     /// The criteria of the set, in report order (001).
     pub fn criteria(self) -> &'static [Criterion] {
         use Criterion as C;
@@ -92,20 +79,6 @@ impl CriteriaSet {
             Self::Ldi => LDI,
             Self::Plus => PLUS,
         }
-    }
-}
-
-impl fmt::Display for CriteriaSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CriteriaSet {
-    type Err = UnknownCriteriaSet;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
     }
 }
 

@@ -1,6 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,44 +50,11 @@ pub enum KpStatus {
     NotRegistered,
 }
 
-impl KpStatus {
-    pub const ALL: [Self; 3] = [
-        Self::Kwaliteitsgeregistreerd,
-        Self::Diplomageregistreerd,
-        Self::NotRegistered,
-    ];
-
-    /// The wire name, identical to the serde name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Kwaliteitsgeregistreerd => "kwaliteitsgeregistreerd",
-            Self::Diplomageregistreerd => "diplomageregistreerd",
-            Self::NotRegistered => "not_registered",
-        }
-    }
-
-    /// Parses the wire name exactly; mapping KP's own labels is the importer's job.
-    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == input)
-            .ok_or(IdentifierError::KpStatus)
-    }
-}
-
-impl fmt::Display for KpStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for KpStatus {
-    type Err = IdentifierError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+crate::wire_names!(KpStatus, error = IdentifierError, unknown = IdentifierError::KpStatus, {
+    Kwaliteitsgeregistreerd = "kwaliteitsgeregistreerd",
+    Diplomageregistreerd = "diplomageregistreerd",
+    NotRegistered = "not_registered",
+});
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
