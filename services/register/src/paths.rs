@@ -2,9 +2,10 @@
 //! `path_param!`). A malformed identifier names a resource that cannot exist: 404, as for an
 //! unknown one, so that the two cannot be told apart; a malformed year is a bad request: 422.
 
-use praktijkregister_domain::{CycleYear, OefentherapieAgb};
+use praktijkregister_domain::{CycleYear, EpdVendorId, OefentherapieAgb, Period, UzoviCode};
 use praktijkregister_platform::error::ApiError;
 use praktijkregister_platform::path_param;
+use uuid::Uuid;
 
 path_param! {
     /// The practice (`{agb}`) of the path.
@@ -32,4 +33,67 @@ path_param! {
     pub struct CycleYearPath(CycleYear) = "year",
         description = "Cycle year", example = 2026, schema = integer,
         parse = |raw| CycleYear::parse(raw.trim()).map_err(|e| ApiError::invalid("year", &e));
+}
+
+path_param! {
+    /// The year (`{year}`) of a practice's deliveries.
+    pub struct DeliveryYearPath(CycleYear) = "year",
+        description = "Year of the deliveries", example = 2026, schema = integer,
+        parse = |raw| CycleYear::parse(raw.trim()).map_err(|e| ApiError::invalid("year", &e));
+}
+
+path_param! {
+    /// The year (`{year}`) a treatment index was computed over.
+    pub struct IndexYearPath(CycleYear) = "year",
+        description = "The year the index was computed over", example = 2025, schema = integer,
+        parse = |raw| CycleYear::parse(raw.trim()).map_err(|e| ApiError::invalid("year", &e));
+}
+
+path_param! {
+    /// The year (`{year}`) of an IOP.
+    pub struct IopYearPath(CycleYear) = "year",
+        description = "The year of the IOP", example = 2026, schema = integer,
+        parse = |raw| CycleYear::parse(raw.trim()).map_err(|e| ApiError::invalid("year", &e));
+}
+
+path_param! {
+    /// The month (`{period}`, `YYYY-MM`) of a delivery or PREM result.
+    pub struct PeriodPath(Period) = "period",
+        description = "The month, YYYY-MM", example = "2026-10",
+        parse = |raw| Period::parse(raw).map_err(|e| ApiError::invalid("period", &e));
+}
+
+path_param! {
+    /// The insurer (`{uzovi}`) of a consent.
+    pub struct InsurerPath(UzoviCode) = "uzovi",
+        description = "UZOVI code of the insurer", example = "7095",
+        parse = |raw| UzoviCode::parse(raw).map_err(|e| ApiError::invalid("uzovi", &e));
+}
+
+path_param! {
+    /// The EPD vendor (`{vendor_id}`) of an authorisation.
+    pub struct VendorPath(EpdVendorId) = "vendor_id",
+        description = "The EPD vendor's id", example = "acme-epd",
+        parse = |raw| EpdVendorId::parse(raw).map_err(|e| ApiError::invalid("vendor_id", &e));
+}
+
+path_param! {
+    /// The annual plan (`{id}`) of the path.
+    pub struct AnnualPlanPath(Uuid) = "id",
+        description = "The plan's id",
+        parse = |raw| Uuid::parse_str(raw).map_err(|_| ApiError::not_found("annual plan", raw));
+}
+
+path_param! {
+    /// The intervision group (`{id}`) of the path.
+    pub struct GroupPath(Uuid) = "id",
+        description = "The group's id",
+        parse = |raw| Uuid::parse_str(raw).map_err(|_| ApiError::not_found("intervision group", raw));
+}
+
+path_param! {
+    /// The API client (`{client_id}`) of the path.
+    pub struct ClientPath(String) = "client_id",
+        description = "The client id",
+        parse = |raw| Ok(raw.to_string());
 }

@@ -11,6 +11,14 @@ pub trait Problems {
     fn practice_not_found(agb: &impl Display) -> Self;
     /// 404: no such therapist, or one the caller may not see.
     fn therapist_not_found(agb: &impl Display) -> Self;
+    /// 404: no such annual plan, or another practice's.
+    fn annual_plan_not_found(id: &impl Display) -> Self;
+    /// 404: no such intervision group, or one the caller may not see.
+    fn group_not_found(id: &impl Display) -> Self;
+    /// 404: no such API client.
+    fn client_not_found(id: &impl Display) -> Self;
+    /// 404: the practice has no registration for the cycle year.
+    fn registration_not_found(agb: &impl Display, year: &impl Display) -> Self;
     /// 412: `kind` `id` changed since the version the caller read.
     fn changed_since(kind: &str, id: &impl Display, current_version: i32) -> Self;
 }
@@ -22,6 +30,22 @@ impl Problems for ApiError {
 
     fn therapist_not_found(agb: &impl Display) -> Self {
         Self::not_found("therapist", agb)
+    }
+
+    fn annual_plan_not_found(id: &impl Display) -> Self {
+        Self::not_found("annual plan", id)
+    }
+
+    fn group_not_found(id: &impl Display) -> Self {
+        Self::not_found("intervision group", id)
+    }
+
+    fn client_not_found(id: &impl Display) -> Self {
+        Self::not_found("client", id)
+    }
+
+    fn registration_not_found(agb: &impl Display, year: &impl Display) -> Self {
+        Self::NotFound(format!("practice {agb} has no registration for {year}"))
     }
 
     fn changed_since(kind: &str, id: &impl Display, current_version: i32) -> Self {

@@ -105,3 +105,27 @@ pub fn like_escape(value: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// Decodes a stored value into its domain type. A value the domain refuses is a fault in the
+/// data, not in the request: a 500 whose logged cause names the column, the value and the place
+/// in the code, never a silent default.
+#[track_caller]
+pub fn decode<T, E>(
+    column: &'static str,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, ApiError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let location = std::panic::Location::caller();
+    parse(raw).map_err(|error| {
+        ApiError::Internal(
+            anyhow::Error::new(error)
+                .context(format!(
+                    "column {column} holds {raw:?}, which is not a valid value"
+                ))
+                .context(format!("at {location}")),
+        )
+    })
+}

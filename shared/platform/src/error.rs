@@ -150,8 +150,15 @@ impl ApiError {
         }
     }
 
+    /// 500 for a fault of the service, never of the request. The cause is logged (never shown)
+    /// with the place in the code where it arose.
+    #[track_caller]
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(error.into())
+        Self::Internal(
+            error
+                .into()
+                .context(format!("at {}", std::panic::Location::caller())),
+        )
     }
 
     fn slug_and_title(&self) -> (&'static str, &'static str) {
@@ -297,6 +304,7 @@ impl From<crate::db::PoolError> for ApiError {
 }
 
 impl From<diesel::result::Error> for ApiError {
+    #[track_caller]
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
@@ -326,7 +334,7 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(_, info) if info.message().contains("0x00") => {
                 Self::unprocessable("text in the request contains a NUL character")
             }
-            other => Self::Internal(other.into()),
+            other => Self::internal(other),
         }
     }
 }

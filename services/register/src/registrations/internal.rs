@@ -179,5 +179,5 @@ async fn apply_event(
         }
         VisitationEventKind::VisitationPlanned => row,
     };
-    Ok(row.view())
+    row.view()
 }

@@ -88,7 +88,7 @@ pub async fn apply(
     lacking_kp: Vec<String>,
     cause: Cause<'_>,
 ) -> Result<RegistrationRow, ApiError> {
-    let from = row.state();
+    let from = row.state()?;
     let to = transition(from, event).map_err(|e| conflict(&e))?;
     let visitation_date = match event {
         RegistrationEvent::VisitationPlanned { date } => Some(*date),
@@ -171,7 +171,7 @@ pub async fn recheck_awaiting_kp(
         let Some(row) = repository::find_for_update(conn, &practice_agb, year).await? else {
             continue;
         };
-        if row.state() != RegistrationState::AwaitingKp {
+        if row.state()? != RegistrationState::AwaitingKp {
             continue;
         }
         let (met, lacking) = kp_check(conn, &practice_agb, on).await?;

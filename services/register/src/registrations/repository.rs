@@ -4,6 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{KpStatus, RegistrationState};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 use super::{Registration, Transition};
 use crate::schema::{practice_memberships, registration_transitions, registrations, therapists};
@@ -23,22 +25,28 @@ pub struct RegistrationRow {
 }
 
 impl RegistrationRow {
-    /// The stored state; the column's CHECK constraint keeps it one of the known names.
-    pub fn state(&self) -> RegistrationState {
-        RegistrationState::parse(&self.state).unwrap_or(RegistrationState::Applied)
+    /// The stored state. The column's CHECK constraint keeps it one of the known names; a value
+    /// outside them is a fault in the data, answered with a logged 500.
+    #[track_caller]
+    pub fn state(&self) -> Result<RegistrationState, ApiError> {
+        decode("registrations.state", &self.state, RegistrationState::parse)
     }
 
-    pub fn view(&self) -> Registration {
-        Registration {
+    pub fn view(&self) -> Result<Registration, ApiError> {
+        Ok(Registration {
             practice_agb: self.practice_agb.clone(),
-            cycle_year: u16::try_from(self.cycle_year).unwrap_or_default(),
-            state: self.state(),
+            cycle_year: decode(
+                "registrations.cycle_year",
+                &self.cycle_year.to_string(),
+                |raw| raw.parse::<u16>(),
+            )?,
+            state: self.state()?,
             visitation_date: self.visitation_date,
             visited_on: self.visitation_outcome_date,
             lacking_kp: self.lacking_kp.clone(),
             registered_at: self.registered_at,
             updated_at: self.updated_at,
-        }
+        })
     }
 }
 
@@ -178,7 +186,7 @@ pub async fn insert_transition(
 pub async fn history(
     conn: &mut AsyncPgConnection,
     registration_id: i64,
-) -> QueryResult<Vec<Transition>> {
+) -> Result<Vec<Transition>, ApiError> {
     let rows: Vec<TransitionColumns> = registration_transitions::table
         .filter(registration_transitions::registration_id.eq(registration_id))
         .order(registration_transitions::id)
@@ -192,19 +200,30 @@ pub async fn history(
         ))
         .load(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(from, to, event, actor_client_id, reason, occurred_at)| Transition {
-                from_state: from.and_then(|f| RegistrationState::parse(&f).ok()),
-                to_state: RegistrationState::parse(&to).unwrap_or(RegistrationState::Applied),
+    rows.into_iter()
+        .map(|(from, to, event, actor_client_id, reason, occurred_at)| {
+            Ok(Transition {
+                from_state: from
+                    .map(|f| {
+                        decode(
+                            "registration_transitions.from_state",
+                            &f,
+                            RegistrationState::parse,
+                        )
+                    })
+                    .transpose()?,
+                to_state: decode(
+                    "registration_transitions.to_state",
+                    &to,
+                    RegistrationState::parse,
+                )?,
                 event,
                 actor_client_id,
                 reason,
                 occurred_at,
-            },
-        )
-        .collect())
+            })
+        })
+        .collect()
 }
 
 /// The registrations of a practice, newest cycle year first, after the keyset position `after`.

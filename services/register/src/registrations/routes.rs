@@ -60,7 +60,10 @@ pub async fn list_registrations(
         &AuditEvent::success("registration.list", "practice", &agb),
     )
     .await?;
-    let items: Vec<Registration> = rows.iter().map(repository::RegistrationRow::view).collect();
+    let items: Vec<Registration> = rows
+        .iter()
+        .map(repository::RegistrationRow::view)
+        .collect::<Result<_, _>>()?;
     Ok(web::Json(Page::from_rows(items, limit, |r| {
         i32::from(r.cycle_year)
     })))
@@ -107,7 +110,7 @@ pub async fn get_registration(
     )
     .await?;
     Ok(web::Json(RegistrationWithHistory {
-        registration: row.view(),
+        registration: row.view()?,
         history,
     }))
 }
@@ -178,5 +181,5 @@ pub async fn withdraw_registration(
             .scope_boxed()
         })
         .await?;
-    Ok(web::Json(row.view()))
+    Ok(web::Json(row.view()?))
 }
