@@ -124,9 +124,16 @@ async fn ready(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
 }
 
 async fn metrics_endpoint(metrics: web::Data<Metrics>, pool: web::Data<DbPool>) -> HttpResponse {
+    let mut body = metrics.render(&pool.status());
+    // The outbox figures come from the database; without it the rest is still worth a scrape.
+    if let Ok(mut conn) = crate::db::connection(&pool).await {
+        if let Ok(stats) = crate::outbox::stats(&mut conn).await {
+            body.push_str(&crate::outbox::render_prometheus(metrics.service(), &stats));
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(metrics.render(&pool.status()))
+        .body(body)
 }
 
 /// The methods of each documented path template, to tell 405 from 404: actix's method guards

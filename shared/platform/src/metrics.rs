@@ -44,6 +44,11 @@ impl Metrics {
         }
     }
 
+    /// The service name the metrics are labelled with.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let Ok(mut inner) = self.inner.lock() else {
             return;

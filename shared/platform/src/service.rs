@@ -25,6 +25,8 @@ use crate::db::{self, DbPool};
 use crate::http::{build_app, openapi_document, Frame};
 use crate::local_postgres;
 use crate::metrics::Metrics;
+use crate::outbox::{OutboxRelay, OutboxSettings, RelayHandle};
+use crate::service_client::{ServiceClient, ServiceClientSettings};
 use crate::rate_limit::RateLimiter;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the outbox relay could not be set up: {0}")]
+    Outbox(String),
     #[error("the {service} service could not be prepared")]
     State {
         service: &'static str,
@@ -94,6 +98,12 @@ pub trait Service: Send + Sync + Sized + 'static {
         None
     }
 
+    /// Where the service's outbox relay delivers its events, and the client that gets the relay's
+    /// tokens; `None` for a service that sends no events.
+    fn outbox(_section: &Self::Settings) -> Option<(OutboxSettings, ServiceClientSettings)> {
+        None
+    }
+
     /// Lines to show the operator once the service listens (credentials seeded at start-up).
     fn announce(_state: &Self::State) -> Vec<String> {
         Vec::new()
@@ -127,6 +137,7 @@ pub struct Running {
     /// What the service asked to show the operator.
     pub announcements: Vec<String>,
     server: Server,
+    relay: Option<RelayHandle>,
 }
 
 impl Running {
@@ -134,8 +145,14 @@ impl Running {
         self.server.handle()
     }
 
+    /// Serves until SIGTERM / Ctrl-C; then in-flight requests finish, and the outbox relay
+    /// delivers what is due before the process ends (DESIGN §6).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(relay) = self.relay {
+            relay.shutdown().await;
+        }
+        served
     }
 }
 
@@ -187,7 +204,7 @@ pub async fn start<S: Service>(
             service: S::NAME,
             source,
         })?;
-    serve::<S>(settings, server, pool, Arc::new(state))
+    serve::<S>(settings, server, section, pool, Arc::new(state))
 }
 
 /// Finds (or creates) and migrates the service's database; the open pool.
@@ -204,6 +221,7 @@ pub async fn migrate<S: Service>(
 pub fn serve<S: Service>(
     settings: &Settings,
     server_settings: &ServerSettings,
+    section: &S::Settings,
     pool: DbPool,
     state: Arc<S::State>,
 ) -> Result<Running, StartupError> {
@@ -220,6 +238,15 @@ pub fn serve<S: Service>(
         &settings.auth,
         S::local_token_keys(&state),
     )?);
+    let relay = match S::outbox(section) {
+        Some((outbox, client)) => {
+            let tokens = ServiceClient::new(client).map_err(StartupError::Outbox)?;
+            let relay = OutboxRelay::new(pool.clone(), outbox, Arc::new(tokens))
+                .map_err(StartupError::Outbox)?;
+            Some(relay.spawn())
+        }
+        None => None,
+    };
     let frame = Frame {
         pool,
         metrics: Arc::new(Metrics::new(S::NAME)),
@@ -249,6 +276,7 @@ pub fn serve<S: Service>(
         base_url: format!("http://{}:{port}", server_settings.host),
         announcements,
         server,
+        relay,
     })
 }
 

@@ -9,6 +9,7 @@ mod contract;
 mod cycle;
 mod deliveries;
 mod demo;
+mod extra_service;
 mod frame;
 mod helpers;
 mod improvement_plans;
