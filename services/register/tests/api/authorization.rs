@@ -1,10 +1,9 @@
 //! Every endpoint × every role (and no token): who is let in, who is refused, and to whom a
 //! resource is hidden. A documented operation without a row here fails the test.
 
-use std::collections::BTreeSet;
-
 use praktijkregister_domain::ClientRole;
-use praktijkregister_platform::openapi::declared_scopes;
+use praktijkregister_platform::testing::walk::{Row, Walk};
+use praktijkregister_platform::testing::{Body, TestClient};
 use serde_json::{json, Value};
 
 use crate::helpers::{practice_body, spawn_app, TestApp};
@@ -13,37 +12,6 @@ const OWN_PRACTICE: &str = "07000001";
 const OTHER_PRACTICE: &str = "07000002";
 const OWN_THERAPIST: &str = "07100001";
 const OTHER_THERAPIST: &str = "07100002";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Caller {
-    Anonymous,
-    Role(ClientRole),
-}
-
-struct Row {
-    method: &'static str,
-    template: &'static str,
-    /// The scope the operation declares; `None` for public operations.
-    scope: Option<&'static str>,
-    /// Roles let in (a practice client: to its own practice's resources).
-    allowed: &'static [ClientRole],
-    path: String,
-    /// The same operation on another practice's resource: hidden (404) from a practice client.
-    other_path: Option<String>,
-    body: Body,
-    /// Answers on `other_path` that differ from the rule (e.g. an EPD vendor without authorisation).
-    other_expect: &'static [(ClientRole, u16)],
-    /// A request the registrar makes before each caller, so that every caller finds the resource.
-    setup: Option<(&'static str, String, Body)>,
-}
-
-enum Body {
-    None,
-    Json(Value),
-    Csv(&'static str),
-    Pdf(&'static [u8]),
-    Form(&'static [(&'static str, &'static str)]),
-}
 
 const REGISTRAR: &[ClientRole] = &[ClientRole::Registrar];
 const READERS: &[ClientRole] = &[
@@ -78,8 +46,10 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
             body,
             other_expect: &[],
             setup: None,
+            public_answer: (200, None),
         };
     let mut rows = vec![
+        // Bearer tokens are not client credentials: always invalid_client.
         row(
             "POST",
             "/oauth/token",
@@ -87,8 +57,9 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
             &[],
             "/oauth/token".into(),
             None,
-            Body::Form(&[("grant_type", "client_credentials")]),
-        ),
+            form(&[("grant_type", "client_credentials")]),
+        )
+        .public_answer(401, Some("invalid_client")),
         row(
             "GET",
             "/.well-known/jwks.json",
@@ -231,7 +202,7 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
             REGISTRAR,
             "/v1/kp-imports?dry_run=true".into(),
             None,
-            Body::Csv("kp_number,agb,name,status,valid_from,valid_until\n"),
+            csv("kp_number,agb,name,status,valid_from,valid_until\n"),
         ),
         row(
             "POST",
@@ -281,7 +252,7 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
             Some(format!(
                 "/v1/practices/{OTHER_PRACTICE}/annual-plans?cycle_year={year}"
             )),
-            Body::Pdf(PDF),
+            pdf(PDF),
         ),
         row(
             "GET",
@@ -394,33 +365,27 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
     rows
 }
 
-async fn send(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    body: &Body,
-    token: Option<&str>,
-) -> (u16, String) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = app
-        .http
-        .request(method, app.url(path))
-        .header("If-Match", "*");
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+fn csv(text: &str) -> Body {
+    Body::Bytes {
+        content_type: "text/csv",
+        bytes: text.as_bytes().to_vec(),
     }
-    request = match body {
-        Body::None => request,
-        Body::Json(value) => request.json(value),
-        Body::Csv(text) => request.header("Content-Type", "text/csv").body(*text),
-        Body::Pdf(bytes) => request
-            .header("Content-Type", "application/pdf")
-            .body(*bytes),
-        Body::Form(fields) => request.form(fields),
-    };
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap_or_default())
+}
+
+fn pdf(bytes: &[u8]) -> Body {
+    Body::Bytes {
+        content_type: "application/pdf",
+        bytes: bytes.to_vec(),
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> Body {
+    Body::Form(
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
 }
 
 async fn arrange(app: &TestApp) -> Arranged {
@@ -490,13 +455,16 @@ async fn arrange(app: &TestApp) -> Arranged {
     // Practice data: the EPD vendor of the walk may deliver for the own practice only; a month is
     // delivered; each practice manages an intervision group; the walk's insurer has the own
     // practice's consent.
+    let client = TestClient::new(app.address.clone());
     let registrar_send = |method: &'static str, path: String, body: Value| {
-        let registrar = registrar.clone();
+        let (client, registrar) = (client.clone(), registrar.clone());
         async move {
-            let (status, answer) =
-                send(app, method, &path, &Body::Json(body), Some(&registrar)).await;
-            assert!(status < 300, "{method} {path}: {status} {answer}");
-            answer
+            let answer = client
+                .caller(&registrar)
+                .send(method, &path, &Body::Json(body))
+                .await;
+            assert!(answer.status < 300, "{method} {path}: {} {}", answer.status, answer.text);
+            answer.text
         }
     };
     registrar_send(
@@ -612,6 +580,7 @@ fn practice_data_rows(arranged: &Arranged) -> Vec<Row> {
             body,
             other_expect: &[],
             setup: None,
+            public_answer: (200, None),
         };
     let own = |rest: &str| format!("/v1/practices/{OWN_PRACTICE}{rest}");
     let other = |rest: &str| Some(format!("/v1/practices/{OTHER_PRACTICE}{rest}"));
@@ -921,84 +890,22 @@ async fn every_endpoint_answers_every_role_as_the_table_says() {
     let arranged = arrange(&app).await;
     let rows = rows(&arranged);
 
-    // The table covers exactly the documented operations, with the scope each declares.
-    let document = praktijkregister_register::startup::openapi();
-    let documented: BTreeSet<(String, String, Vec<String>)> =
-        declared_scopes(&document).into_iter().collect();
-    let tabled: BTreeSet<(String, String, Vec<String>)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.method.to_string(),
-                r.template.to_string(),
-                r.scope.map(|s| vec![s.to_string()]).unwrap_or_default(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        documented, tabled,
-        "the authorization table and the OpenAPI document differ"
-    );
-
-    let mut callers = vec![(Caller::Anonymous, None)];
+    let mut callers = vec![(None, None)];
     for role in ClientRole::ALL {
-        callers.push((
-            Caller::Role(role),
-            Some(app.token_for(role, OWN_PRACTICE).await),
-        ));
+        callers.push((Some(role), Some(app.token_for(role, OWN_PRACTICE).await)));
     }
     // Walk the registrar last: its writes (revoking, deleting) must not change what others see.
     callers.rotate_left(2);
 
-    let registrar = app.registrar_token().await;
-    for row in &rows {
-        for (caller, token) in &callers {
-            if let Some((method, path, body)) = &row.setup {
-                let (status, answer) = send(&app, method, path, body, Some(&registrar)).await;
-                assert!(status < 300, "setup {method} {path}: {status} {answer}");
-            }
-            let (status, body) =
-                send(&app, row.method, &row.path, &row.body, token.as_deref()).await;
-            let label = format!("{caller:?} {} {}", row.method, row.path);
-            match (row.scope, caller) {
-                (None, _) if row.template == "/oauth/token" => {
-                    // Bearer tokens are not client credentials: always invalid_client.
-                    assert_eq!(status, 401, "{label}: {body}");
-                    assert!(body.contains("invalid_client"), "{label}: {body}");
-                }
-                (None, _) => assert_eq!(status, 200, "{label}: {body}"),
-                (Some(_), Caller::Anonymous) => assert_eq!(status, 401, "{label}: {body}"),
-                (Some(_), Caller::Role(role)) if row.allowed.contains(role) => {
-                    assert!(
-                        ![401, 403, 404, 500].contains(&status),
-                        "{label} should be let in: {status} {body}"
-                    );
-                }
-                (Some(_), Caller::Role(_)) => assert_eq!(status, 403, "{label}: {body}"),
-            }
-            if let (Some(other), Caller::Role(role)) = (&row.other_path, caller) {
-                let (status, body) =
-                    send(&app, row.method, other, &row.body, token.as_deref()).await;
-                let label = format!("{caller:?} {} {other}", row.method);
-                let special = row
-                    .other_expect
-                    .iter()
-                    .find(|(r, _)| r == role)
-                    .map(|(_, s)| *s);
-                match role {
-                    _ if special.is_some() => assert_eq!(Some(status), special, "{label}: {body}"),
-                    ClientRole::Practice if row.allowed.contains(role) => {
-                        assert_eq!(status, 404, "{label} must be hidden: {body}")
-                    }
-                    r if row.allowed.contains(r) => {
-                        assert!(
-                            ![401, 403, 404, 500].contains(&status),
-                            "{label} should be let in: {status} {body}"
-                        )
-                    }
-                    _ => assert_eq!(status, 403, "{label}: {body}"),
-                }
-            }
-        }
+    let client = TestClient::new(app.address.clone());
+    Walk {
+        client: &client,
+        callers,
+        setup_token: app.registrar_token().await,
+        // In the register only a practice's resources are private to it; an EPD vendor or an
+        // insurer is told why it is refused (the rows name their exceptions).
+        hidden_from: &[ClientRole::Practice],
     }
+    .run(&praktijkregister_register::startup::openapi(), &rows)
+    .await;
 }

@@ -26,7 +26,7 @@ pub struct Row {
     pub other_path: Option<String>,
     pub body: Body,
     /// Answers on `other_path` that differ from the rule.
-    pub other_expect: Vec<(ClientRole, u16)>,
+    pub other_expect: &'static [(ClientRole, u16)],
     /// A request made with the setup token before each caller, so that every caller finds the
     /// resource (e.g. one that a previous caller deleted).
     pub setup: Option<(&'static str, String, Body)>,
@@ -52,14 +52,14 @@ impl Row {
             path: path.into(),
             other_path,
             body,
-            other_expect: Vec::new(),
+            other_expect: &[],
             setup: None,
             public_answer: (200, None),
         }
     }
 
-    pub fn other_expect(mut self, expect: &[(ClientRole, u16)]) -> Self {
-        self.other_expect = expect.to_vec();
+    pub fn other_expect(mut self, expect: &'static [(ClientRole, u16)]) -> Self {
+        self.other_expect = expect;
         self
     }
 
