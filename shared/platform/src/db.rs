@@ -129,3 +129,24 @@ where
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_the_domain_refuses_is_an_internal_error_naming_column_value_and_place() {
+        let error = decode("registrations.state", "approved_by_hand", |raw| {
+            praktijkregister_domain::RegistrationState::parse(raw)
+        })
+        .err();
+        let Some(ApiError::Internal(cause)) = error else {
+            panic!("expected an internal error, got {error:?}");
+        };
+        let chain = format!("{cause:#}");
+        assert!(chain.contains("registrations.state"), "{chain}");
+        assert!(chain.contains("approved_by_hand"), "{chain}");
+        assert!(chain.contains("db.rs"), "{chain}");
+        assert!(chain.contains("registration state is one of"), "{chain}");
+    }
+}

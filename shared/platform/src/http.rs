@@ -220,7 +220,7 @@ fn json_error(error: JsonPayloadError) -> ApiError {
             ApiError::UnsupportedMediaType("send the body as application/json".into())
         }
         JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::field(field_of_serde_error(&e.to_string()), "invalid_value", e)
+            ApiError::field(field_of_serde_error(&e.to_string(), "body"), "invalid_value", e)
         }
         JsonPayloadError::Deserialize(e) => {
             ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
@@ -229,13 +229,14 @@ fn json_error(error: JsonPayloadError) -> ApiError {
     }
 }
 
-/// serde reports "unknown field `x`" / "missing field `x`" / "invalid type ... at line"; take the name.
-fn field_of_serde_error(message: &str) -> String {
+/// serde reports "unknown field `x`" / "missing field `x`" / "invalid type ... at line"; take the
+/// name, else name the part of the request (`body`, `query`).
+fn field_of_serde_error(message: &str, part: &str) -> String {
     message
         .split('`')
         .nth(1)
         .filter(|_| message.contains("field"))
-        .unwrap_or("body")
+        .unwrap_or(part)
         .to_string()
 }
 
@@ -246,7 +247,7 @@ fn path_error(error: PathError, _req: &HttpRequest) -> actix_web::Error {
 fn query_error(error: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let message = error.to_string();
     ApiError::field(
-        field_of_serde_error(&message),
+        field_of_serde_error(&message, "query"),
         "invalid_query_parameter",
         message,
     )

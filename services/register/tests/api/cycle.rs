@@ -663,3 +663,37 @@ async fn deadlines_do_not_depend_on_the_servers_time_zone() {
     assert_eq!(calendar["treatment_index_year"], 2025);
     assert_eq!(calendar["contract_year"], 2027);
 }
+
+#[tokio::test]
+async fn a_stored_state_the_domain_does_not_know_is_a_500_never_a_silent_default() {
+    let (app, _clock) = spawn_app_at(at("2026-03-02T10:00:00Z")).await;
+    app.create_practice("07000001").await;
+    let registrar = app.registrar_token().await;
+    let response = submit(&app, &registrar, "07000001", 2026, PDF).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    assert_eq!(registration(&app, "07000001", 2026).await["state"], "plan_submitted");
+
+    // A value written behind the service's back (the constraint dropped, as by an older
+    // migration or a hand edit) must not be read as some other state.
+    let mut conn = app.db().connect();
+    for sql in [
+        "ALTER TABLE registrations DROP CONSTRAINT registrations_state_check",
+        "UPDATE registrations SET state = 'approved_by_hand' WHERE practice_agb = '07000001'",
+    ] {
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap();
+    }
+    let response = app
+        .http
+        .get(app.url("/v1/practices/07000001/registrations/2026"))
+        .bearer_auth(&registrar)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(response, 500).await;
+    assert_eq!(
+        problem["type"],
+        "https://praktijkregister.vvocm.nl/problems/internal-error"
+    );
+    // The cause is logged, never shown.
+    assert!(!problem.to_string().contains("approved_by_hand"), "{problem}");
+}
