@@ -113,4 +113,5 @@ coded_errors!(
     crate::VendorIdError,
     crate::CalendarError,
     crate::MonthDayError,
+    crate::VisitationDateError,
 );

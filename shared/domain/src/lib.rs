@@ -52,7 +52,8 @@ pub use identifiers::{
 };
 pub use practice_tier::PracticeTier;
 pub use registration::{
-    allowed_next, kp_requirement, therapists_lacking_kp, transition, IllegalTransition,
-    KpRequirement, RegistrationEvent, RegistrationState, TherapistKp, UnknownRegistrationState,
+    allowed_next, check_visitation_date, kp_requirement, therapists_lacking_kp, transition,
+    IllegalTransition, KpRequirement, RegistrationEvent, RegistrationState, TherapistKp,
+    UnknownRegistrationState, VisitationDateError,
 };
 pub use text::{Lines, Text, TextError};

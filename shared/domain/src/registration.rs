@@ -309,6 +309,61 @@ pub fn kp_requirement<'a>(therapists: &[TherapistKp<'a>], on: NaiveDate) -> KpRe
     }
 }
 
+/// Whether a visitation of cycle year Y may be dated `date`: planned (`outcome == false`) or
+/// taken place (`outcome == true`).
+///
+/// Source: 000 (the visitation follows a positive assessment of the annual plan; the last
+/// possible visitation is around mid-October); DESIGN §3.2 (visitation only after an approved
+/// annual plan of Y; last possible date 15 October Y). A visitation that took place cannot lie
+/// in the future.
+///
+/// - `calendar`: the calendar of Y (its visitation deadline is inclusive);
+/// - `plan_approved_on`: the day (Europe/Amsterdam) the plan of Y was approved, if it was; without
+///   an approved plan the registration's state refuses the event, so this rule does not judge it;
+/// - `today`: the current day in Europe/Amsterdam.
+pub fn check_visitation_date(
+    calendar: &crate::CycleCalendar,
+    date: NaiveDate,
+    outcome: bool,
+    plan_approved_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(), VisitationDateError> {
+    if !calendar.visitation_date_allowed(date) {
+        return Err(VisitationDateError::OutsideSeason {
+            deadline: calendar.visitation_deadline(),
+        });
+    }
+    if let Some(approved_on) = plan_approved_on.filter(|approved_on| date < *approved_on) {
+        return Err(VisitationDateError::BeforeApproval { approved_on });
+    }
+    if outcome && date > today {
+        return Err(VisitationDateError::InFuture { today });
+    }
+    Ok(())
+}
+
+/// Why a visitation date was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum VisitationDateError {
+    #[error("a visitation of the cycle year takes place in that year on or before {deadline}")]
+    OutsideSeason { deadline: NaiveDate },
+    #[error("a visitation follows the approval of the annual plan, on {approved_on}")]
+    BeforeApproval { approved_on: NaiveDate },
+    #[error("a visitation that took place cannot be dated after today ({today})")]
+    InFuture { today: NaiveDate },
+}
+
+impl VisitationDateError {
+    /// Stable snake_case code for machines.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OutsideSeason { .. } => "visitation_after_deadline",
+            Self::BeforeApproval { .. } => "visitation_before_plan_approval",
+            Self::InFuture { .. } => "visitation_in_future",
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -611,5 +666,78 @@ mod tests {
             all_therapists_kp_registered: kp_requirement(&[], on).is_met(),
         };
         assert_eq!(transition(S::VisitationPlanned, &event), Ok(S::AwaitingKp));
+    }
+
+    mod visitation_dates {
+        use chrono::NaiveDate;
+
+        use crate::{
+            check_visitation_date, CalendarDefaults, CycleCalendar, CycleYear, VisitationDateError,
+        };
+
+        fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+            NaiveDate::from_ymd_opt(y, m, d).unwrap()
+        }
+
+        fn calendar() -> CycleCalendar {
+            CycleCalendar::from_defaults(
+                CycleYear::new(2026).unwrap(),
+                &CalendarDefaults::default(),
+            )
+        }
+
+        /// 000, DESIGN §3.2: the deadline day itself is the last possible day.
+        #[test]
+        fn the_deadline_day_is_allowed_and_the_day_after_refused() {
+            let today = day(2026, 11, 30);
+            for outcome in [false, true] {
+                assert_eq!(
+                    check_visitation_date(&calendar(), day(2026, 10, 15), outcome, None, today),
+                    Ok(())
+                );
+                assert!(matches!(
+                    check_visitation_date(&calendar(), day(2026, 10, 16), outcome, None, today),
+                    Err(VisitationDateError::OutsideSeason { .. })
+                ));
+                assert!(matches!(
+                    check_visitation_date(&calendar(), day(2027, 3, 1), outcome, None, today),
+                    Err(VisitationDateError::OutsideSeason { .. })
+                ));
+            }
+        }
+
+        /// 000: the visitation follows the positive assessment of the plan.
+        #[test]
+        fn the_approval_day_is_allowed_and_the_day_before_refused() {
+            let approved = Some(day(2026, 5, 20));
+            let today = day(2026, 9, 1);
+            assert_eq!(
+                check_visitation_date(&calendar(), day(2026, 5, 20), true, approved, today),
+                Ok(())
+            );
+            assert_eq!(
+                check_visitation_date(&calendar(), day(2026, 5, 19), false, approved, today),
+                Err(VisitationDateError::BeforeApproval {
+                    approved_on: day(2026, 5, 20)
+                })
+            );
+        }
+
+        #[test]
+        fn an_outcome_cannot_lie_in_the_future_but_a_plan_can() {
+            let today = day(2026, 9, 1);
+            assert_eq!(
+                check_visitation_date(&calendar(), day(2026, 9, 1), true, None, today),
+                Ok(())
+            );
+            assert_eq!(
+                check_visitation_date(&calendar(), day(2026, 9, 2), true, None, today),
+                Err(VisitationDateError::InFuture { today })
+            );
+            assert_eq!(
+                check_visitation_date(&calendar(), day(2026, 9, 2), false, None, today),
+                Ok(())
+            );
+        }
     }
 }

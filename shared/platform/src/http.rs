@@ -219,9 +219,11 @@ fn json_error(error: JsonPayloadError) -> ApiError {
         JsonPayloadError::ContentType => {
             ApiError::UnsupportedMediaType("send the body as application/json".into())
         }
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::field(field_of_serde_error(&e.to_string(), "body"), "invalid_value", e)
-        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::field(
+            field_of_serde_error(&e.to_string(), "body"),
+            "invalid_value",
+            e,
+        ),
         JsonPayloadError::Deserialize(e) => {
             ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
         }

@@ -26,8 +26,8 @@ use crate::http::{build_app, openapi_document, Frame};
 use crate::local_postgres;
 use crate::metrics::Metrics;
 use crate::outbox::{OutboxRelay, OutboxSettings, RelayHandle};
-use crate::service_client::{ServiceClient, ServiceClientSettings};
 use crate::rate_limit::RateLimiter;
+use crate::service_client::{ServiceClient, ServiceClientSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

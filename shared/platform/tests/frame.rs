@@ -88,7 +88,10 @@ async fn app() -> impl actix_web::dev::Service<
 }
 
 /// Sends `request` and checks the answer is a problem with `status`; returns it.
-async fn problem(request: test::TestRequest, status: u16) -> (Value, actix_web::http::header::HeaderMap) {
+async fn problem(
+    request: test::TestRequest,
+    status: u16,
+) -> (Value, actix_web::http::header::HeaderMap) {
     let app = app().await;
     let response = test::call_service(&app, request.to_request()).await;
     assert_eq!(response.status().as_u16(), status);
@@ -98,11 +101,22 @@ async fn problem(request: test::TestRequest, status: u16) -> (Value, actix_web::
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    assert!(content_type.starts_with("application/problem+json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "{content_type}"
+    );
     let body: Value = test::read_body_json(response).await;
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{body}");
-    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("https://")),
+        "{body}"
+    );
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
     assert!(body["request_id"].as_str().is_some(), "{body}");
     assert_eq!(
         headers.get("x-request-id").and_then(|v| v.to_str().ok()),
@@ -126,13 +140,19 @@ async fn a_good_request_passes_and_carries_the_callers_request_id() {
         .to_request();
     let response = test::call_service(&app, request).await;
     assert_eq!(response.status(), 201);
-    assert_eq!(response.headers().get("x-request-id").unwrap(), "trace-me-42");
+    assert_eq!(
+        response.headers().get("x-request-id").unwrap(),
+        "trace-me-42"
+    );
 }
 
 #[actix_web::test]
 async fn an_unknown_route_is_404() {
     let (body, _) = problem(test::TestRequest::get().uri("/v1/nothing-here"), 404).await;
-    assert!(body["detail"].as_str().unwrap().contains("/v1/nothing-here"));
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/nothing-here"));
 }
 
 #[actix_web::test]
@@ -191,11 +211,17 @@ async fn a_field_of_the_wrong_type_or_unknown_is_422_naming_it() {
 #[actix_web::test]
 async fn a_bad_path_or_query_parameter_is_422() {
     let (body, _) = problem(test::TestRequest::get().uri("/v1/items/seven"), 422).await;
-    assert_eq!(body["errors"][0]["code"], "invalid_path_parameter", "{body}");
+    assert_eq!(
+        body["errors"][0]["code"], "invalid_path_parameter",
+        "{body}"
+    );
 
     let (body, _) = problem(test::TestRequest::get().uri("/v1/search"), 422).await;
     assert_eq!(field(&body), Some("limit"), "{body}");
-    assert_eq!(body["errors"][0]["code"], "invalid_query_parameter", "{body}");
+    assert_eq!(
+        body["errors"][0]["code"], "invalid_query_parameter",
+        "{body}"
+    );
 
     // serde does not name a parameter whose value is refused: the answer names the query.
     let (body, _) = problem(test::TestRequest::get().uri("/v1/search?limit=-1"), 422).await;

@@ -4,7 +4,10 @@
 use actix_web::{post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncPgConnection;
-use praktijkregister_domain::{CycleYear, OefentherapieAgb, RegistrationEvent};
+use praktijkregister_domain::{
+    amsterdam_date, check_visitation_date, CycleYear, OefentherapieAgb, RegistrationEvent,
+    VisitationDateError,
+};
 use praktijkregister_events::{VisitationEvent, VisitationEventKind, VisitationOutcome};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
@@ -69,8 +72,11 @@ impl Parsed {
 /// Record a visitation event
 ///
 /// Internal: the visitation service reports that a visitation of a practice is planned (the
-/// registration moves to `visitation_planned`; the date must be on or before the visitation
-/// deadline) or took place with an outcome. A positive outcome registers the practice only if
+/// registration moves to `visitation_planned`) or took place with an outcome. Either date lies
+/// in the cycle year, on or after the day the annual plan was approved and on or before the
+/// visitation deadline; an outcome's date is not after today (Europe/Amsterdam). A date outside
+/// these is refused with 422 naming the bound (`visitation_deadline`, `plan_approved_on` or
+/// `today`) and a `code`. A positive outcome registers the practice only if
 /// every therapist working there on the visitation day is kwaliteitsgeregistreerd in KP; if not,
 /// the registration waits in `awaiting_kp` with the list of therapists, and becomes `registered`
 /// as soon as KP data makes it true. The same `event_id` is applied once: a repeat with the same
@@ -83,7 +89,7 @@ impl Parsed {
         (status = 200, description = "Applied (or replayed)", body = Registration),
         (status = 404, description = "The practice has no registration for the year", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The registration's state does not accept the event", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid event, a date after the visitation deadline, or an event id reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid event, a date after the visitation deadline, before the plan's approval or (for an outcome) after today, or an event id reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oauth2" = ["visitation-outcomes:write"]))
 )]
@@ -118,6 +124,46 @@ pub async fn record_visitation_event(
     Ok(received.into_response())
 }
 
+/// Refuses a visitation dated outside the season of its cycle year, before the plan's approval,
+/// or (for an outcome) after today; see [`check_visitation_date`].
+async fn check_date(
+    conn: &mut AsyncPgConnection,
+    event: &VisitationEvent,
+    parsed: &Parsed,
+    settings: &RegisterSettings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let (calendar, _) = calendar_for(conn, parsed.year, &settings.cycle.calendar).await?;
+    let approved_on = super::repository::plan_approved_at(conn, &parsed.practice_agb, parsed.year)
+        .await?
+        .map(amsterdam_date);
+    let outcome = event.kind == VisitationEventKind::VisitationOutcome;
+    let today = amsterdam_date(now);
+    check_visitation_date(
+        &calendar,
+        event.visitation_date,
+        outcome,
+        approved_on,
+        today,
+    )
+    .map_err(|error| {
+        let mut extensions = serde_json::Map::new();
+        let (key, value) = match error {
+            VisitationDateError::OutsideSeason { deadline } => ("visitation_deadline", deadline),
+            VisitationDateError::BeforeApproval { approved_on } => {
+                ("plan_approved_on", approved_on)
+            }
+            VisitationDateError::InFuture { today } => ("today", today),
+        };
+        extensions.insert(key.into(), serde_json::json!(value));
+        extensions.insert("code".into(), serde_json::json!(error.code()));
+        ApiError::Unprocessable {
+            detail: format!("visitation_date {}: {error}", event.visitation_date),
+            extensions,
+        }
+    })
+}
+
 async fn apply_event(
     conn: &mut AsyncPgConnection,
     event: &VisitationEvent,
@@ -132,32 +178,14 @@ async fn apply_event(
         reason: event.remarks.as_deref(),
         at: now,
     };
+    check_date(conn, event, parsed, settings, now).await?;
     let (domain_event, lacking) = match (event.kind, event.outcome) {
-        (VisitationEventKind::VisitationPlanned, _) => {
-            let (calendar, _) = calendar_for(conn, parsed.year, &settings.cycle.calendar).await?;
-            if !calendar.visitation_date_allowed(event.visitation_date) {
-                let mut extensions = serde_json::Map::new();
-                extensions.insert(
-                    "visitation_deadline".into(),
-                    serde_json::json!(calendar.visitation_deadline()),
-                );
-                return Err(ApiError::Unprocessable {
-                    detail: format!(
-                        "a visitation of {} must take place in {} on or before {}",
-                        parsed.year,
-                        parsed.year,
-                        calendar.visitation_deadline()
-                    ),
-                    extensions,
-                });
-            }
-            (
-                RegistrationEvent::VisitationPlanned {
-                    date: event.visitation_date,
-                },
-                Vec::new(),
-            )
-        }
+        (VisitationEventKind::VisitationPlanned, _) => (
+            RegistrationEvent::VisitationPlanned {
+                date: event.visitation_date,
+            },
+            Vec::new(),
+        ),
         (VisitationEventKind::VisitationOutcome, Some(VisitationOutcome::Positive)) => {
             let (met, lacking) =
                 lifecycle::kp_check(conn, &parsed.practice_agb, event.visitation_date).await?;

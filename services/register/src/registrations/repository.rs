@@ -317,3 +317,20 @@ pub async fn practices_of_therapists(
         .load(conn)
         .await
 }
+
+/// When the annual plan of the practice for `year` was approved, if it was (the latest approval
+/// counts: a plan approved after a rejection and resubmission).
+pub async fn plan_approved_at(
+    conn: &mut AsyncPgConnection,
+    practice_agb: &str,
+    year: praktijkregister_domain::CycleYear,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    use crate::schema::annual_plans;
+    annual_plans::table
+        .filter(annual_plans::practice_agb.eq(practice_agb))
+        .filter(annual_plans::cycle_year.eq(i32::from(year.value())))
+        .filter(annual_plans::assessment.eq("approved"))
+        .select(diesel::dsl::max(annual_plans::assessed_at))
+        .first::<Option<DateTime<Utc>>>(conn)
+        .await
+}

@@ -463,7 +463,12 @@ async fn arrange(app: &TestApp) -> Arranged {
                 .caller(&registrar)
                 .send(method, &path, &Body::Json(body))
                 .await;
-            assert!(answer.status < 300, "{method} {path}: {} {}", answer.status, answer.text);
+            assert!(
+                answer.status < 300,
+                "{method} {path}: {} {}",
+                answer.status,
+                answer.text
+            );
             answer.text
         }
     };

@@ -292,7 +292,7 @@ async fn after_a_rejection_the_practice_may_resubmit_after_1_july_until_the_visi
 
 #[tokio::test]
 async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() {
-    let (app, _clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
+    let (app, clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
     practice_with_therapist(&app, "07000001", "07100001", "kwaliteitsgeregistreerd").await;
     let practice = app.token_for(ClientRole::Practice, "07000001").await;
     let service = app.token_for(ClientRole::Service, "").await;
@@ -347,6 +347,8 @@ async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() 
     assert_eq!(planned["state"], "visitation_planned");
     assert_eq!(planned["visitation_date"], "2026-09-14");
 
+    // The visitation took place: its outcome is reported afterwards, never ahead of the day.
+    clock.set(at("2026-09-14T15:00:00Z"));
     let outcome_id = uuid::Uuid::new_v4();
     let outcome = json!({"event_id": outcome_id, "kind": "visitation_outcome", "practice_agb": "07000001",
                          "cycle_year": 2026, "visitation_date": "2026-09-14", "outcome": "positive"});
@@ -403,7 +405,7 @@ async fn approval_visitation_and_kp_make_a_registration_and_each_step_is_kept() 
 
 #[tokio::test]
 async fn a_positive_visitation_waits_for_kp_and_registers_when_kp_data_arrives() {
-    let (app, _clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
+    let (app, clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
     practice_with_therapist(&app, "07000001", "07100001", "diplomageregistreerd").await;
     let registrar = app.registrar_token().await;
     let service = app.token_for(ClientRole::Service, "").await;
@@ -413,6 +415,7 @@ async fn a_positive_visitation_waits_for_kp_and_registers_when_kp_data_arrives()
         .await
         .unwrap();
     assess(&app, plan["id"].as_str().unwrap(), "approved", None).await;
+    clock.set(at("2026-09-14T15:00:00Z"));
     for body in [
         json!({"event_id": uuid::Uuid::new_v4(), "kind": "visitation_planned", "practice_agb": "07000001",
                "cycle_year": 2026, "visitation_date": "2026-09-14"}),
@@ -440,7 +443,7 @@ async fn a_positive_visitation_waits_for_kp_and_registers_when_kp_data_arrives()
 
 #[tokio::test]
 async fn a_negative_visitation_refuses_and_withdrawal_is_final() {
-    let (app, _clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
+    let (app, clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
     app.create_practice("07000001").await;
     app.create_practice("07000002").await;
     let registrar = app.registrar_token().await;
@@ -453,6 +456,7 @@ async fn a_negative_visitation_refuses_and_withdrawal_is_final() {
             .unwrap();
         assess(&app, plan["id"].as_str().unwrap(), "approved", None).await;
     }
+    clock.set(at("2026-09-02T10:00:00Z"));
     let refused = visitation_event(
         &app,
         &service,
@@ -671,7 +675,10 @@ async fn a_stored_state_the_domain_does_not_know_is_a_500_never_a_silent_default
     let registrar = app.registrar_token().await;
     let response = submit(&app, &registrar, "07000001", 2026, PDF).await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    assert_eq!(registration(&app, "07000001", 2026).await["state"], "plan_submitted");
+    assert_eq!(
+        registration(&app, "07000001", 2026).await["state"],
+        "plan_submitted"
+    );
 
     // A value written behind the service's back (the constraint dropped, as by an older
     // migration or a hand edit) must not be read as some other state.
@@ -695,5 +702,86 @@ async fn a_stored_state_the_domain_does_not_know_is_a_500_never_a_silent_default
         "https://praktijkregister.vvocm.nl/problems/internal-error"
     );
     // The cause is logged, never shown.
-    assert!(!problem.to_string().contains("approved_by_hand"), "{problem}");
+    assert!(
+        !problem.to_string().contains("approved_by_hand"),
+        "{problem}"
+    );
+}
+
+/// 000, DESIGN §3.2: a visitation follows the approval of the plan and takes place on or before
+/// the visitation deadline; an outcome is reported for a day that has come.
+#[tokio::test]
+async fn visitation_dates_are_held_to_the_approval_the_deadline_and_today() {
+    let (app, clock) = spawn_app_at(at("2026-05-01T10:00:00Z")).await;
+    practice_with_therapist(&app, "07000001", "07100001", "kwaliteitsgeregistreerd").await;
+    let service = app.token_for(ClientRole::Service, "").await;
+    let registrar = app.registrar_token().await;
+    let plan: Value = submit(&app, &registrar, "07000001", 2026, PDF)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Approved on 20 May (Amsterdam).
+    clock.set(at("2026-05-20T08:00:00Z"));
+    assess(&app, plan["id"].as_str().unwrap(), "approved", None).await;
+    let event = |kind: &str, date: &str| {
+        let mut body = json!({"event_id": uuid::Uuid::new_v4(), "kind": kind, "practice_agb": "07000001",
+                              "cycle_year": 2026, "visitation_date": date});
+        if kind == "visitation_outcome" {
+            body["outcome"] = json!("positive");
+        }
+        body
+    };
+
+    // The day before the approval is refused, for a plan and for an outcome.
+    clock.set(at("2026-10-20T10:00:00Z"));
+    for kind in ["visitation_planned", "visitation_outcome"] {
+        let early = visitation_event(&app, &service, event(kind, "2026-05-19")).await;
+        let problem = expect_problem(early, 422).await;
+        assert_eq!(
+            problem["plan_approved_on"], "2026-05-20",
+            "{kind}: {problem}"
+        );
+        assert_eq!(problem["code"], "visitation_before_plan_approval");
+    }
+    // The day after the deadline is refused, and so is a date in the next year.
+    for date in ["2026-10-16", "2027-01-10"] {
+        let late = visitation_event(&app, &service, event("visitation_outcome", date)).await;
+        let problem = expect_problem(late, 422).await;
+        assert_eq!(
+            problem["visitation_deadline"], "2026-10-15",
+            "{date}: {problem}"
+        );
+    }
+    assert_eq!(
+        registration(&app, "07000001", 2026).await["state"],
+        "plan_approved"
+    );
+
+    // An outcome dated after today is refused; a plan for that day is not.
+    clock.set(at("2026-06-01T10:00:00Z"));
+    let ahead = visitation_event(&app, &service, event("visitation_outcome", "2026-06-02")).await;
+    let problem = expect_problem(ahead, 422).await;
+    assert_eq!(problem["code"], "visitation_in_future");
+    assert_eq!(
+        registration(&app, "07000001", 2026).await["state"],
+        "plan_approved"
+    );
+
+    // The approval day and the deadline day themselves are allowed.
+    let planned = visitation_event(&app, &service, event("visitation_planned", "2026-05-20")).await;
+    assert_eq!(planned.status(), 200);
+    clock.set(at("2026-10-16T10:00:00Z"));
+    let took_place =
+        visitation_event(&app, &service, event("visitation_outcome", "2026-10-15")).await;
+    assert_eq!(
+        took_place.status(),
+        200,
+        "{}",
+        took_place.text().await.unwrap()
+    );
+    assert_eq!(
+        registration(&app, "07000001", 2026).await["state"],
+        "registered"
+    );
 }

@@ -52,7 +52,11 @@ struct NotesContext {
 struct Notes;
 
 #[derive(OpenApi)]
-#[openapi(info(title = "Notes", description = "A service that exists only in a test", version = "1.0.0"))]
+#[openapi(info(
+    title = "Notes",
+    description = "A service that exists only in a test",
+    version = "1.0.0"
+))]
 struct NotesDoc;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -96,7 +100,11 @@ async fn create_note(
     let agb = OefentherapieAgb::parse(&body.practice_agb)
         .map_err(|e| ApiError::invalid("practice_agb", &e))?;
     if body.body.chars().count() > ctx.settings.max_note_chars {
-        return Err(ApiError::field("body", "text_length", "the note is too long"));
+        return Err(ApiError::field(
+            "body",
+            "text_length",
+            "the note is too long",
+        ));
     }
     let id = uuid::Uuid::new_v4();
     let mut conn = connection(&pool).await?;
@@ -197,7 +205,10 @@ fn the_extra_service_settings_are_loaded_and_validated_by_the_platform() {
     let refused = Config::from_toml(&[Notes::defaults()], "[notes]\nmax_note_chars = 0")
         .and_then(|config| config.section::<NotesSettings>("notes"))
         .unwrap_err();
-    assert!(refused.to_string().contains("notes.max_note_chars"), "{refused}");
+    assert!(
+        refused.to_string().contains("notes.max_note_chars"),
+        "{refused}"
+    );
 }
 
 #[test]
@@ -228,7 +239,9 @@ async fn an_extra_service_is_served_next_to_the_register_through_the_platform_al
         settings,
         testing::section::<Notes>(),
         |settings, section, pool| async move {
-            Notes::build_state(&settings, &section, &pool).await.unwrap()
+            Notes::build_state(&settings, &section, &pool)
+                .await
+                .unwrap()
         },
     )
     .await;
@@ -273,7 +286,10 @@ async fn an_extra_service_is_served_next_to_the_register_through_the_platform_al
     let (status, problem) = notes
         .client
         .caller(&registrar)
-        .post("/v1/notes", json!({"practice_agb": "07000001", "body": "x"}))
+        .post(
+            "/v1/notes",
+            json!({"practice_agb": "07000001", "body": "x"}),
+        )
         .await;
     assert_eq!(status, 403, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("notes:write"));
@@ -282,7 +298,10 @@ async fn an_extra_service_is_served_next_to_the_register_through_the_platform_al
     let (status, _) = notes
         .client
         .caller(&writer)
-        .post("/v1/notes", json!({"practice_agb": "07000001", "body": &"x".repeat(201)}))
+        .post(
+            "/v1/notes",
+            json!({"practice_agb": "07000001", "body": &"x".repeat(201)}),
+        )
         .await;
     assert_eq!(status, 422, "its own setting bounds the note");
 

@@ -72,8 +72,14 @@ where
     )
     .expect("pool");
     let context = state(settings.clone(), section.clone(), pool.clone()).await;
-    let running = service::serve::<S>(&settings, &server, &section, pool.clone(), Arc::new(context))
-        .expect("serve the service");
+    let running = service::serve::<S>(
+        &settings,
+        &server,
+        &section,
+        pool.clone(),
+        Arc::new(context),
+    )
+    .expect("serve the service");
     let base_url = format!("http://127.0.0.1:{}", running.port);
     let port = running.port;
     let handle = running.handle();
