@@ -25,6 +25,7 @@ pub mod problems;
 pub mod public;
 pub mod quality;
 pub mod registrations;
+pub mod revocations;
 pub mod schema;
 pub mod scopes;
 pub mod settings;

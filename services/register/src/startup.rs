@@ -14,6 +14,7 @@ use utoipa::OpenApi;
 
 use crate::benchmark::NationalCache;
 use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
+use crate::revocations::ClientRevocations;
 use crate::settings::RegisterSettings;
 use crate::{
     annual_plans, audit_trail, bootstrap, clients, cycles, kp, oauth, overview, practices,
@@ -103,6 +104,8 @@ pub struct RegisterContext {
     pub kp_verifier: Arc<dyn KpVerifier>,
     pub clock: Arc<dyn Clock>,
     pub benchmarks: NationalCache,
+    /// Revoked clients, whose tokens the register refuses at once.
+    pub revocations: Arc<ClientRevocations>,
     /// The registrar client seeded at start-up, to show the operator.
     pub seeded_registrar: Option<bootstrap::SeededRegistrar>,
 }
@@ -112,6 +115,7 @@ impl RegisterContext {
     pub fn new(
         settings: &Settings,
         section: &RegisterSettings,
+        pool: &DbPool,
         kp_verifier: Arc<dyn KpVerifier>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
@@ -123,6 +127,7 @@ impl RegisterContext {
             kp_verifier,
             clock,
             benchmarks: NationalCache::new(std::time::Duration::from_secs(300)),
+            revocations: Arc::new(ClientRevocations::new(pool.clone())),
             seeded_registrar: None,
         })
     }
@@ -159,8 +164,13 @@ impl Service for Register {
         Box::pin(async move {
             let registrar = bootstrap::ensure_registrar(settings, section, pool).await?;
             let verifier = HttpKpVerifier::new(&section.kp_verifier)?;
-            let mut context =
-                RegisterContext::new(settings, section, Arc::new(verifier), Arc::new(SystemClock))?;
+            let mut context = RegisterContext::new(
+                settings,
+                section,
+                pool,
+                Arc::new(verifier),
+                Arc::new(SystemClock),
+            )?;
             context.seeded_registrar = Some(registrar);
             Ok(context)
         })
@@ -170,6 +180,12 @@ impl Service for Register {
         state: &RegisterContext,
     ) -> Option<std::collections::HashMap<String, jsonwebtoken::DecodingKey>> {
         Some(state.token_keys.clone())
+    }
+
+    fn revocations(
+        state: &RegisterContext,
+    ) -> Option<Arc<dyn praktijkregister_platform::auth::Revocations>> {
+        Some(state.revocations.clone())
     }
 
     fn announce(state: &RegisterContext) -> Vec<String> {

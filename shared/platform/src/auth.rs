@@ -112,6 +112,14 @@ pub struct Claims {
     pub on_behalf_of: Option<String>,
 }
 
+/// Tells whether the client a token was issued to has been revoked since: the issuing service
+/// refuses such tokens at once (DESIGN §5); other services accept them until they expire.
+#[async_trait::async_trait]
+pub trait Revocations: Send + Sync {
+    /// Whether `client_id` is revoked now; an error leaves the request unanswerable (503).
+    async fn is_revoked(&self, client_id: &str) -> Result<bool, ApiError>;
+}
+
 /// Why a token is refused. The message goes into the 401 problem; it never echoes the token.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -137,6 +145,8 @@ pub enum TokenError {
     Signature,
     #[error("the token is missing the claim `{0}`")]
     MissingClaim(String),
+    #[error("the client of the token has been revoked")]
+    Revoked,
     #[error("the token's claim `{0}` is not valid")]
     InvalidClaim(String),
     #[error("the token is not valid")]
@@ -246,6 +256,10 @@ pub struct TokenVerifier {
     audience: String,
     leeway: u64,
     issuers: HashMap<String, KeySource>,
+    /// The issuer of the suite's tokens (`auth.issuer`).
+    own_issuer: String,
+    /// Set in the issuing service: its tokens of revoked clients are refused at once.
+    revocations: Option<Arc<dyn Revocations>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -292,7 +306,15 @@ impl TokenVerifier {
             audience: settings.audience.clone(),
             leeway: settings.leeway_seconds,
             issuers,
+            own_issuer: settings.issuer.clone(),
+            revocations: None,
         })
+    }
+
+    /// Refuses the suite's tokens of clients that `revocations` reports revoked.
+    pub fn with_revocations(mut self, revocations: Arc<dyn Revocations>) -> Self {
+        self.revocations = Some(revocations);
+        self
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
@@ -548,8 +570,14 @@ impl FromRequest for Principal {
                 }
                 other => ApiError::Unauthorized(other.to_string()),
             })?;
+            let own_token = claims.iss == verifier.own_issuer;
             let principal = Principal::from_claims(claims)
                 .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+            if let (true, Some(revocations)) = (own_token, &verifier.revocations) {
+                if revocations.is_revoked(&principal.client_id).await? {
+                    return Err(ApiError::Unauthorized(TokenError::Revoked.to_string()));
+                }
+            }
             if let Some(limiter) = limiter {
                 limiter.check(&format!("client:{}", principal.client_id))?;
             }

@@ -17,7 +17,7 @@ use jsonwebtoken::DecodingKey;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Scope, TokenVerifier};
+use crate::auth::{Revocations, Scope, TokenVerifier};
 use crate::config::{
     Config, ConfigError, ServerSettings, ServiceDefaults, ServiceSettings, Settings,
 };
@@ -101,6 +101,11 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// Where the service's outbox relay delivers its events, and the client that gets the relay's
     /// tokens; `None` for a service that sends no events.
     fn outbox(_section: &Self::Settings) -> Option<(OutboxSettings, ServiceClientSettings)> {
+        None
+    }
+
+    /// The issuer's check of revoked clients (the register's); other services have none.
+    fn revocations(_state: &Self::State) -> Option<Arc<dyn Revocations>> {
         None
     }
 
@@ -234,10 +239,11 @@ pub fn serve<S: Service>(
         .local_addr()
         .map(|a| a.port())
         .unwrap_or(server_settings.port);
-    let verifier = web::Data::new(TokenVerifier::new(
-        &settings.auth,
-        S::local_token_keys(&state),
-    )?);
+    let mut verifier = TokenVerifier::new(&settings.auth, S::local_token_keys(&state))?;
+    if let Some(revocations) = S::revocations(&state) {
+        verifier = verifier.with_revocations(revocations);
+    }
+    let verifier = web::Data::new(verifier);
     let relay = match S::outbox(section) {
         Some((outbox, client)) => {
             let tokens = ServiceClient::new(client).map_err(StartupError::Outbox)?;

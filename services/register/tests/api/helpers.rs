@@ -82,7 +82,7 @@ pub async fn spawn_app_with_dependencies(
                 praktijkregister_register::bootstrap::ensure_registrar(&settings, &register, &pool)
                     .await
                     .expect("seed registrar");
-            let mut context = RegisterContext::new(&settings, &register, verifier, clock)
+            let mut context = RegisterContext::new(&settings, &register, &pool, verifier, clock)
                 .expect("register context");
             context.seeded_registrar = Some(registrar);
             context

@@ -374,3 +374,52 @@ async fn a_protected_endpoint_refuses_every_kind_of_bad_token() {
         .unwrap();
     expect_problem(basic, 401).await;
 }
+
+/// DESIGN §5: a revoked client's tokens are refused by the issuing service at once, not when
+/// they expire (within the revocation cache's few seconds at most).
+#[tokio::test]
+async fn a_revoked_clients_token_is_refused_without_waiting_for_its_expiry() {
+    let app = spawn_app().await;
+    let (id, secret) = app.create_client(ClientRole::Service, json!({})).await;
+    let token = app.token(&id, &secret, None).await;
+    let read = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(app.url("/v1/practices"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(read(token.clone()).await.status(), 200);
+
+    let revoked = app
+        .http
+        .delete(app.url(&format!("/v1/clients/{id}")))
+        .bearer_auth(app.registrar_token().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+
+    let bound =
+        std::time::Duration::from_secs(praktijkregister_register::revocations::CACHE_SECONDS + 1);
+    let deadline = std::time::Instant::now() + bound;
+    let refused = loop {
+        let response = read(token.clone()).await;
+        if response.status() == 401 || std::time::Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let problem = expect_problem(refused, 401).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("revoked"),
+        "{problem}"
+    );
+    // Other clients are not affected.
+    let registrar = app.registrar_token().await;
+    assert_eq!(read(registrar).await.status(), 200);
+}
