@@ -334,9 +334,32 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(_, info) if info.message().contains("0x00") => {
                 Self::unprocessable("text in the request contains a NUL character")
             }
+            // A connection that died under the request (a restart, an administrator, the
+            // network): an outage to retry, not a fault of the service.
+            other if connection_lost(&other) => {
+                tracing::warn!(error = %other, "database connection lost");
+                Self::ServiceUnavailable("the database connection was lost".into())
+            }
             other => Self::internal(other),
         }
     }
+}
+
+fn connection_lost(error: &diesel::result::Error) -> bool {
+    use diesel::result::Error;
+    if matches!(error, Error::BrokenTransactionManager) {
+        return true;
+    }
+    let message = error.to_string().to_ascii_lowercase();
+    [
+        "connection closed",
+        "terminating connection",
+        "server closed the connection",
+        "broken pipe",
+        "connection reset",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
 }
 
 /// Collects field errors while parsing a request body, so that one answer names every bad field.
