@@ -563,7 +563,10 @@ impl FromRequest for Principal {
             let verifier: Arc<TokenVerifier> = verifier
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no token verifier configured")))?
                 .into_inner();
-            let token = token.map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+            let token = token.map_err(|error| match error {
+                TokenError::Missing => ApiError::Unauthenticated(error.to_string()),
+                other => ApiError::Unauthorized(other.to_string()),
+            })?;
             let claims = verifier.verify(&token).await.map_err(|error| match error {
                 TokenError::KeysUnavailable => {
                     ApiError::ServiceUnavailable("the token signing keys are not available".into())

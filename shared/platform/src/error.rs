@@ -74,8 +74,12 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     BadRequest(String),
+    /// A token was sent and refused.
     #[error("{0}")]
     Unauthorized(String),
+    /// No credentials were sent (RFC 6750 §3.1: the challenge then carries no error code).
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -165,7 +169,9 @@ impl ApiError {
         match self {
             Self::Validation(_) => ("validation-failed", "The request is not valid"),
             Self::BadRequest(_) => ("bad-request", "The request is malformed"),
-            Self::Unauthorized(_) => ("unauthorized", "Authentication is required"),
+            Self::Unauthorized(_) | Self::Unauthenticated(_) => {
+                ("unauthorized", "Authentication is required")
+            }
             Self::Forbidden(_) => ("forbidden", "Access is not allowed"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "The method is not allowed"),
@@ -247,7 +253,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -274,6 +280,9 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            Self::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             Self::TooManyRequests {
                 retry_after_seconds,

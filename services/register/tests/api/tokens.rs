@@ -357,12 +357,23 @@ async fn a_protected_endpoint_refuses_every_kind_of_bad_token() {
         );
     }
 
+    // RFC 6750 §3.1: without credentials the challenge carries no error code; with a refused
+    // token it says why.
     let unauthenticated = app.http.get(app.url("/v1/clients")).send().await.unwrap();
+    assert_eq!(unauthenticated.headers()["www-authenticate"], "Bearer");
+    expect_problem(unauthenticated, 401).await;
+    let refused = app
+        .http
+        .get(app.url("/v1/clients"))
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        unauthenticated.headers()["www-authenticate"],
+        refused.headers()["www-authenticate"],
         "Bearer error=\"invalid_token\""
     );
-    expect_problem(unauthenticated, 401).await;
+    expect_problem(refused, 401).await;
 
     // Basic credentials are not a bearer token.
     let basic = app
