@@ -780,13 +780,17 @@ async fn seed_practice_data(
 
     // Intervision groups of the current year.
     for (g, group) in GROUPS.iter().enumerate() {
-        let owner = group.members_of.first().map(|i| PRACTICES[*i].agb);
+        let owner = group
+            .members_of
+            .first()
+            .map(|i| known(PRACTICES[*i].agb, OefentherapieAgb::parse))
+            .transpose()?;
         let created = at(date(y - 1, 11, 20 + u32::try_from(g).unwrap_or(0)), 10).min(now);
         let row = crate::intervision::repository::insert_group(
             conn,
             uuid::Uuid::now_v7(),
-            group.name,
-            owner,
+            &known(group.name, |raw| Text::line(raw, 200))?,
+            owner.as_ref(),
             created,
             ACTOR,
         )
@@ -803,7 +807,8 @@ async fn seed_practice_data(
             .flat_map(|i| therapist_agbs(*i))
             .collect();
         for member in &members {
-            crate::intervision::repository::put_member(conn, row.id, member, joined_on, None)
+            let member = known(member, OefentherapieAgb::parse)?;
+            crate::intervision::repository::put_member(conn, row.id, &member, joined_on, None)
                 .await?;
         }
         for (m, (month, day)) in group.meetings.iter().enumerate() {
