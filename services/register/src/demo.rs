@@ -11,8 +11,8 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{
     amsterdam_date, assess_delivery, quarters_ended, CalendarDefaults, ClientRole, CycleCalendar,
-    CycleYear, DeliveryRowInput, KpStatus, Period, PracticeTier, RegistrationEvent, RosterStatus,
-    TherapistFigures, Thresholds,
+    CycleYear, DeliveryRowInput, EpdVendorId, KpStatus, OefentherapieAgb, Period, PracticeTier,
+    RegistrationEvent, RosterStatus, Text, TherapistFigures, Thresholds, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, Actor, AuditEvent};
 use praktijkregister_platform::db::DbPool;
@@ -484,6 +484,14 @@ fn at(date: NaiveDate, hour: u32) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(hour, 0, 0).unwrap_or_default())
 }
 
+/// A value of the demo's own data; one that does not parse is a fault in the demo.
+fn known<T, E: std::fmt::Display>(
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, ApiError> {
+    parse(raw).map_err(|e| ApiError::internal(anyhow::anyhow!("demo value {raw:?}: {e}")))
+}
+
 fn date(year: i32, month: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
 }
@@ -608,7 +616,12 @@ async fn deliver(
     rows: &[DeliveryRowInput],
     delivered_at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let agbs: Vec<String> = rows.iter().map(|row| row.therapist_agb.clone()).collect();
+    let practice_agb = &known(practice_agb, OefentherapieAgb::parse)?;
+    let vendor = known(DEMO_EPD_VENDOR, EpdVendorId::parse)?;
+    let agbs: Vec<OefentherapieAgb> = rows
+        .iter()
+        .map(|row| known(&row.therapist_agb, OefentherapieAgb::parse))
+        .collect::<Result<_, _>>()?;
     let roster = deliveries::roster(conn, practice_agb, period, &agbs).await?;
     let assessment = assess_delivery(period, amsterdam_date(delivered_at), rows, |therapist| {
         roster
@@ -634,7 +647,7 @@ async fn deliver(
         version,
         delivered_at,
         delivered_by,
-        epd_vendor: Some(DEMO_EPD_VENDOR),
+        epd_vendor: Some(&vendor),
         report: &report,
     };
     deliveries::insert(conn, &delivery, &assessment.accepted).await?;
@@ -685,8 +698,8 @@ async fn seed_practice_data(
         let offset = u32::try_from(index).unwrap_or(0);
         crate::epd::repository::grant(
             conn,
-            p.agb,
-            DEMO_EPD_VENDOR,
+            &known(p.agb, OefentherapieAgb::parse)?,
+            &known(DEMO_EPD_VENDOR, EpdVendorId::parse)?,
             at(date(y - 1, 12, 1 + offset), 9),
             ACTOR,
         )
@@ -754,7 +767,7 @@ async fn seed_practice_data(
             let submitted = after_month(*period, i64::from(offset % 5) + 6, 11, now);
             crate::prem::repository::upsert(
                 conn,
-                profile.agb,
+                &known(profile.agb, OefentherapieAgb::parse)?,
                 *period,
                 &fields,
                 submitted,
@@ -767,13 +780,17 @@ async fn seed_practice_data(
 
     // Intervision groups of the current year.
     for (g, group) in GROUPS.iter().enumerate() {
-        let owner = group.members_of.first().map(|i| PRACTICES[*i].agb);
+        let owner = group
+            .members_of
+            .first()
+            .map(|i| known(PRACTICES[*i].agb, OefentherapieAgb::parse))
+            .transpose()?;
         let created = at(date(y - 1, 11, 20 + u32::try_from(g).unwrap_or(0)), 10).min(now);
         let row = crate::intervision::repository::insert_group(
             conn,
             uuid::Uuid::now_v7(),
-            group.name,
-            owner,
+            &known(group.name, |raw| Text::line(raw, 200))?,
+            owner.as_ref(),
             created,
             ACTOR,
         )
@@ -790,7 +807,8 @@ async fn seed_practice_data(
             .flat_map(|i| therapist_agbs(*i))
             .collect();
         for member in &members {
-            crate::intervision::repository::put_member(conn, row.id, member, joined_on, None)
+            let member = known(member, OefentherapieAgb::parse)?;
+            crate::intervision::repository::put_member(conn, row.id, &member, joined_on, None)
                 .await?;
         }
         for (m, (month, day)) in group.meetings.iter().enumerate() {
@@ -857,8 +875,8 @@ async fn seed_practice_data(
             };
             crate::quality::repository::put_iop(
                 conn,
-                &agb,
-                y,
+                &known(&agb, OefentherapieAgb::parse)?,
+                year,
                 &fields,
                 at(last, 16).min(now),
                 ACTOR,
@@ -885,10 +903,15 @@ async fn seed_practice_data(
             ci_lower,
             ci_upper,
             patient_count: 180 + 23 * i32::try_from(index).unwrap_or(0),
-            source: "Vektis".to_string(),
+            source: known("Vektis", |raw| Text::line(raw, 100))?,
         };
         crate::quality::repository::put_treatment_index(
-            conn, p.agb, index_year, &fields, entered, ACTOR,
+            conn,
+            &known(p.agb, OefentherapieAgb::parse)?,
+            index_year,
+            &fields,
+            entered,
+            ACTOR,
         )
         .await?;
         counts.treatment_indices += 1;
@@ -900,8 +923,8 @@ async fn seed_practice_data(
             let granted_on = date(y - 1, 10, 1 + u32::try_from(index).unwrap_or(0));
             crate::consents::repository::grant(
                 conn,
-                profile.agb,
-                insurer,
+                &known(profile.agb, OefentherapieAgb::parse)?,
+                &known(insurer, UzoviCode::parse)?,
                 granted_on,
                 at(granted_on, 11),
                 ACTOR,
@@ -913,28 +936,36 @@ async fn seed_practice_data(
     if let Some((value, ..)) = profile_of(PRACTICE_WITH_PLAN).and_then(|p| p.index) {
         let ceiling = Thresholds::default().treatment_index_ceiling;
         let fields = PlanFields {
-            insurer_uzovi: DEMO_INSURER.to_string(),
+            insurer_uzovi: known(DEMO_INSURER, UzoviCode::parse)?,
             year: index_year,
             measure: Measure::TreatmentIndex,
             current_value: value,
             ceiling,
             target: ceiling - 4.0,
-            plan: "Klachten van de lage rug worden binnen 12 behandelingen uitbehandeld."
-                .to_string(),
-            do_text: "Zelfmanagementadviezen vanaf het eerste contact; evalueren na 4, 8 en 12 \
-                      behandelingen met klinimetrie."
-                .to_string(),
-            check: "De cliënt past de adviezen toe, zodat minder behandelingen nodig zijn."
-                .to_string(),
-            act: "Blijft de verandering uit, dan de interventie in overleg met de cliënt \
-                  aanpassen."
-                .to_string(),
+            plan: known(
+                "Klachten van de lage rug worden binnen 12 behandelingen uitbehandeld.",
+                |raw| Text::lines(raw, 4000),
+            )?,
+            do_text: known(
+                "Zelfmanagementadviezen vanaf het eerste contact; evalueren na 4, 8 en 12 \
+                      behandelingen met klinimetrie.",
+                |raw| Text::lines(raw, 4000),
+            )?,
+            check: known(
+                "De cliënt past de adviezen toe, zodat minder behandelingen nodig zijn.",
+                |raw| Text::lines(raw, 4000),
+            )?,
+            act: known(
+                "Blijft de verandering uit, dan de interventie in overleg met de cliënt \
+                  aanpassen.",
+                |raw| Text::lines(raw, 4000),
+            )?,
             evaluation_points: vec![4, 8, 12],
         };
         crate::improvement_plans::repository::insert(
             conn,
             uuid::Uuid::now_v7(),
-            PRACTICE_WITH_PLAN,
+            &known(PRACTICE_WITH_PLAN, OefentherapieAgb::parse)?,
             &fields,
             at(date(y, 2, 16), 14).min(now),
             ACTOR,

@@ -1,6 +1,7 @@
 //! The register service: API clients and tokens, practices, therapists and their
 //! Kwaliteitsregister Paramedici data.
 
+pub mod access;
 pub mod annual_plans;
 pub mod audit_trail;
 pub mod benchmark;

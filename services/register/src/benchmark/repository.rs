@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::OefentherapieAgb;
 
 use super::Quartiles;
 
@@ -92,7 +93,7 @@ pub struct PracticeRow {
 /// The practice's own figures over its deliveries in `[from, to)`.
 pub async fn practice(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     from: NaiveDate,
     to: NaiveDate,
 ) -> diesel::QueryResult<PracticeRow> {
@@ -101,10 +102,11 @@ pub async fn practice(
     ))
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
-    .bind::<Text, _>(practice_agb)
+    .bind::<Text, _>(practice.as_str())
     .get_result(conn)
     .await
     .optional()?;
+    // Without deliveries in the year the practice has no figures.
     Ok(row.unwrap_or(PracticeRow {
         ldo: None,
         prem: None,
@@ -125,7 +127,7 @@ pub struct TherapistRow {
 /// The practice's therapists' figures over its deliveries in `[from, to)`.
 pub async fn therapists(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     from: NaiveDate,
     to: NaiveDate,
 ) -> diesel::QueryResult<Vec<TherapistRow>> {
@@ -138,7 +140,7 @@ pub async fn therapists(
     ))
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
-    .bind::<Text, _>(practice_agb)
+    .bind::<Text, _>(practice.as_str())
     .load(conn)
     .await
 }

@@ -10,8 +10,8 @@ use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 
 use super::{repository, Benchmark, BenchmarkFigure, NationalFigures, Quartiles, TherapistFigure};
-use crate::cycles::path_year;
-use crate::practices::routes::path_agb;
+use crate::access;
+use crate::paths::{DeliveryYearPath, PracticePath};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_benchmark);
@@ -27,10 +27,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// practice reads only its own benchmark.
 #[utoipa::path(
     tag = "Compliance",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("year" = u16, Path, description = "Year of the deliveries", example = 2026),
-    ),
+    params(PracticePath, DeliveryYearPath),
     responses(
         (status = 200, description = "The benchmark", body = Benchmark),
         (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -43,19 +40,17 @@ pub async fn get_benchmark(
     principal: Principal,
     pool: web::Data<DbPool>,
     ctx: web::Data<RegisterContext>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    DeliveryYearPath(year): DeliveryYearPath,
 ) -> Result<web::Json<Benchmark>, ApiError> {
-    let (agb, year) = path.into_inner();
-    let agb = path_agb(&agb)?;
-    principal.require_practice(scopes::BENCHMARK_READ, &agb)?;
-    let year = path_year(&year)?;
     let y = i32::from(year.value());
-    let from = NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or_default();
-    let to = NaiveDate::from_ymd_opt(y + 1, 1, 1).unwrap_or_default();
+    let day = |year| {
+        NaiveDate::from_ymd_opt(year, 1, 1)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no first day of {year}")))
+    };
+    let (from, to) = (day(y)?, day(y + 1)?);
     let mut conn = connection(&pool).await?;
-    if !crate::practices::repository::exists(&mut conn, &agb).await? {
-        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
-    }
+    access::require_existing_practice(&mut conn, &principal, scopes::BENCHMARK_READ, &agb).await?;
     let national = match ctx.benchmarks.get(y) {
         Some(figures) => figures,
         None => {
@@ -72,7 +67,7 @@ pub async fn get_benchmark(
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("benchmark.read", "practice", &agb),
+        &AuditEvent::success("benchmark.read", "practice", agb.as_str()),
     )
     .await?;
     let n = &national.practices;
@@ -87,7 +82,7 @@ pub async fn get_benchmark(
         },
     };
     Ok(web::Json(Benchmark {
-        practice_agb: agb,
+        practice_agb: agb.into(),
         year: year.value(),
         figures: vec![
             figure(

@@ -5,12 +5,9 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use praktijkregister_domain::UzoviCode;
 use praktijkregister_platform::error::ApiError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-pub use repository::has_consent;
 
 /// Request to grant consent, or to grant it again after a revocation.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -40,13 +37,6 @@ pub struct Consent {
     pub active: bool,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_by: Option<String>,
-}
-
-/// Parses the path's UZOVI code; it names the insurer, so a malformed one is a field error.
-pub(crate) fn path_uzovi(raw: &str) -> Result<String, ApiError> {
-    UzoviCode::parse(raw)
-        .map(|uzovi| uzovi.as_str().to_string())
-        .map_err(|e| ApiError::field("uzovi", e.code(), &e))
 }
 
 impl ConsentRequest {

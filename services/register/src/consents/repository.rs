@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{OefentherapieAgb, UzoviCode};
 
 use super::Consent;
 use crate::schema::insurer_consents;
@@ -37,12 +38,12 @@ impl From<ConsentRow> for Consent {
 /// Whether the practice has an active (not revoked) consent for the insurer.
 pub async fn has_consent(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    insurer_uzovi: &str,
+    practice: &OefentherapieAgb,
+    insurer: &UzoviCode,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         insurer_consents::table
-            .find((practice_agb, insurer_uzovi))
+            .find((practice.as_str(), insurer.as_str()))
             .filter(insurer_consents::revoked_at.is_null()),
     ))
     .get_result(conn)
@@ -53,23 +54,23 @@ pub async fn has_consent(
 /// `granted_on`. The flag tells whether no consent was active before.
 pub async fn grant(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    insurer_uzovi: &str,
+    practice: &OefentherapieAgb,
+    insurer: &UzoviCode,
     granted_on: NaiveDate,
     at: DateTime<Utc>,
     by: &str,
 ) -> QueryResult<(Consent, bool)> {
     // Locks the row, so that two grants cannot both report the consent as new.
     let was_active = insurer_consents::table
-        .find((practice_agb, insurer_uzovi))
+        .find((practice.as_str(), insurer.as_str()))
         .select(insurer_consents::revoked_at.is_null())
         .for_update()
         .first::<bool>(conn)
         .await
         .optional()?
-        .unwrap_or(false);
+        == Some(true);
     let row = if was_active {
-        diesel::update(insurer_consents::table.find((practice_agb, insurer_uzovi)))
+        diesel::update(insurer_consents::table.find((practice.as_str(), insurer.as_str())))
             .set(insurer_consents::granted_on.eq(granted_on))
             .returning(ConsentRow::as_returning())
             .get_result(conn)
@@ -77,8 +78,8 @@ pub async fn grant(
     } else {
         diesel::insert_into(insurer_consents::table)
             .values((
-                insurer_consents::practice_agb.eq(practice_agb),
-                insurer_consents::insurer_uzovi.eq(insurer_uzovi),
+                insurer_consents::practice_agb.eq(practice.as_str()),
+                insurer_consents::insurer_uzovi.eq(insurer.as_str()),
                 insurer_consents::granted_on.eq(granted_on),
                 insurer_consents::granted_at.eq(at),
                 insurer_consents::granted_by.eq(by),
@@ -105,14 +106,14 @@ pub async fn grant(
 /// Revokes the active consent; `None` when there was none.
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    insurer_uzovi: &str,
+    practice: &OefentherapieAgb,
+    insurer: &UzoviCode,
     at: DateTime<Utc>,
     by: &str,
 ) -> QueryResult<Option<Consent>> {
     let row = diesel::update(
         insurer_consents::table
-            .find((practice_agb, insurer_uzovi))
+            .find((practice.as_str(), insurer.as_str()))
             .filter(insurer_consents::revoked_at.is_null()),
     )
     .set((
@@ -129,12 +130,12 @@ pub async fn revoke(
 /// The practice's consents (active and revoked) by UZOVI code, after `after`, `limit + 1` at most.
 pub async fn list_for_practice(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     after: Option<String>,
     limit: i64,
 ) -> QueryResult<Vec<Consent>> {
     let mut query = insurer_consents::table
-        .filter(insurer_consents::practice_agb.eq(practice_agb.to_string()))
+        .filter(insurer_consents::practice_agb.eq(practice.as_str().to_string()))
         .select(ConsentRow::as_select())
         .order(insurer_consents::insurer_uzovi)
         .limit(limit + 1)

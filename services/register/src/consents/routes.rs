@@ -4,7 +4,6 @@ use crate::scopes;
 use crate::startup::RegisterContext;
 use actix_web::{delete, get, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use praktijkregister_domain::amsterdam_date;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
@@ -14,19 +13,15 @@ use praktijkregister_platform::pagination::{Page, PageParams};
 use serde_json::json;
 
 use super::repository;
-use super::{path_uzovi, Consent, ConsentRequest};
-use crate::practices::repository as practices;
-use crate::practices::routes::path_agb;
+use super::{Consent, ConsentRequest};
+use crate::access;
+use crate::paths::{InsurerPath, PracticePath};
 
 /// Registers the consent routes; the same registration feeds the OpenAPI document.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(grant_consent)
         .service(revoke_consent)
         .service(list_consents);
-}
-
-fn practice_not_found(agb: &str) -> ApiError {
-    ApiError::NotFound(format!("practice {agb} does not exist"))
 }
 
 /// Grant consent to an insurer
@@ -38,10 +33,7 @@ fn practice_not_found(agb: &str) -> ApiError {
 /// itself; any other practice answers 404.
 #[utoipa::path(
     tag = "Consents",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("uzovi" = String, Path, description = "UZOVI code of the insurer", example = "7095"),
-    ),
+    params(PracticePath, InsurerPath),
     request_body = ConsentRequest,
     responses(
         (status = 200, description = "The active consent, with the new date", body = Consent),
@@ -57,40 +49,28 @@ pub async fn grant_consent(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    InsurerPath(uzovi): InsurerPath,
     body: web::Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let agb = path_agb(&path.0)?;
-    principal.require_practice(scopes::CONSENTS_MANAGE, &agb)?;
-    let uzovi = path_uzovi(&path.1)?;
+    principal.require_practice(scopes::CONSENTS_MANAGE, agb.as_str())?;
     let request = body.into_inner();
     let now = ctx.clock.now();
     request.validate(amsterdam_date(now))?;
     let mut conn = connection(&pool).await?;
-    let (consent, created) = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if !practices::exists(conn, &agb).await? {
-                    return Err(practice_not_found(&agb));
-                }
-                let (consent, created) = repository::grant(
-                    conn,
-                    &agb,
-                    &uzovi,
-                    request.granted_on,
-                    now,
-                    &principal.client_id,
-                )
-                .await?;
-                let event =
-                    AuditEvent::success("consent.grant", "consent", format!("{agb}/{uzovi}"))
-                        .with_detail(json!({"granted_on": consent.granted_on, "created": created}));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok((consent, created))
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let client_id = &principal.client_id;
+    let (consent, created) = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            access::require_exists(conn, &agb).await?;
+            let (consent, created) =
+                repository::grant(conn, &agb, &uzovi, request.granted_on, now, client_id).await?;
+            let event = AuditEvent::success("consent.grant", "consent", format!("{agb}/{uzovi}"))
+                .with_detail(json!({"granted_on": consent.granted_on, "created": created}));
+            Ok(((consent, created), event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(consent)
     } else {
@@ -105,10 +85,7 @@ pub async fn grant_consent(
 /// No active consent answers 404.
 #[utoipa::path(
     tag = "Consents",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("uzovi" = String, Path, description = "UZOVI code of the insurer", example = "7095"),
-    ),
+    params(PracticePath, InsurerPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such practice (or not yours), or no active consent", body = Problem, content_type = "application/problem+json"),
@@ -121,16 +98,16 @@ pub async fn revoke_consent(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    InsurerPath(uzovi): InsurerPath,
 ) -> Result<HttpResponse, ApiError> {
-    let agb = path_agb(&path.0)?;
-    principal.require_practice(scopes::CONSENTS_MANAGE, &agb)?;
-    let uzovi = path_uzovi(&path.1)?;
+    principal.require_practice(scopes::CONSENTS_MANAGE, agb.as_str())?;
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    conn.transaction::<_, ApiError, _>(|conn| {
+    let client_id = &principal.client_id;
+    audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
-            if repository::revoke(conn, &agb, &uzovi, now, &principal.client_id)
+            if repository::revoke(conn, &agb, &uzovi, now, client_id)
                 .await?
                 .is_none()
             {
@@ -139,8 +116,7 @@ pub async fn revoke_consent(
                 )));
             }
             let event = AuditEvent::success("consent.revoke", "consent", format!("{agb}/{uzovi}"));
-            audit::record(conn, (&principal).into(), &event).await?;
-            Ok(())
+            Ok(((), event))
         }
         .scope_boxed()
     })
@@ -154,10 +130,7 @@ pub async fn revoke_consent(
 /// keyset-paginated. A practice client lists only its own; any other practice answers 404.
 #[utoipa::path(
     tag = "Consents",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        PageParams,
-    ),
+    params(PracticePath, PageParams),
     responses(
         (status = 200, description = "A page of consents", body = Page<Consent>),
         (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -168,22 +141,19 @@ pub async fn revoke_consent(
 pub async fn list_consents(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Consent>>, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::CONSENTS_MANAGE, &agb)?;
+    principal.require_practice(scopes::CONSENTS_MANAGE, agb.as_str())?;
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = connection(&pool).await?;
-    if !practices::exists(&mut conn, &agb).await? {
-        return Err(practice_not_found(&agb));
-    }
+    access::require_exists(&mut conn, &agb).await?;
     let consents = repository::list_for_practice(&mut conn, &agb, after, limit).await?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("consent.list", "practice", &agb),
+        &AuditEvent::success("consent.list", "practice", agb.as_str()),
     )
     .await?;
     Ok(web::Json(Page::from_rows(consents, limit, |c| {

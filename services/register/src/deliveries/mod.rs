@@ -12,7 +12,7 @@ pub mod routes;
 use chrono::{DateTime, NaiveDate, Utc};
 use praktijkregister_domain::{
     is_patient_identifier_key, looks_like_bsn, DeliveryAssessment, DeliveryRowInput,
-    DeliveryTotals, Period, RowFinding, TherapistFigures, MAX_COUNT,
+    DeliveryTotals, OefentherapieAgb, Period, RowFinding, TherapistFigures, MAX_COUNT,
 };
 use praktijkregister_platform::error::{ApiError, FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -111,14 +111,14 @@ pub struct ProcessingReport {
 
 /// The processing report of an assessed delivery, before it is stored: without id and version.
 pub(crate) fn processing_report(
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Period,
     delivered_at: DateTime<Utc>,
     assessment: &DeliveryAssessment,
 ) -> ProcessingReport {
     ProcessingReport {
         delivery_id: None,
-        practice_agb: practice_agb.to_string(),
+        practice_agb: practice.as_str().to_string(),
         period,
         version: None,
         delivered_at,
@@ -239,8 +239,8 @@ pub(crate) fn parse_period(field: &str, raw: &str) -> Result<Period, ApiError> {
 }
 
 /// The period data is written for: a month that has begun in Europe/Amsterdam at `now`.
-pub(crate) fn writable_period(raw: &str, now: DateTime<Utc>) -> Result<Period, ApiError> {
-    parse_period("period", raw)?
+pub(crate) fn writable_period(period: Period, now: DateTime<Utc>) -> Result<Period, ApiError> {
+    period
         .ensure_begun(now)
         .map_err(|e| ApiError::field("period", e.code(), &e))
 }

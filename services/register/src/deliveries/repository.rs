@@ -5,7 +5,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use praktijkregister_domain::{AcceptedRow, Period, RosterStatus, TherapistFigures};
+use praktijkregister_domain::{
+    AcceptedRow, EpdVendorId, OefentherapieAgb, Period, RosterStatus, TherapistFigures,
+};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 use serde_json::Value;
 
 use super::DeliveredRow;
@@ -45,8 +49,10 @@ fn stored(count: u32) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
-fn loaded(count: i32) -> u32 {
-    u32::try_from(count).unwrap_or_default()
+/// A stored count; the table keeps them non-negative, a negative one is a fault in the data.
+#[track_caller]
+fn loaded(column: &'static str, count: i32) -> Result<u32, ApiError> {
+    decode(column, &count.to_string(), str::parse::<u32>)
 }
 
 impl RowRecord {
@@ -67,26 +73,35 @@ impl RowRecord {
         }
     }
 
-    fn view(self) -> DeliveredRow {
+    fn view(self) -> Result<DeliveredRow, ApiError> {
         let figures = TherapistFigures {
-            patients: loaded(self.patients),
-            treatments: loaded(self.treatments),
-            closed_episodes: loaded(self.closed_episodes),
-            treatments_in_closed_episodes: loaded(self.treatments_in_closed_episodes),
-            ldo_records_delivered: loaded(self.ldo_records_delivered),
-            ldo_records_complete: loaded(self.ldo_records_complete),
-            prem_eligible: loaded(self.prem_eligible),
-            prem_offered: loaded(self.prem_offered),
+            patients: loaded("delivery_rows.patients", self.patients)?,
+            treatments: loaded("delivery_rows.treatments", self.treatments)?,
+            closed_episodes: loaded("delivery_rows.closed_episodes", self.closed_episodes)?,
+            treatments_in_closed_episodes: loaded(
+                "delivery_rows.treatments_in_closed_episodes",
+                self.treatments_in_closed_episodes,
+            )?,
+            ldo_records_delivered: loaded(
+                "delivery_rows.ldo_records_delivered",
+                self.ldo_records_delivered,
+            )?,
+            ldo_records_complete: loaded(
+                "delivery_rows.ldo_records_complete",
+                self.ldo_records_complete,
+            )?,
+            prem_eligible: loaded("delivery_rows.prem_eligible", self.prem_eligible)?,
+            prem_offered: loaded("delivery_rows.prem_offered", self.prem_offered)?,
             ldo_upload_date: self.ldo_upload_date,
         };
         let round = praktijkregister_domain::round_figure;
-        DeliveredRow {
+        Ok(DeliveredRow {
             therapist_agb: self.therapist_agb,
             ldo_fill_rate: figures.ldo_fill_rate().map(round),
             prem_offered_rate: figures.prem_offered_rate().map(round),
             treatments_per_closed_episode: figures.treatments_per_closed_episode().map(round),
             figures,
-        }
+        })
     }
 }
 
@@ -94,18 +109,19 @@ impl RowRecord {
 /// without a membership that includes a day of the month, or a member.
 pub async fn roster(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Period,
-    therapist_agbs: &[String],
+    candidates: &[OefentherapieAgb],
 ) -> QueryResult<HashMap<String, RosterStatus>> {
+    let therapist_agbs: Vec<&str> = candidates.iter().map(OefentherapieAgb::as_str).collect();
     let known: Vec<String> = therapists::table
-        .filter(therapists::agb.eq_any(therapist_agbs))
+        .filter(therapists::agb.eq_any(&therapist_agbs))
         .select(therapists::agb)
         .load(conn)
         .await?;
     let memberships: Vec<(String, NaiveDate, Option<NaiveDate>)> = practice_memberships::table
-        .filter(practice_memberships::practice_agb.eq(practice_agb))
-        .filter(practice_memberships::therapist_agb.eq_any(therapist_agbs))
+        .filter(practice_memberships::practice_agb.eq(practice.as_str()))
+        .filter(practice_memberships::therapist_agb.eq_any(&therapist_agbs))
         .select((
             practice_memberships::therapist_agb,
             practice_memberships::start_date,
@@ -129,11 +145,11 @@ pub async fn roster(
 /// once get consecutive versions.
 pub async fn lock_month(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Period,
 ) -> QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>(format!("delivery:{practice_agb}:{period}"))
+        .bind::<diesel::sql_types::Text, _>(format!("delivery:{practice}:{period}"))
         .execute(conn)
         .await?;
     Ok(())
@@ -142,11 +158,11 @@ pub async fn lock_month(
 /// The version the next delivery of the month gets.
 pub async fn next_version(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Period,
 ) -> QueryResult<i32> {
     let latest: Option<i32> = deliveries::table
-        .filter(deliveries::practice_agb.eq(practice_agb))
+        .filter(deliveries::practice_agb.eq(practice.as_str()))
         .filter(deliveries::period.eq(period.first_day()))
         .select(diesel::dsl::max(deliveries::version))
         .first(conn)
@@ -156,12 +172,12 @@ pub async fn next_version(
 
 pub struct NewDelivery<'a> {
     pub id: uuid::Uuid,
-    pub practice_agb: &'a str,
+    pub practice_agb: &'a OefentherapieAgb,
     pub period: Period,
     pub version: i32,
     pub delivered_at: DateTime<Utc>,
     pub delivered_by: &'a str,
-    pub epd_vendor: Option<&'a str>,
+    pub epd_vendor: Option<&'a EpdVendorId>,
     pub report: &'a Value,
 }
 
@@ -174,12 +190,12 @@ pub async fn insert(
     diesel::insert_into(deliveries::table)
         .values((
             deliveries::id.eq(delivery.id),
-            deliveries::practice_agb.eq(delivery.practice_agb),
+            deliveries::practice_agb.eq(delivery.practice_agb.as_str()),
             deliveries::period.eq(delivery.period.first_day()),
             deliveries::version.eq(delivery.version),
             deliveries::delivered_at.eq(delivery.delivered_at),
             deliveries::delivered_by.eq(delivery.delivered_by),
-            deliveries::epd_vendor.eq(delivery.epd_vendor),
+            deliveries::epd_vendor.eq(delivery.epd_vendor.map(EpdVendorId::as_str)),
             deliveries::report.eq(delivery.report),
         ))
         .execute(conn)
@@ -199,13 +215,13 @@ pub async fn insert(
 /// the keyset position `after`, `limit + 1` at most.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Option<Period>,
     after: Option<(NaiveDate, i32)>,
     limit: i64,
 ) -> QueryResult<Vec<DeliveryRecord>> {
     let mut query = deliveries::table
-        .filter(deliveries::practice_agb.eq(practice_agb.to_string()))
+        .filter(deliveries::practice_agb.eq(practice.as_str().to_string()))
         .select(DeliveryRecord::as_select())
         .order((deliveries::period.desc(), deliveries::version.desc()))
         .limit(limit + 1)
@@ -226,11 +242,11 @@ pub async fn list(
 /// The latest version of each of the practice's `periods`.
 pub async fn current_versions(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     periods: &[NaiveDate],
 ) -> QueryResult<HashMap<NaiveDate, i32>> {
     let latest: Vec<(NaiveDate, Option<i32>)> = deliveries::table
-        .filter(deliveries::practice_agb.eq(practice_agb))
+        .filter(deliveries::practice_agb.eq(practice.as_str()))
         .filter(deliveries::period.eq_any(periods))
         .group_by(deliveries::period)
         .select((deliveries::period, diesel::dsl::max(deliveries::version)))
@@ -245,12 +261,12 @@ pub async fn current_versions(
 /// One version of the month's delivery, the latest when `version` is `None`.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Period,
     version: Option<i32>,
 ) -> QueryResult<Option<DeliveryRecord>> {
     let mut query = deliveries::table
-        .filter(deliveries::practice_agb.eq(practice_agb.to_string()))
+        .filter(deliveries::practice_agb.eq(practice.as_str().to_string()))
         .filter(deliveries::period.eq(period.first_day()))
         .select(DeliveryRecord::as_select())
         .order(deliveries::version.desc())
@@ -265,12 +281,12 @@ pub async fn find(
 pub async fn rows_of(
     conn: &mut AsyncPgConnection,
     delivery_id: uuid::Uuid,
-) -> QueryResult<Vec<DeliveredRow>> {
+) -> Result<Vec<DeliveredRow>, ApiError> {
     let rows: Vec<RowRecord> = delivery_rows::table
         .filter(delivery_rows::delivery_id.eq(delivery_id))
         .select(RowRecord::as_select())
         .order(delivery_rows::therapist_agb)
         .load(conn)
         .await?;
-    Ok(rows.into_iter().map(RowRecord::view).collect())
+    rows.into_iter().map(RowRecord::view).collect()
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{
-    amsterdam_date, assess_delivery, OefentherapieAgb, Period, RosterStatus,
+    amsterdam_date, assess_delivery, EpdVendorId, OefentherapieAgb, Period, RosterStatus,
 };
 use praktijkregister_platform::audit::{self, AuditEvent, Outcome};
 use praktijkregister_platform::auth::Principal;
@@ -24,8 +24,8 @@ use super::{
     Delivery, DeliveryListParams, DeliveryRequest, DeliverySummary, DeliveryVersionParams,
     ProcessingReport,
 };
-use crate::epd::routes::{data_writer, require_reader, writer_identity};
-use crate::practices::routes::path_agb;
+use crate::access::{data_writer, require_reader, writer_identity};
+use crate::paths::{PeriodPath, PracticePath};
 
 /// Registers the delivery routes; the same registration feeds the OpenAPI document.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -81,8 +81,9 @@ pub(crate) fn denied_event(
     action: &'static str,
     subject_type: &'static str,
     subject_id: String,
-    vendor: Option<&str>,
+    vendor: Option<&EpdVendorId>,
 ) -> AuditEvent {
+    let vendor = vendor.map(EpdVendorId::as_str);
     AuditEvent::success(action, subject_type, subject_id)
         .with_outcome(Outcome::Denied)
         .with_detail(json!({"reason": "no_epd_authorization", "epd_vendor": vendor}))
@@ -127,8 +128,8 @@ fn nothing_accepted(report: &ProcessingReport) -> Result<ApiError, ApiError> {
 #[utoipa::path(
     tag = "Deliveries",
     params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("period" = String, Path, description = "The month, YYYY-MM", example = "2026-10"),
+        PracticePath,
+        PeriodPath,
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters; a retry with the same key and body answers the first answer again", example = "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d10"),
     ),
     request_body = DeliveryRequest,
@@ -149,13 +150,13 @@ pub async fn put_delivery(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    PeriodPath(period): PeriodPath,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let vendor = writer_identity(&principal, scopes::DELIVERIES_WRITE)?;
-    let agb = path_agb(&path.0)?;
     let now = ctx.clock.now();
-    let period = writable_period(&path.1, now)?;
+    let period = writable_period(period, now)?;
     let body = body.into_inner();
     let idempotent = IdempotentRequest::from_request(&req, &principal.client_id, &body)?;
     let subject = format!("{agb}/{period}");
@@ -174,7 +175,7 @@ pub async fn put_delivery(
     let outcome = conn
         .transaction::<_, ApiError, _>(|conn| {
             async move {
-                let writer = data_writer(conn, &agb, vendor.as_deref()).await?;
+                let writer = data_writer(conn, &agb, vendor.as_ref()).await?;
                 if let Some(refusal) = writer.refusal(&agb) {
                     let event = denied_event("delivery.put", "delivery", subject, writer.vendor());
                     audit::record(conn, (&principal).into(), &event).await?;
@@ -186,10 +187,10 @@ pub async fn put_delivery(
                     }
                 }
                 repository::lock_month(conn, &agb, period).await?;
-                let agbs: Vec<String> = rows
+                // Malformed codes are not looked up; the assessment rejects their rows.
+                let agbs: Vec<OefentherapieAgb> = rows
                     .iter()
                     .filter_map(|row| OefentherapieAgb::parse(&row.therapist_agb).ok())
-                    .map(String::from)
                     .collect();
                 let roster = repository::roster(conn, &agb, period, &agbs).await?;
                 let assessment = assess_delivery(period, today, &rows, |therapist| {
@@ -230,7 +231,7 @@ pub async fn put_delivery(
                         "practice_agb": agb,
                         "period": period,
                         "version": version,
-                        "epd_vendor": writer.vendor(),
+                        "epd_vendor": writer.vendor().map(EpdVendorId::as_str),
                         "rows_accepted": assessment.accepted.len(),
                         "rows_rejected": assessment.rows_received - assessment.accepted.len(),
                         "warnings": assessment.warnings.len(),
@@ -271,7 +272,7 @@ fn stored_period(record: &DeliveryRecord) -> Result<Period, ApiError> {
 /// is 404) and EPD vendors the practice authorised.
 #[utoipa::path(
     tag = "Deliveries",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), DeliveryListParams, PageParams),
+    params(PracticePath, DeliveryListParams, PageParams),
     responses(
         (status = 200, description = "A page of deliveries", body = Page<DeliverySummary>),
         (status = 403, description = "An EPD vendor the practice did not authorise", body = Problem, content_type = "application/problem+json"),
@@ -284,11 +285,10 @@ fn stored_period(record: &DeliveryRecord) -> Result<Period, ApiError> {
 pub async fn list_deliveries(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     filter: web::Query<DeliveryListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<DeliverySummary>>, ApiError> {
-    let agb = path_agb(&path)?;
     let period = filter
         .period
         .as_deref()
@@ -322,7 +322,7 @@ pub async fn list_deliveries(
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("delivery.list", "practice", &agb).with_detail(json!({
+        &AuditEvent::success("delivery.list", "practice", agb.as_str()).with_detail(json!({
             "period": period,
             "count": summaries.len().min(usize::try_from(limit).unwrap_or(usize::MAX)),
         })),
@@ -342,8 +342,8 @@ pub async fn list_deliveries(
 #[utoipa::path(
     tag = "Deliveries",
     params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("period" = String, Path, description = "The month, YYYY-MM", example = "2026-10"),
+        PracticePath,
+        PeriodPath,
         DeliveryVersionParams,
     ),
     responses(
@@ -358,11 +358,10 @@ pub async fn list_deliveries(
 pub async fn get_delivery(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    PeriodPath(period): PeriodPath,
     params: web::Query<DeliveryVersionParams>,
 ) -> Result<web::Json<Delivery>, ApiError> {
-    let agb = path_agb(&path.0)?;
-    let period = parse_period("period", &path.1)?;
     let version = params.version()?;
     let mut conn = connection(&pool).await?;
     require_reader(&mut conn, &principal, &agb).await?;

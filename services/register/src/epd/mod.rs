@@ -6,7 +6,6 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, Utc};
-use praktijkregister_platform::error::ApiError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,36 +28,4 @@ pub struct EpdAuthorization {
     pub authorized_by: String,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_by: Option<String>,
-}
-
-/// Who writes practice data for a practice (DESIGN §5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataWriter {
-    /// The registrar, for any practice.
-    Registrar,
-    /// An EPD vendor the practice authorised.
-    Vendor(String),
-    /// An EPD vendor the practice has not authorised (or no longer does).
-    UnauthorisedVendor(String),
-}
-
-impl DataWriter {
-    /// The vendor a write is stored under; `None` for the registrar.
-    pub fn vendor(&self) -> Option<&str> {
-        match self {
-            Self::Registrar => None,
-            Self::Vendor(vendor) | Self::UnauthorisedVendor(vendor) => Some(vendor),
-        }
-    }
-
-    /// The 403 for a vendor without the practice's authorisation.
-    pub fn refusal(&self, practice_agb: &str) -> Option<ApiError> {
-        match self {
-            Self::UnauthorisedVendor(vendor) => Some(ApiError::Forbidden(format!(
-                "EPD vendor {vendor} has no authorisation of practice {practice_agb}; the practice \
-                 grants one at /v1/practices/{practice_agb}/epd-authorizations/{vendor}"
-            ))),
-            Self::Registrar | Self::Vendor(_) => None,
-        }
-    }
 }

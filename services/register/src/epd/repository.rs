@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{EpdVendorId, OefentherapieAgb};
 
 use super::EpdAuthorization;
 use crate::schema::epd_authorizations;
@@ -35,12 +36,12 @@ impl From<AuthorizationRow> for EpdAuthorization {
 /// Whether `vendor` holds an active authorisation of the practice.
 pub async fn is_authorized(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    vendor: &str,
+    practice: &OefentherapieAgb,
+    vendor: &EpdVendorId,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         epd_authorizations::table
-            .find((practice_agb, vendor))
+            .find((practice.as_str(), vendor.as_str()))
             .filter(epd_authorizations::revoked_at.is_null()),
     ))
     .get_result(conn)
@@ -51,11 +52,11 @@ pub async fn is_authorized(
 /// revocation waits until the write that relies on it is done.
 pub async fn hold_authorization(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    vendor: &str,
+    practice: &OefentherapieAgb,
+    vendor: &EpdVendorId,
 ) -> QueryResult<bool> {
     let held: Option<String> = epd_authorizations::table
-        .find((practice_agb, vendor))
+        .find((practice.as_str(), vendor.as_str()))
         .filter(epd_authorizations::revoked_at.is_null())
         .select(epd_authorizations::epd_vendor)
         .for_share()
@@ -69,15 +70,15 @@ pub async fn hold_authorization(
 /// anything changed (false when it already was active).
 pub async fn grant(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    vendor: &str,
+    practice: &OefentherapieAgb,
+    vendor: &EpdVendorId,
     at: DateTime<Utc>,
     by: &str,
 ) -> QueryResult<(EpdAuthorization, bool)> {
     let inserted = diesel::insert_into(epd_authorizations::table)
         .values((
-            epd_authorizations::practice_agb.eq(practice_agb),
-            epd_authorizations::epd_vendor.eq(vendor),
+            epd_authorizations::practice_agb.eq(practice.as_str()),
+            epd_authorizations::epd_vendor.eq(vendor.as_str()),
             epd_authorizations::authorized_at.eq(at),
             epd_authorizations::authorized_by.eq(by),
         ))
@@ -91,7 +92,7 @@ pub async fn grant(
     }
     let reactivated = diesel::update(
         epd_authorizations::table
-            .find((practice_agb, vendor))
+            .find((practice.as_str(), vendor.as_str()))
             .filter(epd_authorizations::revoked_at.is_not_null()),
     )
     .set((
@@ -108,7 +109,7 @@ pub async fn grant(
         return Ok((row.into(), true));
     }
     let active = epd_authorizations::table
-        .find((practice_agb, vendor))
+        .find((practice.as_str(), vendor.as_str()))
         .select(AuthorizationRow::as_select())
         .first(conn)
         .await?;
@@ -118,14 +119,14 @@ pub async fn grant(
 /// Revokes an active authorisation; `None` when there was none.
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    vendor: &str,
+    practice: &OefentherapieAgb,
+    vendor: &EpdVendorId,
     at: DateTime<Utc>,
     by: &str,
 ) -> QueryResult<Option<EpdAuthorization>> {
     let row = diesel::update(
         epd_authorizations::table
-            .find((practice_agb, vendor))
+            .find((practice.as_str(), vendor.as_str()))
             .filter(epd_authorizations::revoked_at.is_null()),
     )
     .set((
@@ -143,12 +144,12 @@ pub async fn revoke(
 /// `limit + 1` at most.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     after: Option<String>,
     limit: i64,
 ) -> QueryResult<Vec<EpdAuthorization>> {
     let mut query = epd_authorizations::table
-        .filter(epd_authorizations::practice_agb.eq(practice_agb.to_string()))
+        .filter(epd_authorizations::practice_agb.eq(practice.as_str().to_string()))
         .select(AuthorizationRow::as_select())
         .order(epd_authorizations::epd_vendor)
         .limit(limit + 1)

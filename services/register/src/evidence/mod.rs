@@ -11,9 +11,10 @@ use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 use praktijkregister_domain::{
     CycleYear, Evidence, IntervisionMembership, IopEvidence, KpStatus, MonthEvidence,
-    OefentherapieAgb, Period, PremDomainScore, PremEvidence, SharedAddress, TherapistEvidence,
-    TreatmentIndexEvidence, VisitationEvidence,
+    OefentherapieAgb, Period, PremDomainScore, PremEvidence, RegistrationState, SharedAddress,
+    TherapistEvidence, TreatmentIndexEvidence, VisitationEvidence,
 };
+use praktijkregister_platform::db::decode;
 use praktijkregister_platform::error::ApiError;
 
 /// The insurer a compliance question is asked for: its ceiling and whether the practice consented.
@@ -45,9 +46,11 @@ pub async fn assemble(
     conn: &mut AsyncPgConnection,
     year: CycleYear,
     as_of: NaiveDate,
-    agbs: &[String],
+    practices: &[OefentherapieAgb],
     insurer: Option<InsurerContext>,
 ) -> Result<Vec<Evidence>, ApiError> {
+    let agbs: Vec<String> = practices.iter().map(|a| a.as_str().to_string()).collect();
+    let agbs = agbs.as_slice();
     let y = i32::from(year.value());
     let (from, to) = (date(y, 1, 1), date(y, 12, 31));
     let next_year = date(y + 1, 1, 1);
@@ -101,9 +104,11 @@ pub async fn assemble(
     let registrations = repository::registrations(conn, agbs, y).await?;
     let mut shared: BTreeMap<String, Vec<SharedAddress>> = BTreeMap::new();
     for row in repository::shared_addresses(conn, agbs).await? {
-        let Ok(other) = OefentherapieAgb::parse(&row.other_practice_agb) else {
-            continue;
-        };
+        let other = decode(
+            "practice_locations.practice_agb",
+            &row.other_practice_agb,
+            OefentherapieAgb::parse,
+        )?;
         shared
             .entry(row.practice_agb)
             .or_default()
@@ -121,11 +126,16 @@ pub async fn assemble(
     }
     let due = due_months(year, as_of);
 
-    let mut evidence = Vec::with_capacity(agbs.len());
-    for agb in agbs {
-        let Ok(practice_agb) = OefentherapieAgb::parse(agb) else {
-            continue;
-        };
+    let registrations = registrations
+        .iter()
+        .map(|r| {
+            let state = decode("registrations.state", &r.state, RegistrationState::parse)?;
+            Ok((r.practice_agb.as_str(), r.cycle_year, state))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let mut evidence = Vec::with_capacity(practices.len());
+    for practice_agb in practices {
+        let agb = &practice_agb.as_str().to_string();
         let months = due
             .iter()
             .map(
@@ -154,32 +164,38 @@ pub async fn assemble(
         let therapists = therapist_rows
             .iter()
             .filter(|t| &t.practice_agb == agb)
-            .filter_map(|t| {
-                Some(TherapistEvidence {
-                    agb: OefentherapieAgb::parse(&t.agb).ok()?,
-                    kp_status: t.kp_status.as_deref().and_then(|s| KpStatus::parse(s).ok()),
+            .map(|t| {
+                Ok(TherapistEvidence {
+                    agb: decode("therapists.agb", &t.agb, OefentherapieAgb::parse)?,
+                    kp_status: t
+                        .kp_status
+                        .as_deref()
+                        .map(|s| decode("therapists.kp_status", s, KpStatus::parse))
+                        .transpose()?,
                     kp_valid_from: t.kp_valid_from,
                     kp_valid_until: t.kp_valid_until,
                     iop: t.iop_drawn_up_on.map(|drawn_up_on| IopEvidence {
                         drawn_up_on,
                         uploaded_to_kp_on: t.iop_uploaded_to_kp_on,
+                        // Outer-joined: null only without an IOP, and then there is no IOP here.
                         quarterly_updates: t.iop_quarterly_updates.clone().unwrap_or_default(),
                     }),
+                    // A therapist in no group has no memberships.
                     intervision: intervision.get(&t.agb).cloned().unwrap_or_default(),
                 })
             })
-            .collect();
+            .collect::<Result<Vec<_>, ApiError>>()?;
         let state_of = |cycle_year: i32| {
             registrations
                 .iter()
-                .find(|r| &r.practice_agb == agb && r.cycle_year == cycle_year)
-                .map(|r| r.state.as_str())
+                .find(|(practice, year, _)| *practice == agb && *year == cycle_year)
+                .map(|(_, _, state)| *state)
         };
         let this_year = state_of(y);
-        let registered_before = state_of(y - 1) == Some("registered");
+        let registered_before = state_of(y - 1) == Some(RegistrationState::Registered);
         let domain_scores = prem.remove(agb);
         evidence.push(Evidence {
-            practice_agb,
+            practice_agb: practice_agb.clone(),
             year,
             as_of,
             months,
@@ -192,10 +208,10 @@ pub async fn assemble(
             insurer_ceiling: insurer.map(|i| i.ceiling),
             consent_given: insurer.map(|i| i.consent_given),
             visitation: VisitationEvidence {
-                registered_for_year: this_year == Some("registered"),
+                registered_for_year: this_year == Some(RegistrationState::Registered),
                 visitation_positive_in_year: matches!(
                     this_year,
-                    Some("registered" | "awaiting_kp")
+                    Some(RegistrationState::Registered | RegistrationState::AwaitingKp)
                 ),
                 // Reports live in the visitation service, which does not report them yet.
                 report_uploaded: None,

@@ -5,6 +5,9 @@ use chrono::NaiveDate;
 use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Int4, Nullable, Text};
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::OefentherapieAgb;
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 #[derive(Debug, QueryableByName)]
 pub struct MonthRow {
@@ -316,9 +319,9 @@ pub async fn shared_addresses(
 /// AGB codes of all practices after `after`, in order, `limit` at a time (the feed's batches).
 pub async fn practice_batch(
     conn: &mut AsyncPgConnection,
-    after: Option<&str>,
+    after: Option<&OefentherapieAgb>,
     limit: i64,
-) -> diesel::QueryResult<Vec<String>> {
+) -> Result<Vec<OefentherapieAgb>, ApiError> {
     #[derive(QueryableByName)]
     struct Agb {
         #[diesel(sql_type = Text)]
@@ -326,9 +329,11 @@ pub async fn practice_batch(
     }
     let rows: Vec<Agb> =
         diesel::sql_query("SELECT agb FROM practices WHERE agb > $1 ORDER BY agb LIMIT $2")
-            .bind::<Text, _>(after.unwrap_or(""))
+            .bind::<Text, _>(after.map_or("", OefentherapieAgb::as_str))
             .bind::<BigInt, _>(limit)
             .load(conn)
             .await?;
-    Ok(rows.into_iter().map(|r| r.agb).collect())
+    rows.into_iter()
+        .map(|r| decode("practices.agb", &r.agb, OefentherapieAgb::parse))
+        .collect()
 }

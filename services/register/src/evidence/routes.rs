@@ -5,18 +5,19 @@ use crate::startup::RegisterContext;
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use praktijkregister_domain::{
-    amsterdam_date, evaluate, ClientRole, ComplianceReport, CriteriaSet, CycleYear, UzoviCode,
+    amsterdam_date, evaluate, ComplianceReport, CriteriaSet, CycleYear, OefentherapieAgb, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::Principal;
+use praktijkregister_platform::auth::{Binding, Principal};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{assemble, InsurerContext};
-use crate::cycles::path_year;
-use crate::practices::routes::path_agb;
+use crate::access;
+use crate::paths::{CycleYearPath, PracticePath};
+use crate::problems::Problems as _;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_compliance).service(evidence_feed);
@@ -53,11 +54,7 @@ pub struct ComplianceParams {
 /// share quality data with it (else 404). Every read is in the audit trail.
 #[utoipa::path(
     tag = "Compliance",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("year" = u16, Path, description = "Cycle year", example = 2026),
-        ComplianceParams,
-    ),
+    params(PracticePath, CycleYearPath, ComplianceParams),
     responses(
         (status = 200, description = "The evaluation", body = ComplianceReport),
         (status = 404, description = "No such practice (or not visible to you)", body = Problem, content_type = "application/problem+json"),
@@ -70,13 +67,11 @@ pub async fn get_compliance(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    CycleYearPath(year): CycleYearPath,
     params: web::Query<ComplianceParams>,
 ) -> Result<web::Json<ComplianceReport>, ApiError> {
     principal.require(scopes::COMPLIANCE_READ)?;
-    let (agb, year) = path.into_inner();
-    let agb = path_agb(&agb)?;
-    let year = path_year(&year)?;
     let set = match params.criteria.as_deref() {
         None => CriteriaSet::Plus,
         Some(raw) => {
@@ -86,27 +81,28 @@ pub async fn get_compliance(
     let requested_insurer = params
         .insurer
         .as_deref()
-        .map(|raw| UzoviCode::parse(raw).map_err(|e| ApiError::field("insurer", e.code(), &e)))
-        .transpose()?
-        .map(|u| u.as_str().to_string());
-    let not_found = || ApiError::NotFound(format!("practice {agb} does not exist"));
-    let insurer = match principal.role {
-        ClientRole::Insurer => principal.insurer().map(ToString::to_string),
-        ClientRole::Practice if !principal.may_access_practice(&agb) => return Err(not_found()),
-        _ => requested_insurer,
+        .map(|raw| UzoviCode::parse(raw).map_err(|e| ApiError::invalid("insurer", &e)))
+        .transpose()?;
+    // An insurer is always evaluated for itself; a practice reads only its own compliance.
+    let insurer = match &principal.binding {
+        Binding::Insurer(own) => Some(own.clone()),
+        Binding::Practice(own) if *own != agb => return Err(ApiError::practice_not_found(&agb)),
+        Binding::None | Binding::Practice(_) | Binding::EpdVendor(_) | Binding::Visitor(_) => {
+            requested_insurer
+        }
     };
     let mut conn = connection(&pool).await?;
-    if !crate::practices::repository::exists(&mut conn, &agb).await? {
-        return Err(not_found());
-    }
+    access::require_exists(&mut conn, &agb).await?;
     let insurer_context = match &insurer {
         Some(uzovi) => {
-            let consent_given = crate::consents::has_consent(&mut conn, &agb, uzovi).await?;
-            if principal.role == ClientRole::Insurer && !consent_given {
-                return Err(not_found());
-            }
+            let consent_given = if principal.insurer().is_some() {
+                access::require_consent(&mut conn, uzovi, &agb).await?;
+                true
+            } else {
+                access::has_consent(&mut conn, uzovi, &agb).await?
+            };
             Some(InsurerContext {
-                ceiling: ctx.settings.compliance.ceiling_for(uzovi),
+                ceiling: ctx.settings.compliance.ceiling_for(uzovi.as_str()),
                 consent_given,
             })
         }
@@ -121,9 +117,12 @@ pub async fn get_compliance(
         insurer_context,
     )
     .await?;
-    let evidence = evidence.into_iter().next().ok_or_else(not_found)?;
+    let evidence = evidence
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::practice_not_found(&agb))?;
     let report = evaluate(set, &evidence, &ctx.settings.compliance.thresholds);
-    let event = AuditEvent::success("compliance.read", "practice", &agb).with_detail(serde_json::json!({
+    let event = AuditEvent::success("compliance.read", "practice", agb.as_str()).with_detail(serde_json::json!({
         "year": year.value(), "criteria": set.as_str(), "insurer": insurer, "outcome": report.outcome,
     }));
     audit::record(&mut conn, (&principal).into(), &event).await?;
@@ -140,7 +139,7 @@ pub async fn get_compliance(
 /// audit trail.
 #[utoipa::path(
     tag = "Compliance",
-    params(("year" = u16, Path, description = "Cycle year", example = 2026)),
+    params(CycleYearPath),
     responses(
         (status = 200, description = "One `Evidence` record per line", content_type = "application/x-ndjson", body = praktijkregister_domain::Evidence),
         (status = 422, description = "The year is not a cycle year", body = Problem, content_type = "application/problem+json"),
@@ -152,10 +151,9 @@ pub async fn evidence_feed(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    CycleYearPath(year): CycleYearPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::EVIDENCE_READ)?;
-    let year = path_year(&path)?;
     let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
     {
         let mut conn = connection(&pool).await?;
@@ -163,13 +161,15 @@ pub async fn evidence_feed(
         audit::record(&mut conn, (&principal).into(), &event).await?;
     }
     let pool = pool.into_inner();
-    let batches = futures_util::stream::try_unfold(Some(String::new()), move |after| {
+    // The state is the position after which the next batch starts; `None` when the feed is done.
+    let start: Option<Option<OefentherapieAgb>> = Some(None);
+    let batches = futures_util::stream::try_unfold(start, move |after| {
         let pool = pool.clone();
         async move {
             let Some(after) = after else { return Ok(None) };
             let mut conn = connection(&pool).await?;
             let agbs =
-                super::repository::practice_batch(&mut conn, Some(&after), FEED_BATCH).await?;
+                super::repository::practice_batch(&mut conn, after.as_ref(), FEED_BATCH).await?;
             let Some(last) = agbs.last().cloned() else {
                 return Ok(None);
             };
@@ -179,7 +179,7 @@ pub async fn evidence_feed(
                 serde_json::to_writer(&mut lines, record).map_err(ApiError::internal)?;
                 lines.push(b'\n');
             }
-            let next = (agbs.len() as i64 == FEED_BATCH).then_some(last);
+            let next = (agbs.len() as i64 == FEED_BATCH).then_some(Some(last));
             Ok::<_, ApiError>(Some((web::Bytes::from(lines), next)))
         }
     });

@@ -6,7 +6,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, Utc};
-use praktijkregister_domain::UzoviCode;
+use praktijkregister_domain::{Text, UzoviCode};
 use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -22,20 +22,14 @@ pub enum Measure {
     TreatmentIndex,
 }
 
-impl Measure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TreatmentIndex => "treatment_index",
-        }
-    }
+/// A measure name that is not one of [`Measure::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a measure is treatment_index")]
+pub struct UnknownMeasure;
 
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "treatment_index" => Some(Self::TreatmentIndex),
-            _ => None,
-        }
-    }
-}
+praktijkregister_domain::wire_names!(Measure, error = UnknownMeasure, unknown = UnknownMeasure, {
+    TreatmentIndex = "treatment_index",
+});
 
 /// An improvement plan as sent (the VGZ example of 003: from 160 to 130 under a ceiling of 149).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -152,16 +146,17 @@ pub struct AboveCeilingParams {
 /// Validated plan fields, ready for the repository.
 #[derive(Debug, Clone)]
 pub struct PlanFields {
-    pub insurer_uzovi: String,
+    pub insurer_uzovi: UzoviCode,
+    /// The year of the treatment index: a plain year, not a cycle year.
     pub year: i32,
     pub measure: Measure,
     pub current_value: f64,
     pub ceiling: f64,
     pub target: f64,
-    pub plan: String,
-    pub do_text: String,
-    pub check: String,
-    pub act: String,
+    pub plan: Text,
+    pub do_text: Text,
+    pub check: Text,
+    pub act: Text,
     pub evaluation_points: Vec<i32>,
 }
 
@@ -171,31 +166,6 @@ const MAX_EVALUATION_POINTS: usize = 20;
 const MAX_EVALUATION_POINT: i32 = 1000;
 /// Far above any index Vektis publishes; a larger figure is a typing error.
 const MAX_INDEX: f64 = 10_000.0;
-
-fn parse_text(errors: &mut FieldErrors, field: &str, value: &str) -> Option<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT {
-        errors.push(
-            field,
-            "text_length",
-            format!("must have 1 to {MAX_TEXT} characters"),
-        );
-        None
-    } else if trimmed
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        // PostgreSQL cannot store NUL; line breaks and tabs are text, other controls are not.
-        errors.push(
-            field,
-            "text_characters",
-            "must not contain control characters other than line breaks and tabs",
-        );
-        None
-    } else {
-        Some(trimmed.to_string())
-    }
-}
 
 fn check_index(errors: &mut FieldErrors, field: &str, value: f64) -> bool {
     if value.is_finite() && (0.0..=MAX_INDEX).contains(&value) {
@@ -214,9 +184,7 @@ impl NewImprovementPlanRequest {
     /// Validates every field at once, so one answer names every problem.
     pub fn parse(self) -> Result<PlanFields, ApiError> {
         let mut errors = FieldErrors::new();
-        let insurer = errors
-            .check("insurer_uzovi", UzoviCode::parse(&self.insurer_uzovi))
-            .map(|u| u.as_str().to_string());
+        let insurer = errors.check("insurer_uzovi", UzoviCode::parse(&self.insurer_uzovi));
         if !(MIN_YEAR..=MAX_YEAR).contains(&self.year) {
             errors.push(
                 "year",
@@ -250,10 +218,10 @@ impl NewImprovementPlanRequest {
                 );
             }
         }
-        let plan = parse_text(&mut errors, "plan", &self.plan);
-        let do_text = parse_text(&mut errors, "do", &self.do_text);
-        let check = parse_text(&mut errors, "check", &self.check);
-        let act = parse_text(&mut errors, "act", &self.act);
+        let plan = errors.check("plan", Text::lines(&self.plan, MAX_TEXT));
+        let do_text = errors.check("do", Text::lines(&self.do_text, MAX_TEXT));
+        let check = errors.check("check", Text::lines(&self.check, MAX_TEXT));
+        let act = errors.check("act", Text::lines(&self.act, MAX_TEXT));
         if self.evaluation_points.is_empty() || self.evaluation_points.len() > MAX_EVALUATION_POINTS
         {
             errors.push(

@@ -4,6 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{OefentherapieAgb, UzoviCode};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 use uuid::Uuid;
 
 use super::{ImprovementPlan, Measure, PlanFields};
@@ -29,15 +32,16 @@ struct PlanRow {
     created_by: String,
 }
 
-impl From<PlanRow> for ImprovementPlan {
-    fn from(row: PlanRow) -> Self {
-        Self {
+impl TryFrom<PlanRow> for ImprovementPlan {
+    type Error = ApiError;
+
+    fn try_from(row: PlanRow) -> Result<Self, ApiError> {
+        Ok(Self {
             id: row.id,
             practice_agb: row.practice_agb,
             insurer_uzovi: row.insurer_uzovi,
             year: row.year,
-            // Only known measures are ever written.
-            measure: Measure::parse(&row.measure).unwrap_or(Measure::TreatmentIndex),
+            measure: decode("improvement_plans.measure", &row.measure, Measure::parse)?,
             current_value: row.current_value,
             ceiling: row.ceiling,
             target: row.target,
@@ -48,32 +52,32 @@ impl From<PlanRow> for ImprovementPlan {
             evaluation_points: row.evaluation_points,
             created_at: row.created_at,
             created_by: row.created_by,
-        }
+        })
     }
 }
 
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     fields: &PlanFields,
     at: DateTime<Utc>,
     by: &str,
-) -> QueryResult<ImprovementPlan> {
+) -> Result<ImprovementPlan, ApiError> {
     let row = diesel::insert_into(improvement_plans::table)
         .values((
             improvement_plans::id.eq(id),
-            improvement_plans::practice_agb.eq(practice_agb),
-            improvement_plans::insurer_uzovi.eq(&fields.insurer_uzovi),
+            improvement_plans::practice_agb.eq(practice.as_str()),
+            improvement_plans::insurer_uzovi.eq(fields.insurer_uzovi.as_str()),
             improvement_plans::year.eq(fields.year),
             improvement_plans::measure.eq(fields.measure.as_str()),
             improvement_plans::current_value.eq(fields.current_value),
             improvement_plans::ceiling.eq(fields.ceiling),
             improvement_plans::target.eq(fields.target),
-            improvement_plans::plan_text.eq(&fields.plan),
-            improvement_plans::do_text.eq(&fields.do_text),
-            improvement_plans::check_text.eq(&fields.check),
-            improvement_plans::act_text.eq(&fields.act),
+            improvement_plans::plan_text.eq(fields.plan.as_str()),
+            improvement_plans::do_text.eq(fields.do_text.as_str()),
+            improvement_plans::check_text.eq(fields.check.as_str()),
+            improvement_plans::act_text.eq(fields.act.as_str()),
             improvement_plans::evaluation_points.eq(&fields.evaluation_points),
             improvement_plans::created_at.eq(at),
             improvement_plans::created_by.eq(by),
@@ -81,21 +85,21 @@ pub async fn insert(
         .returning(PlanRow::as_returning())
         .get_result(conn)
         .await?;
-    Ok(row.into())
+    row.try_into()
 }
 
 /// The practice's plans, newest first, after the keyset position `after`; `only_insurer` and
 /// `year` narrow the list.
 pub async fn list_for_practice(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    only_insurer: Option<&str>,
+    practice: &OefentherapieAgb,
+    only_insurer: Option<&UzoviCode>,
     year: Option<i32>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
-) -> QueryResult<Vec<ImprovementPlan>> {
+) -> Result<Vec<ImprovementPlan>, ApiError> {
     let mut query = improvement_plans::table
-        .filter(improvement_plans::practice_agb.eq(practice_agb.to_string()))
+        .filter(improvement_plans::practice_agb.eq(practice.as_str().to_string()))
         .select(PlanRow::as_select())
         .order((
             improvement_plans::created_at.desc(),
@@ -104,7 +108,7 @@ pub async fn list_for_practice(
         .limit(limit + 1)
         .into_boxed();
     if let Some(insurer) = only_insurer {
-        query = query.filter(improvement_plans::insurer_uzovi.eq(insurer.to_string()));
+        query = query.filter(improvement_plans::insurer_uzovi.eq(insurer.as_str().to_string()));
     }
     if let Some(year) = year {
         query = query.filter(improvement_plans::year.eq(year));
@@ -118,12 +122,12 @@ pub async fn list_for_practice(
                     .and(improvement_plans::id.lt(id))),
         );
     }
-    Ok(query
+    query
         .load(conn)
         .await?
         .into_iter()
-        .map(ImprovementPlan::from)
-        .collect())
+        .map(ImprovementPlan::try_from)
+        .collect()
 }
 
 /// A practice whose index of the year exceeds a ceiling.
@@ -143,13 +147,14 @@ pub struct AboveCeilingRow {
 /// for the insurer.
 pub async fn above_ceiling(
     conn: &mut AsyncPgConnection,
-    insurer_uzovi: &str,
+    insurer: &UzoviCode,
     year: i32,
     ceiling: f64,
     consented_only: bool,
     after: Option<String>,
     limit: i64,
 ) -> QueryResult<Vec<AboveCeilingRow>> {
+    let insurer_uzovi = insurer.as_str();
     let mut query = treatment_indices::table
         .inner_join(practices::table)
         .filter(treatment_indices::year.eq(year))

@@ -5,10 +5,9 @@ use crate::scopes;
 use crate::startup::RegisterContext;
 use actix_web::{get, post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use praktijkregister_domain::{ClientRole, UzoviCode};
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::Principal;
+use praktijkregister_platform::auth::{Binding, Principal};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -19,9 +18,8 @@ use super::{
     AboveCeilingParams, ImprovementPlan, NewImprovementPlanRequest, PlanListParams,
     PracticeAboveCeiling,
 };
-use crate::consents::has_consent;
-use crate::practices::repository as practices;
-use crate::practices::routes::path_agb;
+use crate::access;
+use crate::paths::PracticePath;
 use crate::quality::parse_year;
 
 /// Registers the improvement-plan routes; the same registration feeds the OpenAPI document.
@@ -29,10 +27,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_improvement_plan)
         .service(list_improvement_plans)
         .service(list_practices_above_ceiling);
-}
-
-fn practice_not_found(agb: &str) -> ApiError {
-    ApiError::NotFound(format!("practice {agb} does not exist"))
 }
 
 /// Record an improvement plan
@@ -45,7 +39,7 @@ fn practice_not_found(agb: &str) -> ApiError {
 /// for itself; any other practice answers 404.
 #[utoipa::path(
     tag = "Improvement plans",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345")),
+    params(PracticePath),
     request_body = NewImprovementPlanRequest,
     responses(
         (status = 201, description = "Recorded", body = ImprovementPlan),
@@ -60,45 +54,35 @@ pub async fn create_improvement_plan(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     body: web::Json<NewImprovementPlanRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::IMPROVEMENT_PLANS_WRITE, &agb)?;
+    principal.require_practice(scopes::IMPROVEMENT_PLANS_WRITE, agb.as_str())?;
     let fields = body.into_inner().parse()?;
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let plan = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if !practices::exists(conn, &agb).await? {
-                    return Err(practice_not_found(&agb));
-                }
-                let plan = repository::insert(
-                    conn,
-                    uuid::Uuid::now_v7(),
-                    &agb,
-                    &fields,
-                    now,
-                    &principal.client_id,
-                )
-                .await?;
-                let event = AuditEvent::success(
-                    "improvement_plan.create",
-                    "improvement_plan",
-                    plan.id.to_string(),
-                )
-                .with_detail(json!({
-                    "practice_agb": agb,
-                    "insurer_uzovi": plan.insurer_uzovi,
-                    "year": plan.year,
-                }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(plan)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let client_id = &principal.client_id;
+    let plan = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            access::require_exists(conn, &agb).await?;
+            let plan =
+                repository::insert(conn, uuid::Uuid::now_v7(), &agb, &fields, now, client_id)
+                    .await?;
+            let event = AuditEvent::success(
+                "improvement_plan.create",
+                "improvement_plan",
+                plan.id.to_string(),
+            )
+            .with_detail(json!({
+                "practice_agb": agb,
+                "insurer_uzovi": plan.insurer_uzovi,
+                "year": plan.year,
+            }));
+            Ok((plan, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(HttpResponse::Created().json(plan))
 }
 
@@ -110,7 +94,7 @@ pub async fn create_improvement_plan(
 /// practice answers 404. Every read is written to the audit log.
 #[utoipa::path(
     tag = "Improvement plans",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), PlanListParams, PageParams),
+    params(PracticePath, PlanListParams, PageParams),
     responses(
         (status = 200, description = "A page of plans", body = Page<ImprovementPlan>),
         (status = 404, description = "No such practice (or not yours, or no consent for you)", body = Problem, content_type = "application/problem+json"),
@@ -122,21 +106,16 @@ pub async fn create_improvement_plan(
 pub async fn list_improvement_plans(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     filter: web::Query<PlanListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<ImprovementPlan>>, ApiError> {
     principal.require(scopes::IMPROVEMENT_PLANS_READ)?;
-    let agb = path_agb(&path)?;
-    let only_insurer = match principal.role {
-        ClientRole::Insurer => Some(
-            principal
-                .insurer()
-                .map(ToString::to_string)
-                .ok_or_else(|| practice_not_found(&agb))?,
-        ),
-        _ => {
-            principal.require_practice(scopes::IMPROVEMENT_PLANS_READ, &agb)?;
+    // An insurer reads only the plans addressed to it (and only with consent, below).
+    let only_insurer = match &principal.binding {
+        Binding::Insurer(own) => Some(own.clone()),
+        Binding::None | Binding::Practice(_) | Binding::EpdVendor(_) | Binding::Visitor(_) => {
+            principal.require_practice(scopes::IMPROVEMENT_PLANS_READ, agb.as_str())?;
             None
         }
     };
@@ -148,22 +127,17 @@ pub async fn list_improvement_plans(
     let limit = page.limit()?;
     let after = page.after()?;
     let mut conn = connection(&pool).await?;
-    if !practices::exists(&mut conn, &agb).await? {
-        return Err(practice_not_found(&agb));
-    }
+    access::require_exists(&mut conn, &agb).await?;
     if let Some(insurer) = &only_insurer {
-        // Without consent the insurer may not even learn that the practice is in the register.
-        if !has_consent(&mut conn, &agb, insurer).await? {
-            return Err(practice_not_found(&agb));
-        }
+        access::require_consent(&mut conn, insurer, &agb).await?;
     }
     let plans =
-        repository::list_for_practice(&mut conn, &agb, only_insurer.as_deref(), year, after, limit)
+        repository::list_for_practice(&mut conn, &agb, only_insurer.as_ref(), year, after, limit)
             .await?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("improvement_plan.list", "practice", &agb)
+        &AuditEvent::success("improvement_plan.list", "practice", agb.as_str())
             .with_detail(json!({"insurer_uzovi": only_insurer, "year": year})),
     )
     .await?;
@@ -204,14 +178,10 @@ pub async fn list_practices_above_ceiling(
         .as_deref()
         .map(str::trim)
         .filter(|uzovi| !uzovi.is_empty())
-        .map(|uzovi| {
-            UzoviCode::parse(uzovi)
-                .map(|u| u.as_str().to_string())
-                .map_err(|e| ApiError::field("insurer", e.code(), &e))
-        })
+        .map(|uzovi| UzoviCode::parse(uzovi).map_err(|e| ApiError::invalid("insurer", &e)))
         .transpose()?;
-    let (insurer, consented_only) = match principal.role {
-        ClientRole::Registrar => (
+    let (insurer, consented_only) = match &principal.binding {
+        Binding::None if principal.role == ClientRole::Registrar => (
             requested.ok_or_else(|| {
                 ApiError::field(
                     "insurer",
@@ -221,24 +191,16 @@ pub async fn list_practices_above_ceiling(
             })?,
             false,
         ),
-        ClientRole::Insurer => {
-            let own = principal
-                .insurer()
-                .map(ToString::to_string)
-                .ok_or_else(|| {
-                    ApiError::Forbidden("the token is not bound to an insurer".into())
-                })?;
-            if requested
-                .as_ref()
-                .is_some_and(|requested| *requested != own)
-            {
+        // An insurer sees only the practices that consent to share with it (001 §1.3c).
+        Binding::Insurer(own) => {
+            if requested.as_ref().is_some_and(|requested| requested != own) {
                 return Err(ApiError::Forbidden(format!(
                     "an insurer reads only its own list ({own})"
                 )));
             }
-            (own, true)
+            (own.clone(), true)
         }
-        _ => {
+        Binding::None | Binding::Practice(_) | Binding::EpdVendor(_) | Binding::Visitor(_) => {
             return Err(ApiError::Forbidden(
                 "this list is for the registrar and insurers".into(),
             ))
@@ -256,7 +218,7 @@ pub async fn list_practices_above_ceiling(
     };
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
-    let ceiling = ctx.settings.compliance.ceiling_for(&insurer);
+    let ceiling = ctx.settings.compliance.ceiling_for(insurer.as_str());
     let mut conn = connection(&pool).await?;
     let rows = repository::above_ceiling(
         &mut conn,
@@ -271,12 +233,16 @@ pub async fn list_practices_above_ceiling(
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("improvement_plan.above_ceiling.list", "insurer", &insurer)
-            .with_detail(json!({
-                "year": year,
-                "ceiling": ceiling,
-                "count": rows.len().min(usize::try_from(limit).unwrap_or(usize::MAX)),
-            })),
+        &AuditEvent::success(
+            "improvement_plan.above_ceiling.list",
+            "insurer",
+            insurer.as_str(),
+        )
+        .with_detail(json!({
+            "year": year,
+            "ceiling": ceiling,
+            "count": rows.len().min(usize::try_from(limit).unwrap_or(usize::MAX)),
+        })),
     )
     .await?;
     let items = rows

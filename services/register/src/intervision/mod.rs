@@ -6,7 +6,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use praktijkregister_domain::OefentherapieAgb;
+use praktijkregister_domain::{OefentherapieAgb, Text};
 use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -157,38 +157,21 @@ pub struct MeetingFields {
 
 const MAX_ATTENDEES: usize = 50;
 
-fn parse_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> Option<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max {
-        errors.push(
-            field,
-            "text_length",
-            format!("must have 1 to {max} characters"),
-        );
-        None
-    } else if trimmed.chars().any(char::is_control) {
-        // PostgreSQL cannot store NUL, and a name is one line.
-        errors.push(
-            field,
-            "text_characters",
-            "must not contain control characters",
-        );
-        None
-    } else {
-        Some(trimmed.to_string())
-    }
+/// Free text under the one rule of the register ([`Text::line`]), named by its field.
+fn line(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> Option<String> {
+    errors
+        .check(field, Text::line(value, max))
+        .map(Text::into_string)
 }
 
 impl NewGroupRequest {
     /// The name and the owner's AGB code, each checked.
-    pub fn parse(self) -> Result<(String, Option<String>), ApiError> {
+    pub fn parse(self) -> Result<(Text, Option<OefentherapieAgb>), ApiError> {
         let mut errors = FieldErrors::new();
-        let name = parse_text(&mut errors, "name", &self.name, 200);
-        let owner = self.owner_practice_agb.and_then(|agb| {
-            errors
-                .check("owner_practice_agb", OefentherapieAgb::parse(&agb))
-                .map(|agb| agb.as_str().to_string())
-        });
+        let name = errors.check("name", Text::line(&self.name, 200));
+        let owner = self
+            .owner_practice_agb
+            .and_then(|agb| errors.check("owner_practice_agb", OefentherapieAgb::parse(&agb)));
         errors.into_result()?;
         Ok((checked(name)?, owner))
     }
@@ -226,11 +209,10 @@ impl NewMeetingRequest {
                 "duration_minutes must be between 1 and 1440",
             );
         }
-        let facilitator_name =
-            parse_text(&mut errors, "facilitator_name", &self.facilitator_name, 200);
+        let facilitator_name = line(&mut errors, "facilitator_name", &self.facilitator_name, 200);
         let adap_accreditation_number = self
             .adap_accreditation_number
-            .and_then(|n| parse_text(&mut errors, "adap_accreditation_number", &n, 50));
+            .and_then(|n| line(&mut errors, "adap_accreditation_number", &n, 50));
         if self.adap_accreditation_year.is_some_and(|year| {
             !(crate::quality::MIN_YEAR..=crate::quality::MAX_YEAR).contains(&year)
         }) {

@@ -5,6 +5,7 @@ use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{OefentherapieAgb, Text};
 use uuid::Uuid;
 
 use super::{GroupMember, GroupSummary, IntervisionGroup, Meeting, MeetingFields};
@@ -73,16 +74,16 @@ impl MeetingRow {
 pub async fn insert_group(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    name: &str,
-    owner_practice_agb: Option<&str>,
+    name: &Text,
+    owner: Option<&OefentherapieAgb>,
     at: DateTime<Utc>,
     by: &str,
 ) -> QueryResult<GroupRow> {
     diesel::insert_into(intervision_groups::table)
         .values((
             intervision_groups::id.eq(id),
-            intervision_groups::name.eq(name),
-            intervision_groups::owner_practice_agb.eq(owner_practice_agb),
+            intervision_groups::name.eq(name.as_str()),
+            intervision_groups::owner_practice_agb.eq(owner.map(OefentherapieAgb::as_str)),
             intervision_groups::created_at.eq(at),
             intervision_groups::created_by.eq(by),
         ))
@@ -119,7 +120,7 @@ pub async fn find_group_for_update(
 pub async fn has_member_of_practice(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
 ) -> QueryResult<bool> {
     diesel::select(exists(
         intervision_members::table
@@ -128,7 +129,7 @@ pub async fn has_member_of_practice(
                     .on(practice_memberships::therapist_agb.eq(intervision_members::therapist_agb)),
             )
             .filter(intervision_members::group_id.eq(group_id))
-            .filter(practice_memberships::practice_agb.eq(practice_agb)),
+            .filter(practice_memberships::practice_agb.eq(practice.as_str())),
     ))
     .get_result(conn)
     .await
@@ -191,14 +192,14 @@ pub async fn assemble(
 pub async fn put_member(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
-    therapist_agb: &str,
+    therapist: &OefentherapieAgb,
     joined_on: NaiveDate,
     left_on: Option<NaiveDate>,
 ) -> QueryResult<(GroupMember, bool)> {
     let (row, created) = diesel::insert_into(intervision_members::table)
         .values((
             intervision_members::group_id.eq(group_id),
-            intervision_members::therapist_agb.eq(therapist_agb),
+            intervision_members::therapist_agb.eq(therapist.as_str()),
             intervision_members::joined_on.eq(joined_on),
             intervision_members::left_on.eq(left_on),
         ))
@@ -225,12 +226,12 @@ pub async fn put_member(
 pub async fn attended_on(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
-    therapist_agb: &str,
+    therapist: &OefentherapieAgb,
 ) -> QueryResult<Vec<NaiveDate>> {
     intervision_attendance::table
         .inner_join(intervision_meetings::table)
         .filter(intervision_meetings::group_id.eq(group_id))
-        .filter(intervision_attendance::therapist_agb.eq(therapist_agb))
+        .filter(intervision_attendance::therapist_agb.eq(therapist.as_str()))
         .order(intervision_meetings::held_on)
         .select(intervision_meetings::held_on)
         .load(conn)
@@ -241,9 +242,9 @@ pub async fn attended_on(
 pub async fn delete_member(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
-    therapist_agb: &str,
+    therapist: &OefentherapieAgb,
 ) -> QueryResult<bool> {
-    let deleted = diesel::delete(intervision_members::table.find((group_id, therapist_agb)))
+    let deleted = diesel::delete(intervision_members::table.find((group_id, therapist.as_str())))
         .execute(conn)
         .await?;
     Ok(deleted > 0)
@@ -314,7 +315,7 @@ pub async fn insert_meeting(
 /// groups it owns or in which one of its therapists (past or present) is or was a member.
 pub async fn list_groups(
     conn: &mut AsyncPgConnection,
-    practice: Option<&str>,
+    practice: Option<&OefentherapieAgb>,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<GroupSummary>> {
@@ -326,7 +327,7 @@ pub async fn list_groups(
     if let Some(after) = after {
         query = query.filter(intervision_groups::id.gt(after));
     }
-    if let Some(practice) = practice {
+    if let Some(practice) = practice.map(OefentherapieAgb::as_str) {
         let with_member = intervision_members::table
             .inner_join(
                 practice_memberships::table

@@ -5,10 +5,10 @@ use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use praktijkregister_domain::{amsterdam_date, ClientRole, OefentherapieAgb};
+use diesel_async::AsyncPgConnection;
+use praktijkregister_domain::{amsterdam_date, OefentherapieAgb};
 use praktijkregister_platform::audit::{self, AuditEvent};
-use praktijkregister_platform::auth::Principal;
+use praktijkregister_platform::auth::{Binding, Principal};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, FieldError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
@@ -20,9 +20,11 @@ use super::{
     GroupListParams, GroupMember, GroupSummary, IntervisionGroup, Meeting, MemberRequest,
     NewGroupRequest, NewMeetingRequest,
 };
+use crate::access;
+use crate::paths::{GroupPath, MemberTherapistPath};
 use crate::practices::repository as practices;
+use crate::problems::Problems as _;
 use crate::therapists::repository as therapists;
-use crate::therapists::routes::{path_therapist_agb, therapist_not_found};
 
 /// Registers the intervision routes; the same registration feeds the OpenAPI document.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -32,14 +34,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(put_member)
         .service(delete_member)
         .service(create_meeting);
-}
-
-fn group_not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("intervision group {id} does not exist"))
-}
-
-fn path_group_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| group_not_found(raw))
 }
 
 /// What the caller wants to do with a group.
@@ -63,15 +57,11 @@ async fn reachable_group(
         Access::Read => repository::find_group(conn, id).await?,
         Access::Change => repository::find_group_for_update(conn, id).await?,
     }
-    .ok_or_else(|| group_not_found(&id.to_string()))?;
-    match principal.role {
-        ClientRole::Registrar | ClientRole::Service => Ok(group),
-        ClientRole::Practice => {
-            let own = principal
-                .practice()
-                .map(|agb| agb.as_str())
-                .unwrap_or_default();
-            if group.owner_practice_agb.as_deref() == Some(own) {
+    .ok_or_else(|| ApiError::group_not_found(&id))?;
+    match &principal.binding {
+        Binding::None => Ok(group),
+        Binding::Practice(own) => {
+            if group.owner_practice_agb.as_deref() == Some(own.as_str()) {
                 Ok(group)
             } else if repository::has_member_of_practice(conn, id, own).await? {
                 match access {
@@ -81,11 +71,11 @@ async fn reachable_group(
                     ))),
                 }
             } else {
-                Err(group_not_found(&id.to_string()))
+                Err(ApiError::group_not_found(&id))
             }
         }
-        ClientRole::EpdVendor | ClientRole::Insurer | ClientRole::Visitor => {
-            Err(group_not_found(&id.to_string()))
+        Binding::EpdVendor(_) | Binding::Insurer(_) | Binding::Visitor(_) => {
+            Err(ApiError::group_not_found(&id))
         }
     }
 }
@@ -116,54 +106,50 @@ pub async fn create_group(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
     let (name, requested_owner) = body.into_inner().parse()?;
-    let owner = match principal.role {
-        ClientRole::Practice => {
-            let own = principal
-                .practice()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+    // A practice client's group is its own practice's.
+    let owner = match access::own_practice(&principal) {
+        Some(own) => {
             if let Some(requested) = &requested_owner {
-                principal.require_practice(scopes::QUALITY_WRITE, requested)?;
+                principal.require_practice(scopes::QUALITY_WRITE, requested.as_str())?;
             }
-            Some(own)
+            Some(own.clone())
         }
-        _ => requested_owner,
+        None => requested_owner,
     };
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let group = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if let Some(owner) = &owner {
-                    if !practices::exists(conn, owner).await? {
-                        return Err(ApiError::field(
-                            "owner_practice_agb",
-                            "practice_unknown",
-                            format!("practice {owner} does not exist"),
-                        ));
-                    }
+    let client_id = &principal.client_id;
+    let group = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            if let Some(owner) = &owner {
+                if !practices::exists(conn, owner.as_str()).await? {
+                    return Err(ApiError::field(
+                        "owner_practice_agb",
+                        "practice_unknown",
+                        format!("practice {owner} does not exist"),
+                    ));
                 }
-                let row = repository::insert_group(
-                    conn,
-                    Uuid::now_v7(),
-                    &name,
-                    owner.as_deref(),
-                    now,
-                    &principal.client_id,
-                )
-                .await?;
-                let event = AuditEvent::success(
-                    "intervision_group.create",
-                    "intervision_group",
-                    row.id.to_string(),
-                )
-                .with_detail(json!({"owner_practice_agb": row.owner_practice_agb}));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(repository::assemble(conn, row).await?)
             }
-            .scope_boxed()
-        })
-        .await?;
+            let row = repository::insert_group(
+                conn,
+                Uuid::now_v7(),
+                &name,
+                owner.as_ref(),
+                now,
+                client_id,
+            )
+            .await?;
+            let event = AuditEvent::success(
+                "intervision_group.create",
+                "intervision_group",
+                row.id.to_string(),
+            )
+            .with_detail(json!({"owner_practice_agb": row.owner_practice_agb}));
+            Ok((repository::assemble(conn, row).await?, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -179,7 +165,7 @@ pub async fn create_group(
 /// therapists is a member; any other group answers 404. Every read is written to the audit log.
 #[utoipa::path(
     tag = "Intervision",
-    params(("id" = String, Path, description = "The group's id")),
+    params(GroupPath),
     responses(
         (status = 200, description = "The group", body = IntervisionGroup),
         (status = 404, description = "No such group (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -190,10 +176,9 @@ pub async fn create_group(
 pub async fn get_group(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    GroupPath(id): GroupPath,
 ) -> Result<web::Json<IntervisionGroup>, ApiError> {
     principal.require(scopes::QUALITY_READ)?;
-    let id = path_group_id(&path)?;
     let mut conn = connection(&pool).await?;
     let row = reachable_group(&mut conn, &principal, id, Access::Read).await?;
     let group = repository::assemble(&mut conn, row).await?;
@@ -210,11 +195,6 @@ pub async fn get_group(
     Ok(web::Json(group))
 }
 
-/// Parses `/v1/intervision-groups/{id}/members/{therapist_agb}`.
-fn member_path(path: &(String, String)) -> Result<(Uuid, String), ApiError> {
-    Ok((path_group_id(&path.0)?, path_therapist_agb(&path.1)?))
-}
-
 /// Add or change a group member
 ///
 /// Records that the therapist is a member of the group from `joined_on` (until `left_on`, if
@@ -224,10 +204,7 @@ fn member_path(path: &(String, String)) -> Result<(Uuid, String), ApiError> {
 /// the registrar change a group.
 #[utoipa::path(
     tag = "Intervision",
-    params(
-        ("id" = String, Path, description = "The group's id"),
-        ("therapist_agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
-    ),
+    params(GroupPath, MemberTherapistPath),
     request_body = MemberRequest,
     responses(
         (status = 200, description = "Replaced", body = GroupMember),
@@ -244,20 +221,20 @@ fn member_path(path: &(String, String)) -> Result<(Uuid, String), ApiError> {
 pub async fn put_member(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    GroupPath(id): GroupPath,
+    MemberTherapistPath(therapist_agb): MemberTherapistPath,
     body: web::Json<MemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
-    let (id, therapist_agb) = member_path(&path)?;
     let request = body.into_inner();
     request.validate()?;
     let mut conn = connection(&pool).await?;
-    let (member, created) = conn
-        .transaction::<_, ApiError, _>(|conn| {
+    let caller = &principal;
+    let (member, created) = audit::transaction(&mut conn, caller.into(), |conn| {
             async move {
-                reachable_group(conn, &principal, id, Access::Change).await?;
-                if !therapists::exists(conn, &therapist_agb).await? {
-                    return Err(therapist_not_found(&therapist_agb));
+                reachable_group(conn, caller, id, Access::Change).await?;
+                if !therapists::exists(conn, therapist_agb.as_str()).await? {
+                    return Err(ApiError::therapist_not_found(&therapist_agb));
                 }
                 let outside: Vec<String> = repository::attended_on(conn, id, &therapist_agb)
                     .await?
@@ -292,8 +269,7 @@ pub async fn put_member(
                     "joined_on": member.joined_on,
                     "left_on": member.left_on,
                 }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok((member, created))
+                Ok(((member, created), event))
             }
             .scope_boxed()
         })
@@ -311,10 +287,7 @@ pub async fn put_member(
 /// cannot be removed (409): to record that they left, set `left_on` instead.
 #[utoipa::path(
     tag = "Intervision",
-    params(
-        ("id" = String, Path, description = "The group's id"),
-        ("therapist_agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
-    ),
+    params(GroupPath, MemberTherapistPath),
     responses(
         (status = 204, description = "Removed"),
         (status = 403, description = "The group is not your practice's to change", body = Problem, content_type = "application/problem+json"),
@@ -327,14 +300,15 @@ pub async fn put_member(
 pub async fn delete_member(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    GroupPath(id): GroupPath,
+    MemberTherapistPath(therapist_agb): MemberTherapistPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
-    let (id, therapist_agb) = member_path(&path)?;
     let mut conn = connection(&pool).await?;
-    conn.transaction::<_, ApiError, _>(|conn| {
+    let caller = &principal;
+    audit::transaction(&mut conn, caller.into(), |conn| {
         async move {
-            reachable_group(conn, &principal, id, Access::Change).await?;
+            reachable_group(conn, caller, id, Access::Change).await?;
             if !repository::attended_on(conn, id, &therapist_agb)
                 .await?
                 .is_empty()
@@ -354,8 +328,7 @@ pub async fn delete_member(
                 id.to_string(),
             )
             .with_detail(json!({"therapist_agb": therapist_agb}));
-            audit::record(conn, (&principal).into(), &event).await?;
-            Ok(())
+            Ok(((), event))
         }
         .scope_boxed()
     })
@@ -371,7 +344,7 @@ pub async fn delete_member(
 /// one who was not). What was discussed is not recorded: any field beyond these is refused with 422.
 #[utoipa::path(
     tag = "Intervision",
-    params(("id" = String, Path, description = "The group's id")),
+    params(GroupPath),
     request_body = NewMeetingRequest,
     responses(
         (status = 201, description = "Recorded", body = Meeting),
@@ -387,56 +360,54 @@ pub async fn create_meeting(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    GroupPath(id): GroupPath,
     body: web::Json<NewMeetingRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
-    let id = path_group_id(&path)?;
     let fields = body.into_inner().parse(amsterdam_date(ctx.clock.now()))?;
     let mut conn = connection(&pool).await?;
-    let meeting = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                reachable_group(conn, &principal, id, Access::Change).await?;
-                let members =
-                    repository::members_on(conn, id, &fields.attendees, fields.held_on).await?;
-                // Parsing refused duplicates and malformed codes, so positions match the request.
-                let strangers: Vec<FieldError> = fields
-                    .attendees
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, agb)| !members.contains(agb))
-                    .map(|(i, agb)| {
-                        FieldError::new(
-                            format!("attendees[{i}]"),
-                            "not_a_member",
-                            format!(
-                                "therapist {agb} was not a member of the group on {}",
-                                fields.held_on
-                            ),
-                        )
-                    })
-                    .collect();
-                if !strangers.is_empty() {
-                    return Err(ApiError::Validation(strangers));
-                }
-                let meeting = repository::insert_meeting(conn, id, Uuid::now_v7(), &fields).await?;
-                let event = AuditEvent::success(
-                    "intervision_meeting.create",
-                    "intervision_group",
-                    id.to_string(),
-                )
-                .with_detail(json!({
-                    "meeting_id": meeting.id,
-                    "held_on": meeting.held_on,
-                    "attendees": meeting.attendees.len(),
-                }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(meeting)
+    let caller = &principal;
+    let meeting = audit::transaction(&mut conn, caller.into(), |conn| {
+        async move {
+            reachable_group(conn, caller, id, Access::Change).await?;
+            let members =
+                repository::members_on(conn, id, &fields.attendees, fields.held_on).await?;
+            // Parsing refused duplicates and malformed codes, so positions match the request.
+            let strangers: Vec<FieldError> = fields
+                .attendees
+                .iter()
+                .enumerate()
+                .filter(|(_, agb)| !members.contains(agb))
+                .map(|(i, agb)| {
+                    FieldError::new(
+                        format!("attendees[{i}]"),
+                        "not_a_member",
+                        format!(
+                            "therapist {agb} was not a member of the group on {}",
+                            fields.held_on
+                        ),
+                    )
+                })
+                .collect();
+            if !strangers.is_empty() {
+                return Err(ApiError::Validation(strangers));
             }
-            .scope_boxed()
-        })
-        .await?;
+            let meeting = repository::insert_meeting(conn, id, Uuid::now_v7(), &fields).await?;
+            let event = AuditEvent::success(
+                "intervision_meeting.create",
+                "intervision_group",
+                id.to_string(),
+            )
+            .with_detail(json!({
+                "meeting_id": meeting.id,
+                "held_on": meeting.held_on,
+                "attendees": meeting.attendees.len(),
+            }));
+            Ok((meeting, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(HttpResponse::Created().json(meeting))
 }
 
@@ -470,30 +441,27 @@ pub async fn list_groups(
         .as_deref()
         .map(str::trim)
         .filter(|agb| !agb.is_empty())
-        .map(|agb| {
-            OefentherapieAgb::parse(agb)
-                .map(|agb| agb.as_str().to_string())
-                .map_err(|e| ApiError::field("practice_agb", e.code(), &e))
-        })
+        .map(|agb| OefentherapieAgb::parse(agb).map_err(|e| ApiError::invalid("practice_agb", &e)))
         .transpose()?;
-    let practice = match principal.role {
-        ClientRole::Practice => {
+    // A practice client's list is always of its own practice.
+    let practice = match access::own_practice(&principal) {
+        Some(own) => {
             if let Some(requested) = &requested {
-                principal.require_practice(scopes::QUALITY_READ, requested)?;
+                principal.require_practice(scopes::QUALITY_READ, requested.as_str())?;
             }
-            principal.practice().map(ToString::to_string)
+            Some(own.clone())
         }
-        _ => requested,
+        None => requested,
     };
     let mut conn = connection(&pool).await?;
-    let groups = repository::list_groups(&mut conn, practice.as_deref(), after, limit).await?;
+    let groups = repository::list_groups(&mut conn, practice.as_ref(), after, limit).await?;
     audit::record(
         &mut conn,
         (&principal).into(),
         &AuditEvent::success(
             "intervision_group.list",
             "practice",
-            practice.as_deref().unwrap_or("*"),
+            practice.as_ref().map_or("*", OefentherapieAgb::as_str),
         )
         .with_detail(
             json!({"count": groups.len().min(usize::try_from(limit).unwrap_or(usize::MAX))}),

@@ -10,7 +10,7 @@ pub mod routes;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use praktijkregister_domain::Period;
+use praktijkregister_domain::{Period, Text};
 use praktijkregister_platform::error::{ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,6 +89,7 @@ pub struct PremListParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PremFields {
     pub responses: u32,
+    /// Checked by the text rule ([`Text::line`]).
     pub measuring_office: Option<String>,
     pub consent_national_processor: bool,
     pub consent_zorgkaart: bool,
@@ -197,19 +198,8 @@ pub fn parse_prem(body: &Value) -> Result<PremFields, ApiError> {
     let measuring_office = match members.get("measuring_office") {
         None | Some(Value::Null) => None,
         Some(value) => text(&mut errors, "measuring_office", Some(value))
-            .map(str::trim)
-            .filter(|name| {
-                let valid = !name.is_empty() && name.chars().count() <= 200;
-                if !valid {
-                    errors.push(
-                        "measuring_office",
-                        "text_length",
-                        "must have 1 to 200 characters",
-                    );
-                }
-                valid
-            })
-            .map(str::to_string),
+            .and_then(|name| errors.check("measuring_office", Text::line(name, 200)))
+            .map(Text::into_string),
     };
     let consent_national_processor = boolean(
         &mut errors,

@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use praktijkregister_domain::Period;
+use praktijkregister_domain::{OefentherapieAgb, Period};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 use super::{PremDomainScore, PremFields, PremResult};
 use crate::schema::{prem_domain_scores, prem_results};
@@ -28,35 +30,38 @@ fn stored(count: u32) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
-fn loaded(count: i32) -> u32 {
-    u32::try_from(count).unwrap_or_default()
+/// A stored count; the table keeps them non-negative, a negative one is a fault in the data.
+#[track_caller]
+fn loaded(column: &'static str, count: i32) -> Result<u32, ApiError> {
+    decode(column, &count.to_string(), str::parse::<u32>)
 }
 
-fn assemble(row: ResultRow, domains: Vec<PremDomainScore>) -> PremResult {
-    PremResult {
+fn assemble(row: ResultRow, domains: Vec<PremDomainScore>) -> Result<PremResult, ApiError> {
+    Ok(PremResult {
         // Stored periods are first days (a CHECK of the table).
         period: Period::containing(row.period),
         practice_agb: row.practice_agb,
-        responses: loaded(row.responses),
+        responses: loaded("prem_results.responses", row.responses)?,
         measuring_office: row.measuring_office,
         consent_national_processor: row.consent_national_processor,
         consent_zorgkaart: row.consent_zorgkaart,
         domains,
         submitted_at: row.submitted_at,
         submitted_by: row.submitted_by,
-    }
+    })
 }
 
 /// Stores the month's result, replacing an earlier one with all its domain scores. The flag
 /// tells whether it was created.
 pub async fn upsert(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Period,
     fields: &PremFields,
     at: DateTime<Utc>,
     by: &str,
-) -> QueryResult<(PremResult, bool)> {
+) -> Result<(PremResult, bool), ApiError> {
+    let practice_agb = practice.as_str();
     let (row, created) = diesel::insert_into(prem_results::table)
         .values((
             prem_results::practice_agb.eq(practice_agb),
@@ -114,17 +119,18 @@ pub async fn upsert(
     }
     let mut domains = fields.domains.clone();
     domains.sort_by(|a, b| a.domain.cmp(&b.domain));
-    Ok((assemble(row, domains), created))
+    Ok((assemble(row, domains)?, created))
 }
 
 /// The practice's PREM results, newest month first, after `after`, `limit + 1` at most.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     period: Option<Period>,
     after: Option<NaiveDate>,
     limit: i64,
-) -> QueryResult<Vec<PremResult>> {
+) -> Result<Vec<PremResult>, ApiError> {
+    let practice_agb = practice.as_str();
     let mut query = prem_results::table
         .filter(prem_results::practice_agb.eq(practice_agb.to_string()))
         .select(ResultRow::as_select())
@@ -155,15 +161,15 @@ pub async fn list(
     for (period, domain, responses, mean_score) in scores {
         by_period.entry(period).or_default().push(PremDomainScore {
             domain,
-            responses: loaded(responses),
+            responses: loaded("prem_domain_scores.responses", responses)?,
             mean_score,
         });
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
+            // A month without domain scores has none.
             let domains = by_period.remove(&row.period).unwrap_or_default();
             assemble(row, domains)
         })
-        .collect())
+        .collect()
 }

@@ -7,6 +7,7 @@ use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
+use praktijkregister_domain::EpdVendorId;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
@@ -17,10 +18,10 @@ use serde_json::{json, Value};
 
 use super::repository;
 use super::{parse_prem, PremListParams, PremResult, PremResultRequest};
+use crate::access::{data_writer, require_reader, writer_identity};
 use crate::deliveries::routes::{denied_event, refuse_patient_data_audited, WriteOutcome};
 use crate::deliveries::{parse_period, writable_period};
-use crate::epd::routes::{data_writer, require_reader, writer_identity};
-use crate::practices::routes::path_agb;
+use crate::paths::{PeriodPath, PracticePath};
 
 /// Registers the PREM routes; the same registration feeds the OpenAPI document.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -39,8 +40,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "PREM",
     params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("period" = String, Path, description = "The month, YYYY-MM", example = "2026-10"),
+        PracticePath,
+        PeriodPath,
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters; a retry with the same key and body answers the first answer again", example = "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d10"),
     ),
     request_body = PremResultRequest,
@@ -60,13 +61,13 @@ pub async fn put_prem_result(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    PeriodPath(period): PeriodPath,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let vendor = writer_identity(&principal, scopes::PREM_WRITE)?;
-    let agb = path_agb(&path.0)?;
     let now = ctx.clock.now();
-    let period = writable_period(&path.1, now)?;
+    let period = writable_period(period, now)?;
     let body = body.into_inner();
     let idempotent = IdempotentRequest::from_request(&req, &principal.client_id, &body)?;
     let subject = format!("{agb}/{period}");
@@ -84,7 +85,7 @@ pub async fn put_prem_result(
     let outcome = conn
         .transaction::<_, ApiError, _>(|conn| {
             async move {
-                let writer = data_writer(conn, &agb, vendor.as_deref()).await?;
+                let writer = data_writer(conn, &agb, vendor.as_ref()).await?;
                 if let Some(refusal) = writer.refusal(&agb) {
                     let event =
                         denied_event("prem_result.put", "prem_result", subject, writer.vendor());
@@ -102,7 +103,7 @@ pub async fn put_prem_result(
                 let event = AuditEvent::success("prem_result.put", "prem_result", subject)
                     .with_detail(json!({
                         "created": created,
-                        "epd_vendor": writer.vendor(),
+                        "epd_vendor": writer.vendor().map(EpdVendorId::as_str),
                         "responses": fields.responses,
                         "domains": fields.domains.len(),
                     }));
@@ -131,7 +132,7 @@ pub async fn put_prem_result(
 /// (another practice's is 404) and EPD vendors the practice authorised.
 #[utoipa::path(
     tag = "PREM",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), PremListParams, PageParams),
+    params(PracticePath, PremListParams, PageParams),
     responses(
         (status = 200, description = "A page of PREM results", body = Page<PremResult>),
         (status = 403, description = "An EPD vendor the practice did not authorise", body = Problem, content_type = "application/problem+json"),
@@ -144,11 +145,10 @@ pub async fn put_prem_result(
 pub async fn list_prem_results(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     filter: web::Query<PremListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<PremResult>>, ApiError> {
-    let agb = path_agb(&path)?;
     let period = filter
         .period
         .as_deref()
@@ -164,7 +164,7 @@ pub async fn list_prem_results(
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("prem_result.list", "practice", &agb).with_detail(json!({
+        &AuditEvent::success("prem_result.list", "practice", agb.as_str()).with_detail(json!({
             "period": period,
             "count": results.len().min(usize::try_from(limit).unwrap_or(usize::MAX)),
         })),

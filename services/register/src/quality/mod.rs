@@ -6,7 +6,8 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use praktijkregister_platform::error::{ApiError, FieldErrors};
+use praktijkregister_domain::Text;
+use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -182,7 +183,7 @@ pub struct TreatmentIndexFields {
     pub ci_lower: Option<f64>,
     pub ci_upper: Option<f64>,
     pub patient_count: i32,
-    pub source: String,
+    pub source: Text,
 }
 
 /// Far above any index Vektis publishes; a larger figure is a typing error.
@@ -227,28 +228,14 @@ impl TreatmentIndexRequest {
                 "patient_count must be 0 or more",
             );
         }
-        let source = self.source.trim().to_string();
-        if source.is_empty() || source.chars().count() > 100 {
-            errors.push(
-                "source",
-                "text_length",
-                "the source must have 1 to 100 characters",
-            );
-        } else if source.chars().any(char::is_control) {
-            // PostgreSQL cannot store NUL, and a source is one line.
-            errors.push(
-                "source",
-                "text_characters",
-                "the source must not contain control characters",
-            );
-        }
+        let source = errors.check("source", Text::line(&self.source, 100));
         errors.into_result()?;
         Ok(TreatmentIndexFields {
             value: self.value,
             ci_lower: self.ci_lower,
             ci_upper: self.ci_upper,
             patient_count: self.patient_count,
-            source,
+            source: checked(source)?,
         })
     }
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{CycleYear, OefentherapieAgb};
 
 use super::{Iop, IopFields, TreatmentIndex, TreatmentIndexFields};
 use crate::schema::{iops, practice_memberships, treatment_indices};
@@ -49,16 +50,16 @@ fn year_bounds(year: i32) -> Option<(NaiveDate, NaiveDate)> {
 /// Whether the therapist had a membership of the practice on some day of `year`.
 pub async fn member_in_year(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    therapist_agb: &str,
-    year: i32,
+    practice: &OefentherapieAgb,
+    therapist: &OefentherapieAgb,
+    year: CycleYear,
 ) -> QueryResult<bool> {
-    let Some((first, last)) = year_bounds(year) else {
+    let Some((first, last)) = year_bounds(i32::from(year.value())) else {
         return Ok(false);
     };
     diesel::select(diesel::dsl::exists(
         practice_memberships::table
-            .find((practice_agb, therapist_agb))
+            .find((practice.as_str(), therapist.as_str()))
             .filter(practice_memberships::start_date.le(last))
             .filter(
                 practice_memberships::end_date
@@ -73,11 +74,11 @@ pub async fn member_in_year(
 /// The years in which the therapist had a membership of the practice, among `MIN_YEAR..=MAX_YEAR`.
 pub async fn membership_years(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    therapist_agb: &str,
+    practice: &OefentherapieAgb,
+    therapist: &OefentherapieAgb,
 ) -> QueryResult<Vec<i32>> {
     let periods: Vec<(NaiveDate, Option<NaiveDate>)> = practice_memberships::table
-        .find((practice_agb, therapist_agb))
+        .find((practice.as_str(), therapist.as_str()))
         .select((
             practice_memberships::start_date,
             practice_memberships::end_date,
@@ -98,16 +99,16 @@ pub async fn membership_years(
 /// Creates or replaces the IOP; the flag tells whether it was created.
 pub async fn put_iop(
     conn: &mut AsyncPgConnection,
-    therapist_agb: &str,
-    year: i32,
+    therapist: &OefentherapieAgb,
+    year: CycleYear,
     fields: &IopFields,
     at: DateTime<Utc>,
     by: &str,
 ) -> QueryResult<(Iop, bool)> {
     let (row, created) = diesel::insert_into(iops::table)
         .values((
-            iops::therapist_agb.eq(therapist_agb),
-            iops::year.eq(year),
+            iops::therapist_agb.eq(therapist.as_str()),
+            iops::year.eq(i32::from(year.value())),
             iops::drawn_up_on.eq(fields.drawn_up_on),
             iops::uploaded_to_kp_on.eq(fields.uploaded_to_kp_on),
             iops::quarterly_updates.eq(&fields.quarterly_updates),
@@ -141,13 +142,13 @@ pub async fn put_iop(
 /// years (a practice sees the years the therapist worked there).
 pub async fn list_iops(
     conn: &mut AsyncPgConnection,
-    therapist_agb: &str,
+    therapist: &OefentherapieAgb,
     only_years: Option<&[i32]>,
     after: Option<i32>,
     limit: i64,
 ) -> QueryResult<Vec<Iop>> {
     let mut query = iops::table
-        .filter(iops::therapist_agb.eq(therapist_agb.to_string()))
+        .filter(iops::therapist_agb.eq(therapist.as_str().to_string()))
         .select(IopRow::as_select())
         .order(iops::year)
         .limit(limit + 1)
@@ -195,7 +196,7 @@ impl From<TreatmentIndexRow> for TreatmentIndex {
 /// was created.
 pub async fn put_treatment_index(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     year: i32,
     fields: &TreatmentIndexFields,
     at: DateTime<Utc>,
@@ -203,13 +204,13 @@ pub async fn put_treatment_index(
 ) -> QueryResult<(TreatmentIndex, bool)> {
     let (row, created) = diesel::insert_into(treatment_indices::table)
         .values((
-            treatment_indices::practice_agb.eq(practice_agb),
+            treatment_indices::practice_agb.eq(practice.as_str()),
             treatment_indices::year.eq(year),
             treatment_indices::value.eq(fields.value),
             treatment_indices::ci_lower.eq(fields.ci_lower),
             treatment_indices::ci_upper.eq(fields.ci_upper),
             treatment_indices::patient_count.eq(fields.patient_count),
-            treatment_indices::source.eq(&fields.source),
+            treatment_indices::source.eq(fields.source.as_str()),
             treatment_indices::entered_at.eq(at),
             treatment_indices::entered_by.eq(by),
         ))
@@ -236,12 +237,12 @@ pub async fn put_treatment_index(
 /// The practice's treatment indices by year, after `after`, `limit + 1` at most.
 pub async fn list_treatment_indices(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice: &OefentherapieAgb,
     after: Option<i32>,
     limit: i64,
 ) -> QueryResult<Vec<TreatmentIndex>> {
     let mut query = treatment_indices::table
-        .filter(treatment_indices::practice_agb.eq(practice_agb.to_string()))
+        .filter(treatment_indices::practice_agb.eq(practice.as_str().to_string()))
         .select(TreatmentIndexRow::as_select())
         .order(treatment_indices::year)
         .limit(limit + 1)

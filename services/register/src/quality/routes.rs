@@ -4,7 +4,6 @@ use crate::scopes;
 use crate::startup::RegisterContext;
 use actix_web::{get, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
@@ -13,11 +12,11 @@ use praktijkregister_platform::pagination::{Page, PageParams};
 use serde_json::json;
 
 use super::repository;
-use super::{parse_year, Iop, IopRequest, TreatmentIndex, TreatmentIndexRequest};
-use crate::practices::repository as practices;
-use crate::practices::routes::path_agb;
+use super::{Iop, IopRequest, TreatmentIndex, TreatmentIndexRequest};
+use crate::access;
+use crate::paths::{IndexYearPath, IopYearPath, PracticePath, TherapistPath};
+use crate::problems::Problems as _;
 use crate::therapists::repository as therapists;
-use crate::therapists::routes::{path_therapist_agb, therapist_not_found};
 
 /// Registers the IOP and treatment-index routes; the same registration feeds the OpenAPI document.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -25,11 +24,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_iops)
         .service(put_treatment_index)
         .service(list_treatment_indices);
-}
-
-/// The practice a practice client acts for; `None` for the registrar and services.
-fn own_practice(principal: &Principal) -> Option<String> {
-    principal.practice().map(ToString::to_string)
 }
 
 /// Record a therapist's IOP for a year
@@ -42,10 +36,7 @@ fn own_practice(principal: &Principal) -> Option<String> {
 /// who worked at its practice in that year; any other therapist answers 404.
 #[utoipa::path(
     tag = "Quality",
-    params(
-        ("agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
-        ("year" = u16, Path, description = "The year of the IOP", example = 2026),
-    ),
+    params(TherapistPath, IopYearPath),
     request_body = IopRequest,
     responses(
         (status = 200, description = "Replaced", body = Iop),
@@ -61,41 +52,38 @@ pub async fn put_iop(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    TherapistPath(agb): TherapistPath,
+    IopYearPath(year): IopYearPath,
     body: web::Json<IopRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
-    let agb = path_therapist_agb(&path.0)?;
-    let year = parse_year(&path.1, "year")?;
-    let fields = body.into_inner().parse(year)?;
-    let practice = own_practice(&principal);
+    let fields = body.into_inner().parse(i32::from(year.value()))?;
+    let practice = access::own_practice(&principal);
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let (iop, created) = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if !therapists::exists(conn, &agb).await? {
-                    return Err(therapist_not_found(&agb));
-                }
-                if let Some(practice) = &practice {
-                    if !repository::member_in_year(conn, practice, &agb, year).await? {
-                        return Err(therapist_not_found(&agb));
-                    }
-                }
-                let (iop, created) =
-                    repository::put_iop(conn, &agb, year, &fields, now, &principal.client_id)
-                        .await?;
-                let event = AuditEvent::success("iop.put", "iop", format!("{agb}/{year}"))
-                    .with_detail(json!({
-                        "created": created,
-                        "quarterly_updates": iop.quarterly_updates.len(),
-                    }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok((iop, created))
+    let client_id = &principal.client_id;
+    let (iop, created) = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            if !therapists::exists(conn, agb.as_str()).await? {
+                return Err(ApiError::therapist_not_found(&agb));
             }
-            .scope_boxed()
-        })
-        .await?;
+            if let Some(practice) = practice {
+                if !repository::member_in_year(conn, practice, &agb, year).await? {
+                    return Err(ApiError::therapist_not_found(&agb));
+                }
+            }
+            let (iop, created) =
+                repository::put_iop(conn, &agb, year, &fields, now, client_id).await?;
+            let event =
+                AuditEvent::success("iop.put", "iop", format!("{agb}/{year}")).with_detail(json!({
+                    "created": created,
+                    "quarterly_updates": iop.quarterly_updates.len(),
+                }));
+            Ok(((iop, created), event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(iop)
     } else {
@@ -110,10 +98,7 @@ pub async fn put_iop(
 /// Every read is written to the audit log.
 #[utoipa::path(
     tag = "Quality",
-    params(
-        ("agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
-        PageParams,
-    ),
+    params(TherapistPath, PageParams),
     responses(
         (status = 200, description = "A page of IOPs", body = Page<Iop>),
         (status = 404, description = "No such therapist (or not of your practice)", body = Problem, content_type = "application/problem+json"),
@@ -124,22 +109,21 @@ pub async fn put_iop(
 pub async fn list_iops(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    TherapistPath(agb): TherapistPath,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Iop>>, ApiError> {
     principal.require(scopes::QUALITY_READ)?;
-    let agb = path_therapist_agb(&path)?;
     let limit = page.limit()?;
     let after: Option<i32> = page.after()?;
     let mut conn = connection(&pool).await?;
-    if !therapists::exists(&mut conn, &agb).await? {
-        return Err(therapist_not_found(&agb));
+    if !therapists::exists(&mut conn, agb.as_str()).await? {
+        return Err(ApiError::therapist_not_found(&agb));
     }
-    let only_years = match own_practice(&principal) {
+    let only_years = match access::own_practice(&principal) {
         Some(practice) => {
-            let years = repository::membership_years(&mut conn, &practice, &agb).await?;
+            let years = repository::membership_years(&mut conn, practice, &agb).await?;
             if years.is_empty() {
-                return Err(therapist_not_found(&agb));
+                return Err(ApiError::therapist_not_found(&agb));
             }
             Some(years)
         }
@@ -149,7 +133,7 @@ pub async fn list_iops(
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("iop.list", "therapist", &agb),
+        &AuditEvent::success("iop.list", "therapist", agb.as_str()),
     )
     .await?;
     Ok(web::Json(Page::from_rows(iops, limit, |i| i.year)))
@@ -164,10 +148,7 @@ pub async fn list_iops(
 /// answers 404.
 #[utoipa::path(
     tag = "Quality",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("year" = u16, Path, description = "The year the index was computed over", example = 2025),
-    ),
+    params(PracticePath, IndexYearPath),
     request_body = TreatmentIndexRequest,
     responses(
         (status = 200, description = "Replaced", body = TreatmentIndex),
@@ -183,42 +164,34 @@ pub async fn put_treatment_index(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    IndexYearPath(year): IndexYearPath,
     body: web::Json<TreatmentIndexRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let agb = path_agb(&path.0)?;
-    principal.require_practice(scopes::QUALITY_WRITE, &agb)?;
-    let year = parse_year(&path.1, "year")?;
+    principal.require_practice(scopes::QUALITY_WRITE, agb.as_str())?;
     let fields = body.into_inner().parse()?;
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let (index, created) = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if !practices::exists(conn, &agb).await? {
-                    return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
-                }
-                let (index, created) = repository::put_treatment_index(
-                    conn,
-                    &agb,
-                    year,
-                    &fields,
-                    now,
-                    &principal.client_id,
-                )
-                .await?;
-                let event = AuditEvent::success(
-                    "treatment_index.put",
-                    "treatment_index",
-                    format!("{agb}/{year}"),
-                )
-                .with_detail(json!({"created": created, "value": index.value}));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok((index, created))
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let client_id = &principal.client_id;
+    // The index is computed over a plain year, stored as such.
+    let index_year = i32::from(year.value());
+    let (index, created) = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            access::require_exists(conn, &agb).await?;
+            let (index, created) =
+                repository::put_treatment_index(conn, &agb, index_year, &fields, now, client_id)
+                    .await?;
+            let event = AuditEvent::success(
+                "treatment_index.put",
+                "treatment_index",
+                format!("{agb}/{year}"),
+            )
+            .with_detail(json!({"created": created, "value": index.value}));
+            Ok(((index, created), event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(index)
     } else {
@@ -232,10 +205,7 @@ pub async fn put_treatment_index(
 /// own; any other practice answers 404. Every read is written to the audit log.
 #[utoipa::path(
     tag = "Quality",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        PageParams,
-    ),
+    params(PracticePath, PageParams),
     responses(
         (status = 200, description = "A page of treatment indices", body = Page<TreatmentIndex>),
         (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -246,22 +216,19 @@ pub async fn put_treatment_index(
 pub async fn list_treatment_indices(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<TreatmentIndex>>, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::QUALITY_READ, &agb)?;
+    principal.require_practice(scopes::QUALITY_READ, agb.as_str())?;
     let limit = page.limit()?;
     let after: Option<i32> = page.after()?;
     let mut conn = connection(&pool).await?;
-    if !practices::exists(&mut conn, &agb).await? {
-        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
-    }
+    access::require_exists(&mut conn, &agb).await?;
     let indices = repository::list_treatment_indices(&mut conn, &agb, after, limit).await?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("treatment_index.list", "practice", &agb),
+        &AuditEvent::success("treatment_index.list", "practice", agb.as_str()),
     )
     .await?;
     Ok(web::Json(Page::from_rows(indices, limit, |i| i.year)))
