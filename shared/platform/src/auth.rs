@@ -479,7 +479,8 @@ impl Principal {
     }
 
     /// Whether this caller may see the practice `agb`: a practice client sees only itself.
-    pub fn may_access_practice(&self, agb: &str) -> bool {
+    pub fn may_access_practice(&self, agb: impl AsRef<str>) -> bool {
+        let agb = agb.as_ref();
         match &self.binding {
             Binding::None => true,
             Binding::Practice(own) => own.as_str() == agb,
@@ -489,7 +490,8 @@ impl Principal {
 
     /// Requires `scope` and access to the practice; a practice that is not the caller's own is
     /// answered 404, because its existence is itself private.
-    pub fn require_practice(&self, scope: Scope, agb: &str) -> Result<(), ApiError> {
+    pub fn require_practice(&self, scope: Scope, agb: impl AsRef<str>) -> Result<(), ApiError> {
+        let agb = agb.as_ref();
         self.require(scope)?;
         if self.may_access_practice(agb) {
             Ok(())
