@@ -4,7 +4,7 @@
 //! development the generated secret is kept under the data directory (like the development
 //! signing key) and printed at every start; in production a generated secret is printed once.
 
-use praktijkregister_domain::ClientRole;
+use praktijkregister_domain::{ClientRole, Text, TextError};
 use praktijkregister_platform::config::{Environment, Settings};
 use praktijkregister_platform::db::DbPool;
 
@@ -21,6 +21,8 @@ pub enum BootstrapError {
     Pool(#[from] praktijkregister_platform::db::PoolError),
     #[error("could not hash the secret: {0}")]
     Hash(String),
+    #[error("the registrar's name is refused: {0}")]
+    Name(TextError),
     #[error("could not keep the development secret at {path}")]
     Io {
         path: String,
@@ -83,7 +85,8 @@ pub async fn ensure_registrar(
         (None, wanted) => {
             let secret = wanted.unwrap_or_else(credentials::generate_secret);
             let client = NewClient {
-                name: "Registrar (seeded at start-up)".into(),
+                name: Text::line("Registrar (seeded at start-up)", crate::clients::MAX_NAME)
+                    .map_err(BootstrapError::Name)?,
                 role: ClientRole::Registrar,
                 binding: Binding::default(),
                 scopes: None,
