@@ -6,9 +6,10 @@ pub mod routes;
 use chrono::{DateTime, Utc};
 use praktijkregister_domain::{
     EmailAddress, KvkBranchNumber, KvkNumber, OefentherapieAgb, PhoneNumber, PostalCode,
-    PracticeTier,
+    PracticeTier, Text,
 };
-use praktijkregister_platform::error::{ApiError, FieldErrors};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -137,8 +138,8 @@ pub struct Practice {
 /// Validated practice fields, ready for the repository.
 #[derive(Debug, Clone)]
 pub struct PracticeFields {
-    pub name: String,
-    pub kvk_number: String,
+    pub name: Text,
+    pub kvk_number: KvkNumber,
     pub tier: PracticeTier,
     pub contact: Contact,
     pub locations: Vec<Location>,
@@ -163,25 +164,19 @@ pub fn normalise_postal_code_prefix(prefix: &str) -> String {
 
 const MAX_LOCATIONS: usize = 50;
 
-fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 200 {
-        errors.push(
-            field,
-            "name_length",
-            "the name must have 1 to 200 characters",
-        );
-        None
-    } else {
-        Some(trimmed.to_string())
-    }
+/// Longest name of a practice or its contact person.
+pub const MAX_NAME: usize = 200;
+
+fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<Text> {
+    errors.check(field, Text::line(value, MAX_NAME))
 }
 
 fn parse_contact(errors: &mut FieldErrors, contact: Contact) -> Contact {
     Contact {
         name: contact
             .name
-            .and_then(|n| parse_name(errors, "contact.name", &n)),
+            .and_then(|n| parse_name(errors, "contact.name", &n))
+            .map(Text::into_string),
         email: contact
             .email
             .and_then(|e| errors.check("contact.email", EmailAddress::parse(&e)))
@@ -193,16 +188,13 @@ fn parse_contact(errors: &mut FieldErrors, contact: Contact) -> Contact {
     }
 }
 
+/// A line of a location (street, city): the text rule; refused text is reported and left empty,
+/// which the collected errors then refuse.
 fn parse_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> String {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max {
-        errors.push(
-            field,
-            "text_length",
-            format!("must have 1 to {max} characters"),
-        );
-    }
-    trimmed.to_string()
+    errors
+        .check(field, Text::line(value, max))
+        .map(Text::into_string)
+        .unwrap_or_default()
 }
 
 fn parse_locations(errors: &mut FieldErrors, locations: Vec<LocationInput>) -> Vec<Location> {
@@ -279,21 +271,16 @@ impl NewPracticeRequest {
         let contact = parse_contact(&mut errors, self.contact.unwrap_or_default());
         let locations = parse_locations(&mut errors, self.locations);
         errors.into_result()?;
-        match (agb, name, kvk) {
-            (Some(agb), Some(name), Some(kvk)) => Ok((
-                agb,
-                PracticeFields {
-                    name,
-                    kvk_number: kvk.as_str().to_string(),
-                    tier: self.tier.unwrap_or_default(),
-                    contact,
-                    locations,
-                },
-            )),
-            _ => Err(ApiError::internal(anyhow::anyhow!(
-                "validated practice fields missing"
-            ))),
-        }
+        Ok((
+            checked(agb)?,
+            PracticeFields {
+                name: checked(name)?,
+                kvk_number: checked(kvk)?,
+                tier: self.tier.unwrap_or_default(),
+                contact,
+                locations,
+            },
+        ))
     }
 }
 
@@ -303,13 +290,17 @@ impl PracticePatch {
         let mut errors = FieldErrors::new();
         let name = match self.name {
             Some(name) => parse_name(&mut errors, "name", &name),
-            None => Some(current.name.clone()),
+            None => Some(decode("practices.name", &current.name, |raw| {
+                Text::line(raw, MAX_NAME)
+            })?),
         };
         let kvk_number = match self.kvk_number {
-            Some(kvk) => errors
-                .check("kvk_number", KvkNumber::parse(&kvk))
-                .map(|k| k.as_str().to_string()),
-            None => Some(current.kvk_number.clone()),
+            Some(kvk) => errors.check("kvk_number", KvkNumber::parse(&kvk)),
+            None => Some(decode(
+                "practices.kvk_number",
+                &current.kvk_number,
+                KvkNumber::parse,
+            )?),
         };
         let contact = match self.contact {
             Some(contact) => parse_contact(&mut errors, contact),
@@ -320,18 +311,13 @@ impl PracticePatch {
             None => current.locations.clone(),
         };
         errors.into_result()?;
-        match (name, kvk_number) {
-            (Some(name), Some(kvk_number)) => Ok(PracticeFields {
-                name,
-                kvk_number,
-                tier: self.tier.unwrap_or(current.tier),
-                contact,
-                locations,
-            }),
-            _ => Err(ApiError::internal(anyhow::anyhow!(
-                "validated practice fields missing"
-            ))),
-        }
+        Ok(PracticeFields {
+            name: checked(name)?,
+            kvk_number: checked(kvk_number)?,
+            tier: self.tier.unwrap_or(current.tier),
+            contact,
+            locations,
+        })
     }
 }
 

@@ -199,7 +199,7 @@ pub async fn list_practices(
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let filter = filter.into_inner();
-    let only_agb = principal.practice().map(ToString::to_string);
+    let only_agb = principal.practice().cloned();
     let filter = PracticeFilter::from_query(
         filter.name,
         filter.city,
