@@ -141,7 +141,7 @@ pub async fn insert(
     let inserted = diesel::insert_into(practices::table)
         .values((
             practices::agb.eq(agb),
-            practices::name.eq(fields.name.as_str()),
+            practices::name.eq(&fields.name),
             practices::kvk_number.eq(fields.kvk_number.as_str()),
             practices::tier.eq(fields.tier.as_str()),
             practices::contact_name.eq(&fields.contact.name),
@@ -221,7 +221,7 @@ pub async fn update(
     let agb = agb.as_str();
     let changes = (
         PracticeChanges {
-            name: fields.name.as_str(),
+            name: &fields.name,
             kvk_number: fields.kvk_number.as_str(),
             tier: fields.tier.as_str(),
             contact_name: fields.contact.name.as_deref(),
