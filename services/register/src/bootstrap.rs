@@ -4,7 +4,7 @@
 //! development the generated secret is kept under the data directory (like the development
 //! signing key) and printed at every start; in production a generated secret is printed once.
 
-use praktijkregister_domain::ClientRole;
+use praktijkregister_domain::{ClientRole, Text, TextError};
 use praktijkregister_platform::config::{Environment, Settings};
 use praktijkregister_platform::db::DbPool;
 
@@ -21,6 +21,8 @@ pub enum BootstrapError {
     Pool(#[from] praktijkregister_platform::db::PoolError),
     #[error("could not hash the secret: {0}")]
     Hash(String),
+    #[error("the registrar's name is refused: {0}")]
+    Name(TextError),
     #[error("could not keep the development secret at {path}")]
     Io {
         path: String,
@@ -33,6 +35,8 @@ pub enum BootstrapError {
 pub struct SeededRegistrar {
     pub client_id: String,
     pub client_secret: Option<String>,
+    /// The seeded client was revoked; it stays revoked.
+    pub revoked: bool,
 }
 
 fn hash(secret: &str) -> Result<String, BootstrapError> {
@@ -72,9 +76,21 @@ pub async fn ensure_registrar(
     };
     let mut conn = pool.get().await?;
     let existing = repository::find(&mut conn, &client_id).await?;
+    let revoked = existing
+        .as_ref()
+        .is_some_and(|row| row.revoked_at.is_some());
+    if revoked {
+        // Revoking is for good, also for the seeded client (e.g. after its secret leaked).
+        tracing::warn!(
+            client_id = %client_id,
+            "the seeded registrar client is revoked and stays revoked; create a new registrar with \
+             `praktijkregister client create --role registrar --name <name>`"
+        );
+    }
     let shown = match (existing, wanted) {
+        (Some(_), _) if revoked => None,
         (Some(row), Some(secret)) => {
-            if !credentials::verify_secret(&secret, &row.secret_hash) || row.revoked_at.is_some() {
+            if !credentials::verify_secret(&secret, &row.secret_hash) {
                 repository::set_secret(&mut conn, &client_id, &hash(&secret)?).await?;
             }
             Some(secret)
@@ -83,7 +99,8 @@ pub async fn ensure_registrar(
         (None, wanted) => {
             let secret = wanted.unwrap_or_else(credentials::generate_secret);
             let client = NewClient {
-                name: "Registrar (seeded at start-up)".into(),
+                name: Text::line("Registrar (seeded at start-up)", crate::clients::MAX_NAME)
+                    .map_err(BootstrapError::Name)?,
                 role: ClientRole::Registrar,
                 binding: Binding::default(),
                 scopes: None,
@@ -97,5 +114,6 @@ pub async fn ensure_registrar(
     Ok(SeededRegistrar {
         client_id,
         client_secret,
+        revoked,
     })
 }

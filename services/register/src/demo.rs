@@ -11,8 +11,8 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{
     amsterdam_date, assess_delivery, quarters_ended, CalendarDefaults, ClientRole, CycleCalendar,
-    CycleYear, DeliveryRowInput, EpdVendorId, KpStatus, OefentherapieAgb, Period, PracticeTier,
-    RegistrationEvent, RosterStatus, Text, TherapistFigures, Thresholds, UzoviCode,
+    CycleYear, DeliveryRowInput, EpdVendorId, KpNumber, KpStatus, OefentherapieAgb, Period,
+    PracticeTier, RegistrationEvent, RosterStatus, Text, TherapistFigures, Thresholds, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, Actor, AuditEvent};
 use praktijkregister_platform::db::DbPool;
@@ -20,7 +20,7 @@ use praktijkregister_platform::digest::sha256_hex;
 use praktijkregister_platform::error::ApiError;
 
 use crate::annual_plans::repository::{self as plans, NewPlan};
-use crate::annual_plans::Decision;
+use crate::annual_plans::{Decision, MAX_REMARKS};
 use crate::clients::{self, Binding, NewClient};
 use crate::credentials;
 use crate::deliveries::processing_report;
@@ -535,6 +535,13 @@ fn therapist_count(index: usize) -> usize {
     2 + index % 2
 }
 
+/// A constant of the demo that the domain refuses is a fault of the demo: a 500.
+fn parsed<T, E: std::error::Error + Send + Sync + 'static>(
+    value: Result<T, E>,
+) -> Result<T, ApiError> {
+    value.map_err(ApiError::internal)
+}
+
 fn therapist_agb(index: usize, n: usize) -> String {
     format!("072{:03}{:02}", index + 1, n + 1)
 }
@@ -1005,12 +1012,13 @@ async fn run_cycle(
         cause(submitted, None),
     )
     .await?;
+    let practice = OefentherapieAgb::parse(agb).map_err(|e| ApiError::invalid("agb", &e))?;
     let plan = plans::insert(
         conn,
         &NewPlan {
             id: uuid::Uuid::now_v7(),
-            practice_agb: agb,
-            cycle_year: y,
+            practice_agb: &practice,
+            cycle_year: year,
             version: 1,
             filename: Some(&format!("jaarplan-{y}.pdf")),
             sha256: &sha256_hex(DEMO_PDF),
@@ -1026,11 +1034,13 @@ async fn run_cycle(
     let assessed = at(date(y, 5, 25 + offset.min(5)), 13);
     if target == Scenario::PlanRejected {
         let remarks = "De evaluatie van de doelen van vorig jaar ontbreekt.";
+        let text =
+            Text::lines(remarks, MAX_REMARKS).map_err(|e| ApiError::invalid("remarks", &e))?;
         plans::assess(
             conn,
             plan.id,
             Decision::Rejected,
-            Some(remarks),
+            Some(&text),
             assessed,
             ACTOR,
         )
@@ -1045,11 +1055,13 @@ async fn run_cycle(
         .await?;
         return Ok(());
     }
+    let text = Text::lines("Helder jaarplan.", MAX_REMARKS)
+        .map_err(|e| ApiError::invalid("remarks", &e))?;
     plans::assess(
         conn,
         plan.id,
         Decision::Approved,
-        Some("Helder jaarplan."),
+        Some(&text),
         assessed,
         ACTOR,
     )
@@ -1134,7 +1146,7 @@ pub async fn seed(
             ClientRole::Practice,
             "Praktijk In Beweging Delft (demo)",
             Binding {
-                practice_agb: Some("07000111".into()),
+                practice_agb: Some(parsed(OefentherapieAgb::parse("07000111"))?),
                 ..Binding::default()
             },
         ),
@@ -1147,7 +1159,7 @@ pub async fn seed(
             ClientRole::EpdVendor,
             "Demo EPD (demo)",
             Binding {
-                epd_vendor: Some(DEMO_EPD_VENDOR.into()),
+                epd_vendor: Some(parsed(EpdVendorId::parse(DEMO_EPD_VENDOR))?),
                 ..Binding::default()
             },
         ),
@@ -1155,7 +1167,7 @@ pub async fn seed(
             ClientRole::Insurer,
             "Demo verzekeraar (demo)",
             Binding {
-                insurer_uzovi: Some(DEMO_INSURER.into()),
+                insurer_uzovi: Some(parsed(UzoviCode::parse(DEMO_INSURER))?),
                 ..Binding::default()
             },
         ),
@@ -1196,12 +1208,17 @@ pub async fn seed(
                     let (agb, fields) = demo_practice_request(p, index).parse()?;
                     crate::practices::repository::insert(conn, &agb, &fields).await?;
                     for n in 0..therapist_count(index) {
-                        let therapist_agb = therapist_agb(index, n);
+                        let therapist_agb = OefentherapieAgb::parse(&therapist_agb(index, n))
+                            .map_err(|e| ApiError::invalid("agb", &e))?;
                         let kp_number = format!("{}", 39_100_000 + (index + 1) * 100 + n + 1);
                         let fields = TherapistFields {
-                            name: DEMO_NAMES[(index * 3 + n) % DEMO_NAMES.len()].to_string(),
+                            name: Text::line(DEMO_NAMES[(index * 3 + n) % DEMO_NAMES.len()], 200)
+                                .map_err(|e| ApiError::invalid("name", &e))?,
                             email: None,
-                            kp_number: Some(kp_number.clone()),
+                            kp_number: Some(
+                                KpNumber::parse(&kp_number)
+                                    .map_err(|e| ApiError::invalid("kp_number", &e))?,
+                            ),
                             kp_number_changed: false,
                         };
                         crate::therapists::repository::insert(conn, &therapist_agb, &fields)
@@ -1209,7 +1226,7 @@ pub async fn seed(
                             .map_err(|_| ApiError::conflict("demo therapist exists"))?;
                         crate::therapists::repository::put_membership(
                             conn,
-                            agb.as_str(),
+                            &agb,
                             &therapist_agb,
                             date(i32::from(previous.value()) - 2, 1, 1),
                             None,
@@ -1223,7 +1240,8 @@ pub async fn seed(
                         };
                         kp_rows.push(KpRow {
                             agb: therapist_agb,
-                            kp_number,
+                            kp_number: KpNumber::parse(&kp_number)
+                                .map_err(|e| ApiError::invalid("kp_number", &e))?,
                             status,
                             valid_from: Some(date(i32::from(previous.value()) - 2, 1, 1)),
                             valid_until: Some(date(i32::from(year.value()) + 3, 12, 31)),
@@ -1249,7 +1267,7 @@ pub async fn seed(
                         on_behalf_of: None,
                     };
                     let new = NewClient {
-                        name: name.to_string(),
+                        name: parsed(Text::line(name, crate::clients::MAX_NAME))?,
                         role,
                         binding,
                         scopes: None,

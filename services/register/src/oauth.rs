@@ -269,7 +269,7 @@ pub async fn token(
         }
     };
 
-    let allowed = client.allowed_scopes().map_err(ApiError::Internal)?;
+    let allowed = client.allowed_scopes()?;
     let granted: Vec<Scope> = match form
         .scope
         .as_deref()
@@ -299,7 +299,7 @@ pub async fn token(
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let role = client.role().map_err(ApiError::Internal)?;
+    let role = client.role()?;
     let access_token = ctx
         .signer
         .issue(TokenSubject {

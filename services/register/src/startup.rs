@@ -193,6 +193,11 @@ impl Service for Register {
             .seeded_registrar
             .iter()
             .map(|registrar| match &registrar.client_secret {
+                _ if registrar.revoked => format!(
+                    "registrar client: id={} is revoked; create a new registrar with \
+                     `praktijkregister client create --role registrar --name <name>`",
+                    registrar.client_id
+                ),
                 Some(secret) => format!(
                     "registrar client: id={}  secret={secret}",
                     registrar.client_id

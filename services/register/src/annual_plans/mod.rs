@@ -18,22 +18,18 @@ pub enum Decision {
     Rejected,
 }
 
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
+praktijkregister_domain::wire_names!(Decision, error = UnknownDecision, unknown = UnknownDecision, {
+    Approved = "approved",
+    Rejected = "rejected",
+});
 
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "approved" => Some(Self::Approved),
-            "rejected" => Some(Self::Rejected),
-            _ => None,
-        }
-    }
-}
+/// A decision name that is not one of [`Decision::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a decision is approved or rejected")]
+pub struct UnknownDecision;
+
+/// Longest remarks of an assessment.
+pub const MAX_REMARKS: usize = 4000;
 
 /// Where an annual plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{CycleYear, OefentherapieAgb, Text};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 use super::{AnnualPlan, Assessment, Decision, PlanStatus};
 use crate::schema::{annual_plan_documents, annual_plans};
@@ -26,30 +29,52 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
-    pub fn decision(&self) -> Option<Decision> {
-        self.assessment.as_deref().and_then(Decision::parse)
+    /// The stored decision, if the plan is assessed.
+    #[track_caller]
+    pub fn decision(&self) -> Result<Option<Decision>, ApiError> {
+        self.assessment
+            .as_deref()
+            .map(|raw| decode("annual_plans.assessment", raw, Decision::parse))
+            .transpose()
     }
 
-    pub fn view(self) -> AnnualPlan {
-        let decision = self.decision();
+    /// The stored cycle year.
+    #[track_caller]
+    pub fn cycle_year(&self) -> Result<CycleYear, ApiError> {
+        decode(
+            "annual_plans.cycle_year",
+            &self.cycle_year.to_string(),
+            CycleYear::parse,
+        )
+    }
+
+    pub fn view(self) -> Result<AnnualPlan, ApiError> {
+        let decision = self.decision()?;
+        let cycle_year = self.cycle_year()?.value();
         let status = match decision {
             None => PlanStatus::AwaitingAssessment,
             Some(Decision::Approved) => PlanStatus::Approved,
             Some(Decision::Rejected) => PlanStatus::Rejected,
         };
-        let assessment = match (decision, self.assessed_at) {
-            (Some(decision), Some(assessed_at)) => Some(Assessment {
+        let assessment = match (decision, self.assessed_at, self.assessed_by) {
+            (None, _, _) => None,
+            (Some(decision), Some(assessed_at), Some(assessed_by)) => Some(Assessment {
                 decision,
                 remarks: self.assessment_remarks,
                 assessed_at,
-                assessed_by: self.assessed_by.unwrap_or_default(),
+                assessed_by,
             }),
-            _ => None,
+            (Some(_), _, _) => {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "annual plan {} is assessed without a time or an assessor",
+                    self.id
+                )))
+            }
         };
-        AnnualPlan {
+        Ok(AnnualPlan {
             id: self.id,
             practice_agb: self.practice_agb,
-            cycle_year: u16::try_from(self.cycle_year).unwrap_or_default(),
+            cycle_year,
             version: self.version,
             filename: self.filename,
             size_bytes: self.size_bytes,
@@ -58,19 +83,19 @@ impl PlanRow {
             submitted_by: self.submitted_by,
             status,
             assessment,
-        }
+        })
     }
 }
 
 /// The latest version of the practice's plan for the year.
 pub async fn latest(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    cycle_year: i32,
+    practice_agb: &OefentherapieAgb,
+    cycle_year: CycleYear,
 ) -> QueryResult<Option<PlanRow>> {
     annual_plans::table
-        .filter(annual_plans::practice_agb.eq(practice_agb))
-        .filter(annual_plans::cycle_year.eq(cycle_year))
+        .filter(annual_plans::practice_agb.eq(practice_agb.as_str()))
+        .filter(annual_plans::cycle_year.eq(i32::from(cycle_year.value())))
         .order(annual_plans::version.desc())
         .select(PlanRow::as_select())
         .first(conn)
@@ -80,8 +105,8 @@ pub async fn latest(
 
 pub struct NewPlan<'a> {
     pub id: uuid::Uuid,
-    pub practice_agb: &'a str,
-    pub cycle_year: i32,
+    pub practice_agb: &'a OefentherapieAgb,
+    pub cycle_year: CycleYear,
     pub version: i32,
     pub filename: Option<&'a str>,
     pub sha256: &'a str,
@@ -94,8 +119,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, plan: &NewPlan<'_>) -> QueryRe
     let row = diesel::insert_into(annual_plans::table)
         .values((
             annual_plans::id.eq(plan.id),
-            annual_plans::practice_agb.eq(plan.practice_agb),
-            annual_plans::cycle_year.eq(plan.cycle_year),
+            annual_plans::practice_agb.eq(plan.practice_agb.as_str()),
+            annual_plans::cycle_year.eq(i32::from(plan.cycle_year.value())),
             annual_plans::version.eq(plan.version),
             annual_plans::filename.eq(plan.filename),
             annual_plans::size_bytes.eq(i64::try_from(plan.document.len()).unwrap_or(i64::MAX)),
@@ -154,19 +179,19 @@ pub async fn document(
 /// The practice's plans, newest submission first, after the keyset position `after`.
 pub async fn list_for_practice(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    cycle_year: Option<i32>,
+    practice_agb: &OefentherapieAgb,
+    cycle_year: Option<CycleYear>,
     after: Option<(DateTime<Utc>, uuid::Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<PlanRow>> {
     let mut query = annual_plans::table
-        .filter(annual_plans::practice_agb.eq(practice_agb))
+        .filter(annual_plans::practice_agb.eq(practice_agb.as_str().to_owned()))
         .select(PlanRow::as_select())
         .order((annual_plans::submitted_at.desc(), annual_plans::id.desc()))
         .limit(limit + 1)
         .into_boxed();
     if let Some(year) = cycle_year {
-        query = query.filter(annual_plans::cycle_year.eq(year));
+        query = query.filter(annual_plans::cycle_year.eq(i32::from(year.value())));
     }
     if let Some((submitted_at, id)) = after {
         query = query.filter(
@@ -184,14 +209,14 @@ pub async fn assess(
     conn: &mut AsyncPgConnection,
     id: uuid::Uuid,
     decision: Decision,
-    remarks: Option<&str>,
+    remarks: Option<&Text>,
     at: DateTime<Utc>,
     by: &str,
 ) -> QueryResult<PlanRow> {
     diesel::update(annual_plans::table.find(id))
         .set((
             annual_plans::assessment.eq(decision.as_str()),
-            annual_plans::assessment_remarks.eq(remarks),
+            annual_plans::assessment_remarks.eq(remarks.map(Text::as_str)),
             annual_plans::assessed_at.eq(at),
             annual_plans::assessed_by.eq(by),
         ))

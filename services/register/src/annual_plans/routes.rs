@@ -5,8 +5,7 @@ use crate::startup::RegisterContext;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
-use praktijkregister_domain::{CycleYear, RegistrationEvent};
+use praktijkregister_domain::{CycleYear, RegistrationEvent, Text};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
@@ -19,9 +18,11 @@ use serde_json::{json, Map};
 use super::repository::{self, NewPlan};
 use super::{
     looks_like_pdf, AnnualPlan, AssessmentRequest, Decision, PlanListParams, SubmitParams,
+    MAX_REMARKS,
 };
 use crate::cycles::repository::calendar_for;
-use crate::practices::routes::path_agb;
+use crate::paths::{AnnualPlanPath, PracticePath};
+use crate::problems::Problems as _;
 use crate::registrations::lifecycle::{self, Cause};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -74,14 +75,6 @@ fn deadline_problem(detail: String, deadline: chrono::DateTime<chrono::Utc>) -> 
     ApiError::Unprocessable { detail, extensions }
 }
 
-fn plan_not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("annual plan {id} does not exist"))
-}
-
-fn path_plan_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(raw).map_err(|_| plan_not_found(raw))
-}
-
 /// Submit an annual plan
 ///
 /// The practice (or the registrar for it) submits its annual plan (jaarplan) for a cycle year:
@@ -94,7 +87,7 @@ fn path_plan_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
 /// moves to `plan_submitted`.
 #[utoipa::path(
     tag = "Annual plans",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), SubmitParams),
+    params(PracticePath, SubmitParams),
     request_body(content = Vec<u8>, content_type = "application/pdf", description = "The annual plan as PDF"),
     responses(
         (status = 201, description = "Stored", body = AnnualPlan, headers(("Location" = String, description = "The plan's URL"))),
@@ -113,12 +106,11 @@ pub async fn submit_annual_plan(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     params: web::Query<SubmitParams>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::ANNUAL_PLANS_SUBMIT, &agb)?;
+    principal.require_practice(scopes::ANNUAL_PLANS_SUBMIT, agb.as_str())?;
     require_pdf_media_type(&req)?;
     let year = cycle_year(params.cycle_year.as_deref(), "cycle_year")?;
     let document =
@@ -134,11 +126,11 @@ pub async fn submit_annual_plan(
     let sha256 = sha256_hex(&document);
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let row = conn
-        .transaction::<_, ApiError, _>(|conn| {
+    let principal = &principal;
+    let row = audit::transaction(&mut conn, principal.into(), |conn| {
             async move {
-                if !crate::practices::repository::exists(conn, &agb).await? {
-                    return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+                if !crate::practices::repository::exists(conn, agb.as_str()).await? {
+                    return Err(ApiError::practice_not_found(&agb));
                 }
                 let cause = Cause {
                     actor_client_id: &principal.client_id,
@@ -146,9 +138,9 @@ pub async fn submit_annual_plan(
                     at: now,
                 };
                 // Locking the registration first serialises submissions of one practice and year.
-                let registration = lifecycle::find_or_apply(conn, &agb, year, cause).await?;
+                let registration = lifecycle::find_or_apply(conn, agb.as_str(), year, cause).await?;
                 let (calendar, _) = calendar_for(conn, year, &ctx.settings.cycle.calendar).await?;
-                let latest = repository::latest(conn, &agb, i32::from(year.value())).await?;
+                let latest = repository::latest(conn, &agb, year).await?;
                 let version = match &latest {
                     None if !calendar.annual_plan_in_time(now) => {
                         return Err(deadline_problem(
@@ -160,7 +152,7 @@ pub async fn submit_annual_plan(
                         ))
                     }
                     None => 1,
-                    Some(plan) => match plan.decision() {
+                    Some(plan) => match plan.decision()? {
                         None => {
                             return Err(ApiError::conflict(format!(
                                 "version {} of the annual plan for {year} awaits assessment",
@@ -190,7 +182,7 @@ pub async fn submit_annual_plan(
                     &NewPlan {
                         id: uuid::Uuid::now_v7(),
                         practice_agb: &agb,
-                        cycle_year: i32::from(year.value()),
+                        cycle_year: year,
                         version,
                         filename: filename.as_deref(),
                         sha256: &sha256,
@@ -201,14 +193,13 @@ pub async fn submit_annual_plan(
                 )
                 .await?;
                 let event = AuditEvent::success("annual_plan.submit", "annual_plan", row.id.to_string())
-                    .with_detail(json!({"practice_agb": agb, "cycle_year": year.value(), "version": version, "sha256": sha256}));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(row)
+                    .with_detail(json!({"practice_agb": agb.as_str(), "cycle_year": year.value(), "version": version, "sha256": sha256}));
+                Ok((row, event))
             }
             .scope_boxed()
-        })
-        .await?;
-    let plan = row.view();
+    })
+    .await?;
+    let plan = row.view()?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/annual-plans/{}", plan.id)))
         .json(plan))
@@ -219,7 +210,7 @@ pub async fn submit_annual_plan(
 /// Every submitted version, newest first, optionally of one cycle year, with its assessment.
 #[utoipa::path(
     tag = "Annual plans",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), PlanListParams, PageParams),
+    params(PracticePath, PlanListParams, PageParams),
     responses(
         (status = 200, description = "A page of plans", body = Page<AnnualPlan>),
         (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -230,30 +221,32 @@ pub async fn submit_annual_plan(
 pub async fn list_annual_plans(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     filter: web::Query<PlanListParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<AnnualPlan>>, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::ANNUAL_PLANS_READ, &agb)?;
+    principal.require_practice(scopes::ANNUAL_PLANS_READ, agb.as_str())?;
     let year = match filter.cycle_year.as_deref() {
-        Some(raw) => Some(i32::from(cycle_year(Some(raw), "cycle_year")?.value())),
+        Some(raw) => Some(cycle_year(Some(raw), "cycle_year")?),
         None => None,
     };
     let limit = page.limit()?;
     let after = page.after()?;
     let mut conn = connection(&pool).await?;
-    if !crate::practices::repository::exists(&mut conn, &agb).await? {
-        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+    if !crate::practices::repository::exists(&mut conn, agb.as_str()).await? {
+        return Err(ApiError::practice_not_found(&agb));
     }
     let rows = repository::list_for_practice(&mut conn, &agb, year, after, limit).await?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("annual_plan.list", "practice", &agb),
+        &AuditEvent::success("annual_plan.list", "practice", agb.as_str()),
     )
     .await?;
-    let plans: Vec<AnnualPlan> = rows.into_iter().map(repository::PlanRow::view).collect();
+    let plans = rows
+        .into_iter()
+        .map(repository::PlanRow::view)
+        .collect::<Result<Vec<AnnualPlan>, _>>()?;
     Ok(web::Json(Page::from_rows(plans, limit, |p| {
         (p.submitted_at, p.id)
     })))
@@ -265,7 +258,7 @@ pub async fn list_annual_plans(
 /// answers 404.
 #[utoipa::path(
     tag = "Annual plans",
-    params(("id" = String, Path, description = "The plan's id")),
+    params(AnnualPlanPath),
     responses(
         (status = 200, description = "The plan", body = AnnualPlan),
         (status = 404, description = "No such plan (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -276,22 +269,21 @@ pub async fn list_annual_plans(
 pub async fn get_annual_plan(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    AnnualPlanPath(id): AnnualPlanPath,
 ) -> Result<web::Json<AnnualPlan>, ApiError> {
     principal.require(scopes::ANNUAL_PLANS_READ)?;
-    let id = path_plan_id(&path)?;
     let mut conn = connection(&pool).await?;
     let row = repository::find(&mut conn, id)
         .await?
         .filter(|plan| principal.may_access_practice(&plan.practice_agb))
-        .ok_or_else(|| plan_not_found(&path))?;
+        .ok_or_else(|| ApiError::annual_plan_not_found(&id))?;
     audit::record(
         &mut conn,
         (&principal).into(),
         &AuditEvent::success("annual_plan.read", "annual_plan", id.to_string()),
     )
     .await?;
-    Ok(web::Json(row.view()))
+    Ok(web::Json(row.view()?))
 }
 
 /// Download an annual plan's document
@@ -299,7 +291,7 @@ pub async fn get_annual_plan(
 /// The PDF as submitted; `ETag` is its SHA-256. A practice client reads only its own plans.
 #[utoipa::path(
     tag = "Annual plans",
-    params(("id" = String, Path, description = "The plan's id")),
+    params(AnnualPlanPath),
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>,
             headers(("ETag" = String, description = "SHA-256 of the document"), ("Content-Disposition" = String, description = "The file name"))),
@@ -311,18 +303,17 @@ pub async fn get_annual_plan(
 pub async fn get_annual_plan_document(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    AnnualPlanPath(id): AnnualPlanPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::ANNUAL_PLANS_READ)?;
-    let id = path_plan_id(&path)?;
     let mut conn = connection(&pool).await?;
     let plan = repository::find(&mut conn, id)
         .await?
         .filter(|plan| principal.may_access_practice(&plan.practice_agb))
-        .ok_or_else(|| plan_not_found(&path))?;
+        .ok_or_else(|| ApiError::annual_plan_not_found(&id))?;
     let content = repository::document(&mut conn, id)
         .await?
-        .ok_or_else(|| plan_not_found(&path))?;
+        .ok_or_else(|| ApiError::annual_plan_not_found(&id))?;
     audit::record(
         &mut conn,
         (&principal).into(),
@@ -353,7 +344,7 @@ pub async fn get_annual_plan_document(
 /// (a visitation can be planned) or `plan_rejected` (the practice may resubmit).
 #[utoipa::path(
     tag = "Annual plans",
-    params(("id" = String, Path, description = "The plan's id")),
+    params(AnnualPlanPath),
     request_body = AssessmentRequest,
     responses(
         (status = 200, description = "Assessed", body = AnnualPlan),
@@ -368,16 +359,18 @@ pub async fn assess_annual_plan(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    AnnualPlanPath(id): AnnualPlanPath,
     body: web::Json<AssessmentRequest>,
 ) -> Result<web::Json<AnnualPlan>, ApiError> {
     principal.require(scopes::ANNUAL_PLANS_ASSESS)?;
-    let id = path_plan_id(&path)?;
     let request = body.into_inner();
+    // Blank remarks are no remarks.
     let remarks = request
         .remarks
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| Text::lines(&r, MAX_REMARKS))
+        .transpose()
+        .map_err(|e| ApiError::invalid("remarks", &e))?;
     if request.decision == Decision::Rejected && remarks.is_none() {
         return Err(ApiError::field(
             "remarks",
@@ -385,45 +378,50 @@ pub async fn assess_annual_plan(
             "say what the practice must change",
         ));
     }
-    if remarks.as_ref().is_some_and(|r| r.chars().count() > 4000) {
-        return Err(ApiError::field(
-            "remarks",
-            "remarks_length",
-            "remarks have at most 4000 characters",
-        ));
-    }
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let row = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let plan = repository::find_for_update(conn, id)
-                    .await?
-                    .ok_or_else(|| plan_not_found(&id.to_string()))?;
-                if let Some(decision) = plan.decision() {
-                    return Err(ApiError::conflict(format!("the plan is already {}", decision.as_str())));
-                }
-                let year = CycleYear::new(u16::try_from(plan.cycle_year).unwrap_or_default())
-                    .map_err(|e| ApiError::internal(anyhow::anyhow!("stored cycle year: {e}")))?;
-                let registration = lifecycle::existing(conn, &plan.practice_agb, year).await?;
-                let event = match request.decision {
-                    Decision::Approved => RegistrationEvent::PlanApproved,
-                    Decision::Rejected => RegistrationEvent::PlanRejected,
-                };
-                let cause = Cause {
-                    actor_client_id: &principal.client_id,
-                    reason: remarks.as_deref(),
-                    at: now,
-                };
-                lifecycle::apply(conn, &registration, &event, Vec::new(), cause).await?;
-                let row = repository::assess(conn, id, request.decision, remarks.as_deref(), now, &principal.client_id).await?;
-                let audit_event = AuditEvent::success("annual_plan.assess", "annual_plan", id.to_string())
-                    .with_detail(json!({"decision": request.decision.as_str(), "practice_agb": plan.practice_agb}));
-                audit::record(conn, (&principal).into(), &audit_event).await?;
-                Ok(row)
+    let principal = &principal;
+    let row = audit::transaction(&mut conn, principal.into(), |conn| {
+        async move {
+            let plan = repository::find_for_update(conn, id)
+                .await?
+                .ok_or_else(|| ApiError::annual_plan_not_found(&id))?;
+            if let Some(decision) = plan.decision()? {
+                return Err(ApiError::conflict(format!(
+                    "the plan is already {decision}"
+                )));
             }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(web::Json(row.view()))
+            let year = plan.cycle_year()?;
+            let registration = lifecycle::existing(conn, &plan.practice_agb, year).await?;
+            let event = match request.decision {
+                Decision::Approved => RegistrationEvent::PlanApproved,
+                Decision::Rejected => RegistrationEvent::PlanRejected,
+            };
+            let cause = Cause {
+                actor_client_id: &principal.client_id,
+                reason: remarks.as_ref().map(Text::as_str),
+                at: now,
+            };
+            lifecycle::apply(conn, &registration, &event, Vec::new(), cause).await?;
+            let row = repository::assess(
+                conn,
+                id,
+                request.decision,
+                remarks.as_ref(),
+                now,
+                &principal.client_id,
+            )
+            .await?;
+            let audit_event =
+                AuditEvent::success("annual_plan.assess", "annual_plan", id.to_string())
+                    .with_detail(json!({
+                        "decision": request.decision.as_str(),
+                        "practice_agb": plan.practice_agb,
+                    }));
+            Ok((row, audit_event))
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(web::Json(row.view()?))
 }

@@ -5,6 +5,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, Utc};
+use praktijkregister_domain::Text;
 use praktijkregister_platform::audit::Outcome;
 use praktijkregister_platform::error::{ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -90,20 +91,13 @@ impl AuditFilter {
 /// The longest text filter accepted; no stored value is longer in practice.
 const MAX_TEXT_FILTER: usize = 200;
 
-/// A text filter: blank means absent; too long or holding control characters is an error.
+/// A text filter: blank means absent; otherwise the one text rule (a line of at most
+/// [`MAX_TEXT_FILTER`] characters).
 fn text_filter(errors: &mut FieldErrors, field: &str, value: Option<String>) -> Option<String> {
-    let value = value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())?;
-    if value.chars().count() > MAX_TEXT_FILTER || value.chars().any(char::is_control) {
-        errors.push(
-            field,
-            "filter_text",
-            format!("give 1 to {MAX_TEXT_FILTER} printable characters"),
-        );
-        return None;
-    }
-    Some(value)
+    let value = value.filter(|v| !v.trim().is_empty())?;
+    errors
+        .check(field, Text::line(&value, MAX_TEXT_FILTER))
+        .map(Text::into_string)
 }
 
 /// An RFC 3339 instant. A `+` sent unescaped in a query string arrives as a space, so a space

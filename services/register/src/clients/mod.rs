@@ -5,11 +5,13 @@ pub mod routes;
 
 use chrono::{DateTime, Utc};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use praktijkregister_domain::{ClientRole, OefentherapieAgb, UzoviCode};
+use diesel_async::AsyncPgConnection;
+use praktijkregister_domain::{
+    ClientRole, EpdVendorId, OefentherapieAgb, Text, UzoviCode, VisitorId,
+};
 use praktijkregister_platform::audit::{self, Actor, AuditEvent};
 use praktijkregister_platform::auth::Scope;
-use praktijkregister_platform::error::{ApiError, FieldErrors};
+use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,41 +39,45 @@ pub struct NewClientRequest {
 /// The one binding a client of a role carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Binding {
-    pub practice_agb: Option<String>,
-    pub epd_vendor: Option<String>,
-    pub insurer_uzovi: Option<String>,
-    pub visitor_id: Option<String>,
+    pub practice_agb: Option<OefentherapieAgb>,
+    pub epd_vendor: Option<EpdVendorId>,
+    pub insurer_uzovi: Option<UzoviCode>,
+    pub visitor_id: Option<VisitorId>,
 }
+
+/// Longest name of a client.
+pub const MAX_NAME: usize = 200;
 
 /// A validated client to create.
 #[derive(Debug)]
 pub struct NewClient {
-    pub name: String,
+    pub name: Text,
     pub role: ClientRole,
     pub binding: Binding,
     /// `None`: whatever the role allows, now and later.
     pub scopes: Option<Vec<Scope>>,
 }
 
-fn is_slug(value: &str) -> bool {
-    (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// Parses an id of a binding; a malformed one keeps the binding's own code (`id_format`).
+fn binding_id<T, E>(errors: &mut FieldErrors, field: &str, parsed: Result<T, E>) -> Option<T> {
+    match parsed {
+        Ok(id) => Some(id),
+        Err(_) => {
+            errors.push(
+                field,
+                "id_format",
+                "use 1 to 64 letters, digits, `-` or `_`",
+            );
+            None
+        }
+    }
 }
 
 impl NewClientRequest {
     /// Checks the role's binding: the one it needs present and valid, the others absent.
     pub fn parse(self) -> Result<NewClient, ApiError> {
         let mut errors = FieldErrors::new();
-        let name = self.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
-            errors.push(
-                "name",
-                "name_length",
-                "the name must have 1 to 200 characters",
-            );
-        }
+        let name = errors.check("name", Text::line(&self.name, MAX_NAME));
         let role = self.role;
         let required = match role {
             ClientRole::Practice => Some("practice_agb"),
@@ -103,30 +109,16 @@ impl NewClientRequest {
         }
         let mut binding = Binding::default();
         if let Some(agb) = self.practice_agb.as_deref() {
-            binding.practice_agb = errors
-                .check("practice_agb", OefentherapieAgb::parse(agb))
-                .map(|a| a.as_str().to_string());
+            binding.practice_agb = errors.check("practice_agb", OefentherapieAgb::parse(agb));
         }
         if let Some(uzovi) = self.insurer_uzovi.as_deref() {
-            binding.insurer_uzovi = errors
-                .check("insurer_uzovi", UzoviCode::parse(uzovi))
-                .map(|u| u.as_str().to_string());
+            binding.insurer_uzovi = errors.check("insurer_uzovi", UzoviCode::parse(uzovi));
         }
-        for (field, value, slot) in [
-            ("epd_vendor", &self.epd_vendor, &mut binding.epd_vendor),
-            ("visitor_id", &self.visitor_id, &mut binding.visitor_id),
-        ] {
-            if let Some(value) = value {
-                if is_slug(value) {
-                    *slot = Some(value.clone());
-                } else {
-                    errors.push(
-                        field,
-                        "id_format",
-                        "use 1 to 64 letters, digits, `-` or `_`",
-                    );
-                }
-            }
+        if let Some(vendor) = self.epd_vendor.as_deref() {
+            binding.epd_vendor = binding_id(&mut errors, "epd_vendor", EpdVendorId::parse(vendor));
+        }
+        if let Some(visitor) = self.visitor_id.as_deref() {
+            binding.visitor_id = binding_id(&mut errors, "visitor_id", VisitorId::parse(visitor));
         }
         let scopes = match self.scopes {
             None => None,
@@ -154,7 +146,7 @@ impl NewClientRequest {
         };
         errors.into_result()?;
         Ok(NewClient {
-            name,
+            name: checked(name)?,
             role,
             binding,
             scopes,
@@ -207,26 +199,24 @@ pub async fn create(
     secret_hash: &str,
 ) -> Result<Client, ApiError> {
     let client_id = uuid::Uuid::now_v7().to_string();
-    let row = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if let Some(agb) = &new.binding.practice_agb {
-                    if !crate::practices::repository::exists(conn, agb).await? {
-                        return Err(ApiError::field(
-                            "practice_agb",
-                            "practice_unknown",
-                            format!("practice {agb} is not in the register"),
-                        ));
-                    }
+    let row = audit::transaction(conn, actor, |conn| {
+        async move {
+            if let Some(agb) = &new.binding.practice_agb {
+                if !crate::practices::repository::exists(conn, agb.as_str()).await? {
+                    return Err(ApiError::field(
+                        "practice_agb",
+                        "practice_unknown",
+                        format!("practice {agb} is not in the register"),
+                    ));
                 }
-                let row = repository::insert(conn, &client_id, new, secret_hash).await?;
-                let event = AuditEvent::success("client.create", "api_client", &row.client_id)
-                    .with_detail(serde_json::json!({"role": row.role}));
-                audit::record(conn, actor, &event).await?;
-                Ok(row)
             }
-            .scope_boxed()
-        })
-        .await?;
-    row.into_client().map_err(ApiError::Internal)
+            let row = repository::insert(conn, &client_id, new, secret_hash).await?;
+            let event = AuditEvent::success("client.create", "api_client", &row.client_id)
+                .with_detail(serde_json::json!({"role": row.role}));
+            Ok((row, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
+    row.into_client()
 }

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::ClientRole;
 use praktijkregister_platform::auth::Scope;
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 use super::{Client, NewClient};
 use crate::schema::api_clients;
@@ -27,13 +29,14 @@ pub struct ClientRow {
 
 impl ClientRow {
     /// The stored role; the column's CHECK constraint keeps it one of the known names.
-    pub fn role(&self) -> Result<ClientRole, anyhow::Error> {
-        ClientRole::parse(&self.role).map_err(|e| anyhow::anyhow!("stored role {}: {e}", self.role))
+    #[track_caller]
+    pub fn role(&self) -> Result<ClientRole, ApiError> {
+        decode("api_clients.role", &self.role, ClientRole::parse)
     }
 
     /// The scopes the client may be granted: its own list (or, without one, all) narrowed to what
     /// its role allows today.
-    pub fn allowed_scopes(&self) -> Result<Vec<Scope>, anyhow::Error> {
+    pub fn allowed_scopes(&self) -> Result<Vec<Scope>, ApiError> {
         Ok(crate::scopes::allowed_for(self.role()?)
             .filter(|scope| {
                 self.scopes
@@ -43,7 +46,7 @@ impl ClientRow {
             .collect())
     }
 
-    pub fn into_client(self) -> Result<Client, anyhow::Error> {
+    pub fn into_client(self) -> Result<Client, ApiError> {
         let scopes = self
             .allowed_scopes()?
             .iter()
@@ -73,12 +76,16 @@ pub async fn insert(
     diesel::insert_into(api_clients::table)
         .values((
             api_clients::client_id.eq(client_id),
-            api_clients::name.eq(&client.name),
+            api_clients::name.eq(client.name.as_str()),
             api_clients::role.eq(client.role.as_str()),
-            api_clients::practice_agb.eq(&client.binding.practice_agb),
-            api_clients::epd_vendor.eq(&client.binding.epd_vendor),
-            api_clients::insurer_uzovi.eq(&client.binding.insurer_uzovi),
-            api_clients::visitor_id.eq(&client.binding.visitor_id),
+            api_clients::practice_agb.eq(client.binding.practice_agb.as_ref().map(|a| a.as_str())),
+            api_clients::epd_vendor.eq(client.binding.epd_vendor.as_ref().map(|v| v.as_str())),
+            api_clients::insurer_uzovi.eq(client
+                .binding
+                .insurer_uzovi
+                .as_ref()
+                .map(|u| u.as_str())),
+            api_clients::visitor_id.eq(client.binding.visitor_id.as_ref().map(|v| v.as_str())),
             api_clients::scopes.eq(client.scopes.as_ref().map(|scopes| {
                 scopes
                     .iter()
@@ -139,17 +146,34 @@ pub async fn revoke(
         .optional()
 }
 
-/// Sets the secret of a client (bootstrap: the configured registrar secret).
+/// Sets the secret of a client (bootstrap: the configured registrar secret). A revoked client
+/// stays revoked: revoking is for good.
 pub async fn set_secret(
     conn: &mut AsyncPgConnection,
     client_id: &str,
     secret_hash: &str,
 ) -> QueryResult<usize> {
     diesel::update(api_clients::table.find(client_id))
-        .set((
-            api_clients::secret_hash.eq(secret_hash),
-            api_clients::revoked_at.eq(None::<DateTime<Utc>>),
-        ))
+        .set(api_clients::secret_hash.eq(secret_hash))
         .execute(conn)
         .await
+}
+
+/// Active (not revoked) registrar clients.
+pub async fn active_registrars(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    api_clients::table
+        .filter(api_clients::role.eq(praktijkregister_domain::ClientRole::Registrar.as_str()))
+        .filter(api_clients::revoked_at.is_null())
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Serialises revocations of registrar clients, so that two at once cannot both see the other
+/// still active and leave none.
+pub async fn lock_registrar_revocations(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('api_clients.registrars', 0))")
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -3,7 +3,6 @@
 use crate::scopes;
 use actix_web::{delete, get, post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
@@ -12,6 +11,10 @@ use praktijkregister_platform::pagination::{Page, PageParams};
 
 use super::{repository, Client, CreatedClient, NewClientRequest};
 use crate::credentials;
+use crate::paths::ClientPath;
+use crate::problems::Problems as _;
+use crate::startup::RegisterContext;
+use praktijkregister_domain::ClientRole;
 
 /// Hashing is CPU work: off the actix worker.
 pub(crate) async fn hash_off_worker(secret: String) -> Result<String, ApiError> {
@@ -78,8 +81,7 @@ pub async fn list_clients(
     let clients = rows
         .into_iter()
         .map(repository::ClientRow::into_client)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::Internal)?;
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(web::Json(Page::from_rows(clients, limit, |c| {
         (c.created_at, c.client_id.clone())
     })))
@@ -90,7 +92,7 @@ pub async fn list_clients(
 /// One client by id; never its secret.
 #[utoipa::path(
     tag = "API clients",
-    params(("client_id" = String, Path, description = "The client id")),
+    params(ClientPath),
     responses(
         (status = 200, description = "The client", body = Client),
         (status = 404, description = "No such client", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
@@ -101,15 +103,14 @@ pub async fn list_clients(
 pub async fn get_client(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    ClientPath(client_id): ClientPath,
 ) -> Result<web::Json<Client>, ApiError> {
     principal.require(scopes::CLIENTS_MANAGE)?;
-    let client_id = path.into_inner();
     let mut conn = connection(&pool).await?;
     let row = repository::find(&mut conn, &client_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("client {client_id} does not exist")))?;
-    Ok(web::Json(row.into_client().map_err(ApiError::Internal)?))
+        .ok_or_else(|| ApiError::client_not_found(&client_id))?;
+    Ok(web::Json(row.into_client()?))
 }
 
 /// Revoke an API client
@@ -118,7 +119,7 @@ pub async fn get_client(
 /// lifetime. Revoking twice is harmless.
 #[utoipa::path(
     tag = "API clients",
-    params(("client_id" = String, Path, description = "The client id")),
+    params(ClientPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such client", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
@@ -128,27 +129,34 @@ pub async fn get_client(
 #[delete("/v1/clients/{client_id}")]
 pub async fn revoke_client(
     principal: Principal,
+    ctx: web::Data<RegisterContext>,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    ClientPath(client_id): ClientPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::CLIENTS_MANAGE)?;
-    let client_id = path.into_inner();
     let mut conn = connection(&pool).await?;
-    conn.transaction::<_, ApiError, _>(|conn| {
+    let client_id = &client_id;
+    audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
-            repository::revoke(conn, &client_id)
+            repository::lock_registrar_revocations(conn).await?;
+            let revoked = repository::revoke(conn, client_id)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("client {client_id} does not exist")))?;
-            audit::record(
-                conn,
-                (&principal).into(),
-                &AuditEvent::success("client.revoke", "api_client", &client_id),
-            )
-            .await?;
-            Ok(())
+                .ok_or_else(|| ApiError::client_not_found(client_id))?;
+            // Without an active registrar nobody could administer the register any more.
+            if revoked.role()? == ClientRole::Registrar
+                && repository::active_registrars(conn).await? == 0
+            {
+                return Err(ApiError::conflict(format!(
+                    "client {client_id} is the last active registrar; create another registrar \
+                     before revoking it"
+                )));
+            }
+            let event = AuditEvent::success("client.revoke", "api_client", client_id.as_str());
+            Ok(((), event))
         }
         .scope_boxed()
     })
     .await?;
+    ctx.revocations.forget(client_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -92,11 +92,6 @@ impl CalendarOverride {
     }
 }
 
-/// Parses a cycle year from a path; a malformed year is a named field error.
-pub fn path_year(raw: &str) -> Result<CycleYear, ApiError> {
-    parse_year(raw, "year")
-}
-
 /// Parses a year given as text (path or query) under `field`: 4 digits, within the cycle years.
 pub fn parse_year(raw: &str, field: &str) -> Result<CycleYear, ApiError> {
     CycleYear::parse(raw.trim()).map_err(|e| ApiError::field(field, e.code(), &e))

@@ -4,16 +4,19 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{CalendarDefaults, CycleCalendar, CycleYear};
+use praktijkregister_platform::error::ApiError;
 
 use super::CalendarSource;
 use crate::schema::cycle_calendars;
 
-/// The calendar of `year`: the registrar's override if there is one, else the defaults.
+/// The calendar of `year`: the registrar's override if there is one, else the defaults. A stored
+/// override was validated when it was set; one that no longer keeps the calendar's rules is a
+/// fault in the data (a logged 500), never silently replaced by the defaults.
 pub async fn calendar_for(
     conn: &mut AsyncPgConnection,
     year: CycleYear,
     defaults: &CalendarDefaults,
-) -> QueryResult<(CycleCalendar, CalendarSource)> {
+) -> Result<(CycleCalendar, CalendarSource), ApiError> {
     let stored: Option<(NaiveDate, NaiveDate, NaiveDate, NaiveDate)> = cycle_calendars::table
         .find(i32::from(year.value()))
         .select((
@@ -25,16 +28,19 @@ pub async fn calendar_for(
         .first(conn)
         .await
         .optional()?;
-    // A stored override was validated when it was set; should it ever fail now, the defaults hold.
-    Ok(stored
-        .and_then(|(a, v, e, x)| CycleCalendar::new(year, a, v, e, x).ok())
-        .map(|calendar| (calendar, CalendarSource::Override))
-        .unwrap_or_else(|| {
-            (
-                CycleCalendar::from_defaults(year, defaults),
-                CalendarSource::Default,
-            )
-        }))
+    match stored {
+        None => Ok((
+            CycleCalendar::from_defaults(year, defaults),
+            CalendarSource::Default,
+        )),
+        Some((a, v, e, x)) => CycleCalendar::new(year, a, v, e, x)
+            .map(|calendar| (calendar, CalendarSource::Override))
+            .map_err(|error| {
+                ApiError::internal(anyhow::Error::new(error).context(format!(
+                    "the stored calendar of cycle year {year} ({a}, {v}, {e}, {x}) is not valid"
+                )))
+            }),
+    }
 }
 
 pub async fn upsert(

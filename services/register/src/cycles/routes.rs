@@ -4,14 +4,14 @@ use crate::scopes;
 use crate::startup::RegisterContext;
 use actix_web::{get, put, web};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 
 use super::repository;
-use super::{path_year, CalendarOverride, CalendarSource, CycleCalendarView};
+use super::{CalendarOverride, CalendarSource, CycleCalendarView};
+use crate::paths::CycleYearPath;
 
 /// Read a cycle year's calendar
 ///
@@ -21,7 +21,7 @@ use super::{path_year, CalendarOverride, CalendarSource, CycleCalendarView};
 /// `source` tells whether the registrar overrode the configured defaults for this year.
 #[utoipa::path(
     tag = "Cycle",
-    params(("year" = u16, Path, description = "Cycle year", example = 2026)),
+    params(CycleYearPath),
     responses(
         (status = 200, description = "The calendar", body = CycleCalendarView),
         (status = 422, description = "The year is not a cycle year", body = Problem, content_type = "application/problem+json"),
@@ -33,10 +33,9 @@ pub async fn get_cycle(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    CycleYearPath(year): CycleYearPath,
 ) -> Result<web::Json<CycleCalendarView>, ApiError> {
     principal.require(scopes::CYCLES_READ)?;
-    let year = path_year(&path)?;
     let mut conn = connection(&pool).await?;
     let (calendar, source) =
         repository::calendar_for(&mut conn, year, &ctx.settings.cycle.calendar).await?;
@@ -50,7 +49,7 @@ pub async fn get_cycle(
 /// export date; a violation is 422 naming the field.
 #[utoipa::path(
     tag = "Cycle",
-    params(("year" = u16, Path, description = "Cycle year", example = 2026)),
+    params(CycleYearPath),
     request_body = CalendarOverride,
     responses(
         (status = 200, description = "The calendar now in force", body = CycleCalendarView),
@@ -62,21 +61,20 @@ pub async fn get_cycle(
 pub async fn put_cycle(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    CycleYearPath(year): CycleYearPath,
     body: web::Json<CalendarOverride>,
 ) -> Result<web::Json<CycleCalendarView>, ApiError> {
     principal.require(scopes::CYCLES_MANAGE)?;
-    let year = path_year(&path)?;
     let calendar = body.into_inner().parse(year)?;
     let mut conn = connection(&pool).await?;
-    let stored = calendar;
-    conn.transaction::<_, ApiError, _>(|conn| {
+    let stored = &calendar;
+    let actor = principal.client_id.as_str();
+    audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
-            repository::upsert(conn, &stored, &principal.client_id).await?;
+            repository::upsert(conn, stored, actor).await?;
             let event =
                 AuditEvent::success("cycle.calendar.set", "cycle", stored.year().to_string());
-            audit::record(conn, (&principal).into(), &event).await?;
-            Ok(())
+            Ok(((), event))
         }
         .scope_boxed()
     })

@@ -29,8 +29,8 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 /// A row that passed every check that needs no database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KpRow {
-    pub agb: String,
-    pub kp_number: String,
+    pub agb: OefentherapieAgb,
+    pub kp_number: KpNumber,
     pub status: KpStatus,
     pub valid_from: Option<NaiveDate>,
     pub valid_until: Option<NaiveDate>,
@@ -189,8 +189,8 @@ fn parse_row(record: &csv::StringRecord, line: u64, seen: &mut SeenInFile) -> Pa
         valid_until,
     ) {
         parsed.row = Some(KpRow {
-            agb: agb.as_str().to_string(),
-            kp_number: kp_number.as_str().to_string(),
+            agb,
+            kp_number,
             status,
             valid_from,
             valid_until,
@@ -268,7 +268,7 @@ pub struct Lookup {
 pub fn lookup_keys(rows: &[ParsedRow]) -> (Vec<String>, Vec<String>) {
     rows.iter()
         .filter_map(|r| r.row.as_ref())
-        .map(|r| (r.agb.clone(), r.kp_number.clone()))
+        .map(|r| (r.agb.as_str().to_owned(), r.kp_number.as_str().to_owned()))
         .unzip()
 }
 
@@ -290,7 +290,7 @@ pub fn classify(
             let mut reasons = parsed.reasons;
             let outcome = match parsed.row {
                 None => ImportOutcome::Rejected,
-                Some(row) if !lookup.known_agbs.contains(&row.agb) => {
+                Some(row) if !lookup.known_agbs.contains(row.agb.as_str()) => {
                     reasons.push(FieldError::new(
                         "agb",
                         "therapist_unknown",
@@ -298,8 +298,8 @@ pub fn classify(
                     ));
                     ImportOutcome::Skipped
                 }
-                Some(row) => match lookup.kp_holders.get(&row.kp_number) {
-                    Some(holder) if *holder != row.agb => {
+                Some(row) => match lookup.kp_holders.get(row.kp_number.as_str()) {
+                    Some(holder) if holder != row.agb.as_str() => {
                         reasons.push(FieldError::new(
                             "kp_number",
                             "kp_number_taken",

@@ -23,21 +23,16 @@ pub enum KpSource {
     Registrar,
 }
 
-impl KpSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Import => "import",
-            Self::Verifier => "verifier",
-            Self::Registrar => "registrar",
-        }
-    }
+praktijkregister_domain::wire_names!(KpSource, error = UnknownKpSource, unknown = UnknownKpSource, {
+    Import = "import",
+    Verifier = "verifier",
+    Registrar = "registrar",
+});
 
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Import, Self::Verifier, Self::Registrar]
-            .into_iter()
-            .find(|source| source.as_str() == value)
-    }
-}
+/// A KP source name that is not one of [`KpSource::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a KP source is one of import, verifier or registrar")]
+pub struct UnknownKpSource;
 
 /// A therapist's registration in the Kwaliteitsregister Paramedici (KP-registratie).
 /// Every field is null until it is known; a new KP number has no status until it is verified or imported.

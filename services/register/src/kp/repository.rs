@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Date, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{KpNumber, OefentherapieAgb};
 
 use super::import::{KpRow, Lookup};
 use super::verifier::KpRecord;
@@ -65,14 +66,14 @@ pub async fn apply_import(conn: &mut AsyncPgConnection, rows: &[KpRow]) -> Query
 /// Stores a verification result, provided the therapist still has `kp_number`; `false` otherwise.
 pub async fn store_verification(
     conn: &mut AsyncPgConnection,
-    agb: &str,
-    kp_number: &str,
+    agb: &OefentherapieAgb,
+    kp_number: &KpNumber,
     record: &KpRecord,
 ) -> QueryResult<bool> {
     let updated = diesel::update(
         therapists::table
-            .filter(therapists::agb.eq(agb))
-            .filter(therapists::kp_number.eq(kp_number)),
+            .filter(therapists::agb.eq(agb.as_str()))
+            .filter(therapists::kp_number.eq(kp_number.as_str())),
     )
     .set((
         therapists::kp_status.eq(record.status.as_str()),

@@ -4,10 +4,10 @@ use crate::scopes;
 use crate::startup::RegisterContext;
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use praktijkregister_domain::KpNumber;
 use praktijkregister_platform::audit::{self, AuditEvent, Outcome};
 use praktijkregister_platform::auth::Principal;
+use praktijkregister_platform::db::decode;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::http::read_limited_body;
@@ -17,9 +17,11 @@ use utoipa::IntoParams;
 use super::import::{self, MAX_IMPORT_BYTES};
 use super::verifier::KpVerifyError;
 use super::{repository, ImportReport};
+use crate::paths::TherapistPath;
+use crate::problems::Problems as _;
 use crate::registrations::lifecycle;
 use crate::therapists::repository as therapists;
-use crate::therapists::routes::{path_therapist_agb, therapist_not_found, with_etag};
+use crate::therapists::routes::with_etag;
 use crate::therapists::Therapist;
 
 /// Registers the KP routes; the same registration feeds the OpenAPI document.
@@ -102,47 +104,54 @@ pub async fn import_kp(
     let import_id = uuid::Uuid::now_v7().to_string();
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let report = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let (agbs, kp_numbers) = import::lookup_keys(&rows);
-                let lookup = repository::lookup(conn, &agbs, &kp_numbers).await?;
-                let (rows, totals, to_apply) = import::classify(rows, &lookup, dry_run);
-                let applied = if dry_run {
-                    false
-                } else {
-                    repository::apply_import(conn, &to_apply).await.map_err(|e| {
-                        if therapists::is_unique_violation(&e) {
-                            ApiError::conflict("a KP number in the file was taken by a concurrent change; import again")
-                        } else {
-                            e.into()
-                        }
-                    })? > 0
-                };
-                if applied {
-                    let changed: Vec<String> = to_apply.iter().map(|row| row.agb.clone()).collect();
-                    lifecycle::after_kp_change(conn, &[], &changed, &principal.client_id, now).await?;
-                }
-                let event = AuditEvent::success("kp.import", "kp_import", &import_id).with_detail(serde_json::json!({
+    let principal = &principal;
+    let report = audit::transaction(&mut conn, principal.into(), |conn| {
+        async move {
+            let (agbs, kp_numbers) = import::lookup_keys(&rows);
+            let lookup = repository::lookup(conn, &agbs, &kp_numbers).await?;
+            let (rows, totals, to_apply) = import::classify(rows, &lookup, dry_run);
+            let applied = if dry_run {
+                false
+            } else {
+                repository::apply_import(conn, &to_apply).await.map_err(|e| {
+                    if therapists::is_unique_violation(&e) {
+                        ApiError::conflict(
+                            "a KP number in the file was taken by a concurrent change; import again",
+                        )
+                    } else {
+                        e.into()
+                    }
+                })? > 0
+            };
+            if applied {
+                let changed: Vec<String> = to_apply
+                    .iter()
+                    .map(|row| row.agb.as_str().to_owned())
+                    .collect();
+                lifecycle::after_kp_change(conn, &[], &changed, &principal.client_id, now).await?;
+            }
+            let event = AuditEvent::success("kp.import", "kp_import", &import_id).with_detail(
+                serde_json::json!({
                     "dry_run": dry_run,
                     "rows": totals.rows,
                     "applied": totals.applied,
                     "would_apply": totals.would_apply,
                     "rejected": totals.rejected,
                     "skipped": totals.skipped,
-                }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(ImportReport {
-                    import_id,
-                    dry_run,
-                    applied,
-                    totals,
-                    rows,
-                })
-            }
-            .scope_boxed()
-        })
-        .await?;
+                }),
+            );
+            let report = ImportReport {
+                import_id,
+                dry_run,
+                applied,
+                totals,
+                rows,
+            };
+            Ok((report, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(web::Json(report))
 }
 
@@ -170,7 +179,7 @@ fn verify_error(error: &KpVerifyError) -> ApiError {
 /// verifier is configured 503; the stored data then stays as it was.
 #[utoipa::path(
     tag = "Kwaliteitsregister Paramedici",
-    params(("agb" = String, Path, description = "AGB code of the therapist", example = "07123456")),
+    params(TherapistPath),
     responses(
         (status = 200, description = "Verified; the therapist with the new KP data", body = Therapist, headers(("ETag" = String, description = "New version"))),
         (status = 404, description = "No such therapist", body = Problem, content_type = "application/problem+json"),
@@ -187,33 +196,31 @@ pub async fn verify_kp(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    TherapistPath(agb): TherapistPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::KP_VERIFY)?;
-    let agb = path_therapist_agb(&path)?;
-    let kp_number = {
+    let number = {
         // The connection goes back to the pool before the possibly slow call to KP.
         let mut conn = connection(&pool).await?;
         let therapist = therapists::find(&mut conn, &agb, None)
             .await?
-            .ok_or_else(|| therapist_not_found(&agb))?;
-        therapist.kp.number.ok_or_else(|| {
+            .ok_or_else(|| ApiError::therapist_not_found(&agb))?;
+        let stored = therapist.kp.number.ok_or_else(|| {
             ApiError::field(
                 "kp_number",
                 "kp_number_missing",
                 "the therapist has no KP number to verify",
             )
-        })?
+        })?;
+        decode("therapists.kp_number", &stored, KpNumber::parse)?
     };
-    let number = KpNumber::parse(&kp_number)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored KP number: {e}")))?;
     let record = match ctx.kp_verifier.verify(&number).await {
         Ok(record) => record,
         Err(error) => {
-            let failed = AuditEvent::success("kp.verify", "therapist", &agb)
+            let failed = AuditEvent::success("kp.verify", "therapist", agb.as_str())
                 .with_outcome(Outcome::Failed)
                 .with_detail(
-                    serde_json::json!({"kp_number": kp_number, "error": error.to_string()}),
+                    serde_json::json!({"kp_number": number.as_str(), "error": error.to_string()}),
                 );
             // The answer is about KP; a failing audit write must not hide that.
             match connection(&pool).await {
@@ -233,31 +240,42 @@ pub async fn verify_kp(
     };
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let therapist = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if !repository::store_verification(conn, &agb, &kp_number, &record).await? {
-                    return Err(match therapists::exists(conn, &agb).await? {
-                        true => ApiError::conflict(format!(
-                            "the KP number of therapist {agb} changed during the verification; verify again"
-                        )),
-                        false => therapist_not_found(&agb),
-                    });
-                }
-                let event = AuditEvent::success("kp.verify", "therapist", &agb).with_detail(serde_json::json!({
-                    "kp_number": kp_number,
+    let agb = &agb;
+    let number = &number;
+    let principal = &principal;
+    let therapist = audit::transaction(&mut conn, principal.into(), |conn| {
+        async move {
+            if !repository::store_verification(conn, agb, number, &record).await? {
+                return Err(match therapists::exists(conn, agb.as_str()).await? {
+                    true => ApiError::conflict(format!(
+                        "the KP number of therapist {agb} changed during the verification; verify again"
+                    )),
+                    false => ApiError::therapist_not_found(agb),
+                });
+            }
+            let event = AuditEvent::success("kp.verify", "therapist", agb.as_str()).with_detail(
+                serde_json::json!({
+                    "kp_number": number.as_str(),
                     "status": record.status,
                     "valid_from": record.valid_from,
                     "valid_until": record.valid_until,
-                }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                lifecycle::after_kp_change(conn, &[], std::slice::from_ref(&agb), &principal.client_id, now).await?;
-                therapists::find(conn, &agb, None)
-                    .await?
-                    .ok_or_else(|| therapist_not_found(&agb))
-            }
-            .scope_boxed()
-        })
-        .await?;
+                }),
+            );
+            lifecycle::after_kp_change(
+                conn,
+                &[],
+                &[agb.as_str().to_owned()],
+                &principal.client_id,
+                now,
+            )
+            .await?;
+            let therapist = therapists::find(conn, agb, None)
+                .await?
+                .ok_or_else(|| ApiError::therapist_not_found(agb))?;
+            Ok((therapist, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(with_etag(HttpResponse::Ok(), &therapist))
 }

@@ -5,6 +5,8 @@ use diesel::dsl::{count_star, exists, not};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{CycleYear, RegistrationState};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 use uuid::Uuid;
 
 use super::{AwaitingKp, PlanAwaitingAssessment, PracticeRef, RegistrationCounts};
@@ -21,7 +23,7 @@ pub struct YearFigures {
     pub awaiting_kp: Vec<AwaitingKp>,
 }
 
-async fn counts(conn: &mut AsyncPgConnection, year: i32) -> QueryResult<RegistrationCounts> {
+async fn counts(conn: &mut AsyncPgConnection, year: i32) -> Result<RegistrationCounts, ApiError> {
     let per_state: Vec<(String, i64)> = registrations::table
         .filter(registrations::cycle_year.eq(year))
         .group_by(registrations::state)
@@ -30,10 +32,11 @@ async fn counts(conn: &mut AsyncPgConnection, year: i32) -> QueryResult<Registra
         .await?;
     let mut counts = RegistrationCounts::default();
     for (state, n) in per_state {
-        // The column's CHECK admits only the known states.
-        if let Ok(state) = RegistrationState::parse(&state) {
-            counts.add(state, n);
-        }
+        // The column's CHECK admits only the known states; another is a fault in the data.
+        counts.add(
+            decode("registrations.state", &state, RegistrationState::parse)?,
+            n,
+        );
     }
     counts.practices_total = practices::table.count().get_result(conn).await?;
     let registered_for_year = registrations::table
@@ -121,7 +124,7 @@ async fn in_state(
 pub async fn year_figures(
     conn: &mut AsyncPgConnection,
     year: CycleYear,
-) -> QueryResult<YearFigures> {
+) -> Result<YearFigures, ApiError> {
     let year = i32::from(year.value());
     let approved = in_state(conn, year, RegistrationState::PlanApproved).await?;
     let awaiting_kp = in_state(conn, year, RegistrationState::AwaitingKp).await?;

@@ -12,7 +12,8 @@ use praktijkregister_platform::error::{ApiError, Problem};
 
 use super::repository;
 use super::CycleOverview;
-use crate::cycles::{path_year, repository as cycles};
+use crate::cycles::repository as cycles;
+use crate::paths::CycleYearPath;
 
 /// Registers the overview route; the same registration feeds the OpenAPI document.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -29,7 +30,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// positive visitations waiting for the KP registration of the therapists listed.
 #[utoipa::path(
     tag = "Cycle",
-    params(("year" = u16, Path, description = "Cycle year", example = 2026)),
+    params(CycleYearPath),
     responses(
         (status = 200, description = "The overview", body = CycleOverview),
         (status = 422, description = "The year is not a cycle year", body = Problem, content_type = "application/problem+json"),
@@ -41,10 +42,9 @@ pub async fn get_overview(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    CycleYearPath(year): CycleYearPath,
 ) -> Result<web::Json<CycleOverview>, ApiError> {
     principal.require(scopes::CYCLES_MANAGE)?;
-    let year = path_year(&path)?;
     let today = amsterdam_date(ctx.clock.now());
     let mut conn = connection(&pool).await?;
     // One snapshot, so that the counts and the lists agree.

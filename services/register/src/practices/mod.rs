@@ -6,9 +6,10 @@ pub mod routes;
 use chrono::{DateTime, Utc};
 use praktijkregister_domain::{
     EmailAddress, KvkBranchNumber, KvkNumber, OefentherapieAgb, PhoneNumber, PostalCode,
-    PracticeTier,
+    PracticeTier, Text,
 };
-use praktijkregister_platform::error::{ApiError, FieldErrors};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -137,8 +138,10 @@ pub struct Practice {
 /// Validated practice fields, ready for the repository.
 #[derive(Debug, Clone)]
 pub struct PracticeFields {
+    /// Checked for length only: a NUL in it is refused by the database (see
+    /// `frame::a_nul_character_in_text_is_refused_not_a_server_error`), not by the text rule.
     pub name: String,
-    pub kvk_number: String,
+    pub kvk_number: KvkNumber,
     pub tier: PracticeTier,
     pub contact: Contact,
     pub locations: Vec<Location>,
@@ -163,13 +166,22 @@ pub fn normalise_postal_code_prefix(prefix: &str) -> String {
 
 const MAX_LOCATIONS: usize = 50;
 
-fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<String> {
+/// Longest name of a practice or its contact person.
+pub const MAX_NAME: usize = 200;
+
+fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<Text> {
+    errors.check(field, Text::line(value, MAX_NAME))
+}
+
+/// The practice's own name: 1 to [`MAX_NAME`] characters after trimming. Control characters
+/// are left to the database's last line of defence, whose refusal an API test pins.
+fn parse_practice_name(errors: &mut FieldErrors, value: &str) -> Option<String> {
     let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 200 {
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME {
         errors.push(
-            field,
+            "name",
             "name_length",
-            "the name must have 1 to 200 characters",
+            format!("the name must have 1 to {MAX_NAME} characters"),
         );
         None
     } else {
@@ -181,7 +193,8 @@ fn parse_contact(errors: &mut FieldErrors, contact: Contact) -> Contact {
     Contact {
         name: contact
             .name
-            .and_then(|n| parse_name(errors, "contact.name", &n)),
+            .and_then(|n| parse_name(errors, "contact.name", &n))
+            .map(Text::into_string),
         email: contact
             .email
             .and_then(|e| errors.check("contact.email", EmailAddress::parse(&e)))
@@ -193,16 +206,13 @@ fn parse_contact(errors: &mut FieldErrors, contact: Contact) -> Contact {
     }
 }
 
+/// A line of a location (street, city): the text rule; refused text is reported and left empty,
+/// which the collected errors then refuse.
 fn parse_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> String {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max {
-        errors.push(
-            field,
-            "text_length",
-            format!("must have 1 to {max} characters"),
-        );
-    }
-    trimmed.to_string()
+    errors
+        .check(field, Text::line(value, max))
+        .map(Text::into_string)
+        .unwrap_or_default()
 }
 
 fn parse_locations(errors: &mut FieldErrors, locations: Vec<LocationInput>) -> Vec<Location> {
@@ -274,26 +284,21 @@ impl NewPracticeRequest {
     pub fn parse(self) -> Result<(OefentherapieAgb, PracticeFields), ApiError> {
         let mut errors = FieldErrors::new();
         let agb = errors.check("agb", OefentherapieAgb::parse(&self.agb));
-        let name = parse_name(&mut errors, "name", &self.name);
+        let name = parse_practice_name(&mut errors, &self.name);
         let kvk = errors.check("kvk_number", KvkNumber::parse(&self.kvk_number));
         let contact = parse_contact(&mut errors, self.contact.unwrap_or_default());
         let locations = parse_locations(&mut errors, self.locations);
         errors.into_result()?;
-        match (agb, name, kvk) {
-            (Some(agb), Some(name), Some(kvk)) => Ok((
-                agb,
-                PracticeFields {
-                    name,
-                    kvk_number: kvk.as_str().to_string(),
-                    tier: self.tier.unwrap_or_default(),
-                    contact,
-                    locations,
-                },
-            )),
-            _ => Err(ApiError::internal(anyhow::anyhow!(
-                "validated practice fields missing"
-            ))),
-        }
+        Ok((
+            checked(agb)?,
+            PracticeFields {
+                name: checked(name)?,
+                kvk_number: checked(kvk)?,
+                tier: self.tier.unwrap_or_default(),
+                contact,
+                locations,
+            },
+        ))
     }
 }
 
@@ -302,14 +307,16 @@ impl PracticePatch {
     pub fn apply(self, current: &Practice) -> Result<PracticeFields, ApiError> {
         let mut errors = FieldErrors::new();
         let name = match self.name {
-            Some(name) => parse_name(&mut errors, "name", &name),
+            Some(name) => parse_practice_name(&mut errors, &name),
             None => Some(current.name.clone()),
         };
         let kvk_number = match self.kvk_number {
-            Some(kvk) => errors
-                .check("kvk_number", KvkNumber::parse(&kvk))
-                .map(|k| k.as_str().to_string()),
-            None => Some(current.kvk_number.clone()),
+            Some(kvk) => errors.check("kvk_number", KvkNumber::parse(&kvk)),
+            None => Some(decode(
+                "practices.kvk_number",
+                &current.kvk_number,
+                KvkNumber::parse,
+            )?),
         };
         let contact = match self.contact {
             Some(contact) => parse_contact(&mut errors, contact),
@@ -320,18 +327,13 @@ impl PracticePatch {
             None => current.locations.clone(),
         };
         errors.into_result()?;
-        match (name, kvk_number) {
-            (Some(name), Some(kvk_number)) => Ok(PracticeFields {
-                name,
-                kvk_number,
-                tier: self.tier.unwrap_or(current.tier),
-                contact,
-                locations,
-            }),
-            _ => Err(ApiError::internal(anyhow::anyhow!(
-                "validated practice fields missing"
-            ))),
-        }
+        Ok(PracticeFields {
+            name: checked(name)?,
+            kvk_number: checked(kvk_number)?,
+            tier: self.tier.unwrap_or(current.tier),
+            contact,
+            locations,
+        })
     }
 }
 

@@ -5,7 +5,8 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{OefentherapieAgb, PracticeTier};
-use praktijkregister_platform::db::like_escape;
+use praktijkregister_platform::db::{decode, like_escape};
+use praktijkregister_platform::error::ApiError;
 
 use super::{Contact, Location, Practice, PracticeFields};
 use crate::schema::{practice_locations, practices};
@@ -64,9 +65,9 @@ impl From<LocationRow> for Location {
     }
 }
 
-fn assemble(row: PracticeRow, locations: Vec<Location>) -> Practice {
-    Practice {
-        tier: PracticeTier::parse(&row.tier).unwrap_or_default(),
+fn assemble(row: PracticeRow, locations: Vec<Location>) -> Result<Practice, ApiError> {
+    Ok(Practice {
+        tier: decode("practices.tier", &row.tier, PracticeTier::parse)?,
         agb: row.agb,
         name: row.name,
         kvk_number: row.kvk_number,
@@ -79,7 +80,7 @@ fn assemble(row: PracticeRow, locations: Vec<Location>) -> Practice {
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    }
+    })
 }
 
 /// Whether the register holds any practice at all.
@@ -135,13 +136,13 @@ pub async fn insert(
     conn: &mut AsyncPgConnection,
     agb: &OefentherapieAgb,
     fields: &PracticeFields,
-) -> QueryResult<Option<Practice>> {
+) -> Result<Option<Practice>, ApiError> {
     let agb = agb.as_str();
     let inserted = diesel::insert_into(practices::table)
         .values((
             practices::agb.eq(agb),
             practices::name.eq(&fields.name),
-            practices::kvk_number.eq(&fields.kvk_number),
+            practices::kvk_number.eq(fields.kvk_number.as_str()),
             practices::tier.eq(fields.tier.as_str()),
             practices::contact_name.eq(&fields.contact.name),
             practices::contact_email.eq(&fields.contact.email),
@@ -154,7 +155,7 @@ pub async fn insert(
         .optional()?;
     let Some(row) = inserted else { return Ok(None) };
     insert_locations(conn, agb, &fields.locations).await?;
-    Ok(Some(assemble(row, fields.locations.clone())))
+    Ok(Some(assemble(row, fields.locations.clone())?))
 }
 
 async fn locations_of(
@@ -175,7 +176,7 @@ async fn locations_of(
 pub async fn find(
     conn: &mut AsyncPgConnection,
     agb: &OefentherapieAgb,
-) -> QueryResult<Option<Practice>> {
+) -> Result<Option<Practice>, ApiError> {
     let agb = agb.as_str();
     let Some(row) = practices::table
         .find(agb)
@@ -190,7 +191,7 @@ pub async fn find(
     Ok(Some(assemble(
         row,
         locations.into_iter().map(Location::from).collect(),
-    )))
+    )?))
 }
 
 /// Outcome of an update guarded by the version the client last saw.
@@ -216,12 +217,12 @@ pub async fn update(
     agb: &OefentherapieAgb,
     expected_version: Option<i32>,
     fields: &PracticeFields,
-) -> QueryResult<Update> {
+) -> Result<Update, ApiError> {
     let agb = agb.as_str();
     let changes = (
         PracticeChanges {
             name: &fields.name,
-            kvk_number: &fields.kvk_number,
+            kvk_number: fields.kvk_number.as_str(),
             tier: fields.tier.as_str(),
             contact_name: fields.contact.name.as_deref(),
             contact_email: fields.contact.email.as_deref(),
@@ -257,7 +258,7 @@ pub async fn update(
         .execute(conn)
         .await?;
     insert_locations(conn, agb, &fields.locations).await?;
-    Ok(Update::Done(assemble(row, fields.locations.clone())))
+    Ok(Update::Done(assemble(row, fields.locations.clone())?))
 }
 
 /// Filters of the practice list.
@@ -267,7 +268,7 @@ pub struct PracticeFilter {
     pub city: Option<String>,
     pub postal_code_prefix: Option<String>,
     /// Only this practice (exact AGB code).
-    pub only_agb: Option<String>,
+    pub only_agb: Option<OefentherapieAgb>,
 }
 
 impl PracticeFilter {
@@ -277,7 +278,7 @@ impl PracticeFilter {
         name: Option<String>,
         city: Option<String>,
         postal_code_prefix: Option<String>,
-        only_agb: Option<String>,
+        only_agb: Option<OefentherapieAgb>,
     ) -> Self {
         let non_blank =
             |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -297,7 +298,7 @@ pub fn filtered<'a, ST: 'a>(
     filter: &PracticeFilter,
 ) -> practices::BoxedQuery<'a, Pg, ST> {
     if let Some(agb) = &filter.only_agb {
-        query = query.filter(practices::agb.eq(agb.clone()));
+        query = query.filter(practices::agb.eq(agb.as_str().to_owned()));
     }
     if let Some(name) = &filter.name_contains {
         query = query.filter(practices::name.ilike(format!("%{}%", like_escape(name))));
@@ -328,7 +329,7 @@ pub async fn list(
     filter: &PracticeFilter,
     after: Option<String>,
     limit: i64,
-) -> QueryResult<Vec<Practice>> {
+) -> Result<Vec<Practice>, ApiError> {
     let mut query = practices::table
         .select(PracticeRow::as_select())
         .order(practices::agb)
@@ -341,8 +342,7 @@ pub async fn list(
     let rows = query.load(conn).await?;
     let agbs: Vec<String> = rows.iter().map(|r| r.agb.clone()).collect();
     let mut locations = locations_of(conn, &agbs).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let mine: Vec<Location> = locations
                 .extract_if(.., |l| l.practice_agb == row.agb)
@@ -350,5 +350,5 @@ pub async fn list(
                 .collect();
             assemble(row, mine)
         })
-        .collect())
+        .collect()
 }

@@ -4,7 +4,6 @@ use crate::scopes;
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use praktijkregister_domain::OefentherapieAgb;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::conditional::{etag, required_version};
@@ -18,13 +17,6 @@ use super::repository::{self, PracticeFilter, Update};
 use super::{NewPracticeRequest, Practice, PracticePatch};
 use crate::paths::PracticePath;
 use crate::problems::Problems as _;
-
-/// Parses the path's AGB code; a malformed one cannot exist, so it is 404 like an unknown one.
-pub(crate) fn path_agb(raw: &str) -> Result<String, ApiError> {
-    OefentherapieAgb::parse(raw)
-        .map(|agb| agb.as_str().to_string())
-        .map_err(|_| ApiError::practice_not_found(&raw))
-}
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, practice: &Practice) -> HttpResponse {
     response
@@ -199,7 +191,7 @@ pub async fn list_practices(
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let filter = filter.into_inner();
-    let only_agb = principal.practice().map(ToString::to_string);
+    let only_agb = principal.practice().cloned();
     let filter = PracticeFilter::from_query(
         filter.name,
         filter.city,

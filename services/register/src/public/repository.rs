@@ -4,7 +4,9 @@
 use crate::practices::repository::PracticeFilter;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use praktijkregister_domain::{CycleYear, PracticeTier};
+use praktijkregister_domain::{CycleYear, OefentherapieAgb, PracticeTier};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 use super::{PublicLocation, PublicPractice};
 use crate::schema::{practice_locations, practices, registrations};
@@ -51,7 +53,7 @@ pub async fn list(
     filter: &PracticeFilter,
     after: Option<String>,
     limit: i64,
-) -> QueryResult<Vec<PublicPractice>> {
+) -> Result<Vec<PublicPractice>, ApiError> {
     let year_values = year_values(years);
     let registered = registrations::table
         .filter(registrations::practice_agb.eq(practices::agb))
@@ -92,8 +94,7 @@ pub async fn list(
         .select((registrations::practice_agb, registrations::cycle_year))
         .load(conn)
         .await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let locations: Vec<PublicLocation> = locations
                 .extract_if(.., |l| l.practice_agb == row.agb)
@@ -105,26 +106,26 @@ pub async fn list(
                     years.iter().copied().find(|y| i32::from(y.value()) == year)
                 })
                 .collect();
-            PublicPractice {
-                tier: PracticeTier::parse(&row.tier).unwrap_or_default(),
+            Ok(PublicPractice {
+                tier: decode("practices.tier", &row.tier, PracticeTier::parse)?,
                 city: <[PublicLocation]>::first(&locations).map(|l| l.city.clone()),
                 agb: row.agb,
                 name: row.name,
                 locations,
                 registered_for,
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The practice with AGB code `agb` when it is publicly registered.
 pub async fn find(
     conn: &mut AsyncPgConnection,
     years: &[CycleYear],
-    agb: &str,
-) -> QueryResult<Option<PublicPractice>> {
+    agb: &OefentherapieAgb,
+) -> Result<Option<PublicPractice>, ApiError> {
     let filter = PracticeFilter {
-        only_agb: Some(agb.to_string()),
+        only_agb: Some(agb.clone()),
         ..PracticeFilter::default()
     };
     Ok(list(conn, years, &filter, None, 1)

@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 
 use super::repository;
 use super::{body_etag, none_match, public_years, PublicPractice};
+use crate::paths::PracticePath;
 use crate::practices::repository::PracticeFilter;
 
 /// How long shared caches and browsers may keep a public answer.
@@ -124,13 +125,10 @@ pub async fn list_public_practices(
     let filter = filter.into_inner();
     let agb = filter
         .agb
-        .map(|agb| agb.trim().to_string())
+        .as_deref()
+        .map(str::trim)
         .filter(|agb| !agb.is_empty())
-        .map(|agb| {
-            OefentherapieAgb::parse(&agb)
-                .map(|a| a.as_str().to_string())
-                .map_err(|e| ApiError::field("agb", e.code(), e))
-        })
+        .map(|agb| OefentherapieAgb::parse(agb).map_err(|e| ApiError::invalid("agb", &e)))
         .transpose()?;
     let filter =
         PracticeFilter::from_query(filter.name, filter.city, filter.postal_code_prefix, agb);
@@ -150,7 +148,7 @@ pub async fn list_public_practices(
 #[utoipa::path(
     tag = "Public register",
     params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        PracticePath,
         ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag(s) of an answer already held, or `*`"),
     ),
     responses(
@@ -175,13 +173,14 @@ pub async fn get_public_practice(
     req: HttpRequest,
     limiter: web::Data<RateLimiter>,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    path: Result<PracticePath, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     limit_rate(&req, &limiter)?;
-    let agb = OefentherapieAgb::parse(&path).map_err(|_| not_public())?;
+    // A malformed AGB code is answered like every practice that is not public.
+    let PracticePath(agb) = path.map_err(|_| not_public())?;
     let years = public_years(ctx.clock.now());
     let mut conn = connection(&pool).await?;
-    let practice = repository::find(&mut conn, &years, agb.as_str())
+    let practice = repository::find(&mut conn, &years, &agb)
         .await?
         .ok_or_else(not_public)?;
     cacheable(&req, &practice)

@@ -4,8 +4,7 @@ use crate::scopes;
 use crate::startup::RegisterContext;
 use actix_web::{get, post, web};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
-use praktijkregister_domain::RegistrationEvent;
+use praktijkregister_domain::{RegistrationEvent, Text};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
@@ -15,8 +14,11 @@ use praktijkregister_platform::pagination::{Page, PageParams};
 use super::lifecycle::{self, Cause};
 use super::repository;
 use super::{Registration, RegistrationWithHistory, WithdrawalRequest};
-use crate::cycles::path_year;
-use crate::practices::routes::path_agb;
+use crate::paths::{CycleYearPath, PracticePath};
+use crate::problems::Problems as _;
+
+/// Longest reason of a withdrawal.
+const MAX_REASON: usize = 2000;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_registrations)
@@ -31,7 +33,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// its own; another practice answers 404.
 #[utoipa::path(
     tag = "Registrations",
-    params(("agb" = String, Path, description = "AGB code of the practice", example = "07012345"), PageParams),
+    params(PracticePath, PageParams),
     responses(
         (status = 200, description = "A page of registrations", body = Page<Registration>),
         (status = 404, description = "No such practice (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -42,22 +44,21 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn list_registrations(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<Registration>>, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::REGISTRATIONS_READ, &agb)?;
+    principal.require_practice(scopes::REGISTRATIONS_READ, agb.as_str())?;
     let limit = page.limit()?;
     let before: Option<i32> = page.after()?;
     let mut conn = connection(&pool).await?;
-    if !crate::practices::repository::exists(&mut conn, &agb).await? {
-        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+    if !crate::practices::repository::exists(&mut conn, agb.as_str()).await? {
+        return Err(ApiError::practice_not_found(&agb));
     }
-    let rows = repository::list_for_practice(&mut conn, &agb, before, limit).await?;
+    let rows = repository::list_for_practice(&mut conn, agb.as_str(), before, limit).await?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("registration.list", "practice", &agb),
+        &AuditEvent::success("registration.list", "practice", agb.as_str()),
     )
     .await?;
     let items: Vec<Registration> = rows
@@ -75,10 +76,7 @@ pub async fn list_registrations(
 /// to which, the event, who caused it, when and why.
 #[utoipa::path(
     tag = "Registrations",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("year" = u16, Path, description = "Cycle year", example = 2026),
-    ),
+    params(PracticePath, CycleYearPath),
     responses(
         (status = 200, description = "The registration", body = RegistrationWithHistory),
         (status = 404, description = "No registration for that year (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -90,18 +88,14 @@ pub async fn list_registrations(
 pub async fn get_registration(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    CycleYearPath(year): CycleYearPath,
 ) -> Result<web::Json<RegistrationWithHistory>, ApiError> {
-    let (agb, year) = path.into_inner();
-    let agb = path_agb(&agb)?;
-    principal.require_practice(scopes::REGISTRATIONS_READ, &agb)?;
-    let year = path_year(&year)?;
+    principal.require_practice(scopes::REGISTRATIONS_READ, agb.as_str())?;
     let mut conn = connection(&pool).await?;
-    let row = repository::find(&mut conn, &agb, i32::from(year.value()))
+    let row = repository::find(&mut conn, agb.as_str(), i32::from(year.value()))
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("practice {agb} has no registration for {year}"))
-        })?;
+        .ok_or_else(|| ApiError::registration_not_found(&agb, &year))?;
     let history = repository::history(&mut conn, row.id).await?;
     audit::record(
         &mut conn,
@@ -122,10 +116,7 @@ pub async fn get_registration(
 /// be withdrawn again (409 with the allowed next states).
 #[utoipa::path(
     tag = "Registrations",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("year" = u16, Path, description = "Cycle year", example = 2026),
-    ),
+    params(PracticePath, CycleYearPath),
     request_body = WithdrawalRequest,
     responses(
         (status = 200, description = "Withdrawn", body = Registration),
@@ -140,46 +131,37 @@ pub async fn withdraw_registration(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(agb): PracticePath,
+    CycleYearPath(year): CycleYearPath,
     body: web::Json<WithdrawalRequest>,
 ) -> Result<web::Json<Registration>, ApiError> {
-    let (agb, year) = path.into_inner();
-    let agb = path_agb(&agb)?;
-    principal.require_practice(scopes::REGISTRATIONS_WITHDRAW, &agb)?;
-    let year = path_year(&year)?;
-    let reason = body.into_inner().reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(ApiError::field(
-            "reason",
-            "reason_length",
-            "give a reason of 1 to 2000 characters",
-        ));
-    }
+    principal.require_practice(scopes::REGISTRATIONS_WITHDRAW, agb.as_str())?;
+    let reason = Text::lines(&body.into_inner().reason, MAX_REASON)
+        .map_err(|e| ApiError::invalid("reason", &e))?;
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let row = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let row = lifecycle::existing(conn, &agb, year).await?;
-                let cause = Cause {
-                    actor_client_id: &principal.client_id,
-                    reason: Some(&reason),
-                    at: now,
-                };
-                let row =
-                    lifecycle::apply(conn, &row, &RegistrationEvent::Withdrawn, Vec::new(), cause)
-                        .await?;
-                let event = AuditEvent::success(
-                    "registration.withdraw",
-                    "registration",
-                    format!("{agb}/{year}"),
-                )
-                .with_detail(serde_json::json!({"reason": reason}));
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(row)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let principal = &principal;
+    let row = audit::transaction(&mut conn, principal.into(), |conn| {
+        async move {
+            let row = lifecycle::existing(conn, agb.as_str(), year).await?;
+            let cause = Cause {
+                actor_client_id: &principal.client_id,
+                reason: Some(reason.as_str()),
+                at: now,
+            };
+            let row =
+                lifecycle::apply(conn, &row, &RegistrationEvent::Withdrawn, Vec::new(), cause)
+                    .await?;
+            let event = AuditEvent::success(
+                "registration.withdraw",
+                "registration",
+                format!("{agb}/{year}"),
+            )
+            .with_detail(serde_json::json!({"reason": reason.as_str()}));
+            Ok((row, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(web::Json(row.view()?))
 }

@@ -4,7 +4,8 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use praktijkregister_domain::{EmailAddress, KpNumber, KpStatus, OefentherapieAgb};
+use praktijkregister_domain::{EmailAddress, KpNumber, KpStatus, OefentherapieAgb, Text};
+use praktijkregister_platform::db::decode;
 use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -132,42 +133,31 @@ pub struct PracticeTherapist {
 /// Validated therapist fields, ready for the repository.
 #[derive(Debug, Clone)]
 pub struct TherapistFields {
-    pub name: String,
-    pub email: Option<String>,
-    pub kp_number: Option<String>,
+    pub name: Text,
+    pub email: Option<EmailAddress>,
+    pub kp_number: Option<KpNumber>,
     /// The KP number differs from the stored one, so the stored KP status no longer applies.
     pub kp_number_changed: bool,
 }
 
-fn parse_name(errors: &mut FieldErrors, value: &str) -> Option<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 200 {
-        errors.push(
-            "name",
-            "name_length",
-            "the name must have 1 to 200 characters",
-        );
-        None
-    } else {
-        Some(trimmed.to_string())
-    }
+/// Longest name of a therapist.
+pub const MAX_NAME: usize = 200;
+
+fn parse_name(errors: &mut FieldErrors, value: &str) -> Option<Text> {
+    errors.check("name", Text::line(value, MAX_NAME))
 }
 
-fn parse_email(errors: &mut FieldErrors, value: &str) -> Option<String> {
-    errors
-        .check("email", EmailAddress::parse(value))
-        .map(|e| e.as_str().to_string())
+fn parse_email(errors: &mut FieldErrors, value: &str) -> Option<EmailAddress> {
+    errors.check("email", EmailAddress::parse(value))
 }
 
-fn parse_kp_number(errors: &mut FieldErrors, value: &str) -> Option<String> {
-    errors
-        .check("kp_number", KpNumber::parse(value))
-        .map(|k| k.as_str().to_string())
+fn parse_kp_number(errors: &mut FieldErrors, value: &str) -> Option<KpNumber> {
+    errors.check("kp_number", KpNumber::parse(value))
 }
 
 impl NewTherapistRequest {
     /// Validates every field at once, so one answer names every problem.
-    pub fn parse(self) -> Result<(String, TherapistFields), ApiError> {
+    pub fn parse(self) -> Result<(OefentherapieAgb, TherapistFields), ApiError> {
         let mut errors = FieldErrors::new();
         let agb = errors.check("agb", OefentherapieAgb::parse(&self.agb));
         let name = parse_name(&mut errors, &self.name);
@@ -177,7 +167,7 @@ impl NewTherapistRequest {
             .and_then(|k| parse_kp_number(&mut errors, &k));
         errors.into_result()?;
         Ok((
-            checked(agb)?.as_str().to_string(),
+            checked(agb)?,
             TherapistFields {
                 name: checked(name)?,
                 email,
@@ -194,23 +184,35 @@ impl TherapistPatch {
         let mut errors = FieldErrors::new();
         let name = match self.name {
             Some(name) => parse_name(&mut errors, &name),
-            None => Some(current.name.clone()),
+            None => Some(decode("therapists.name", &current.name, |raw| {
+                Text::line(raw, MAX_NAME)
+            })?),
         };
         let email = match self.email {
             Some(Some(email)) => parse_email(&mut errors, &email),
             Some(None) => None,
-            None => current.email.clone(),
+            None => current
+                .email
+                .as_deref()
+                .map(|raw| decode("therapists.email", raw, EmailAddress::parse))
+                .transpose()?,
         };
         let kp_number = match self.kp_number {
             Some(Some(kp)) => parse_kp_number(&mut errors, &kp),
             Some(None) => None,
-            None => current.kp.number.clone(),
+            None => current
+                .kp
+                .number
+                .as_deref()
+                .map(|raw| decode("therapists.kp_number", raw, KpNumber::parse))
+                .transpose()?,
         };
         errors.into_result()?;
         Ok(TherapistFields {
             name: checked(name)?,
             email,
-            kp_number_changed: kp_number != current.kp.number,
+            kp_number_changed: kp_number.as_ref().map(KpNumber::as_str)
+                != current.kp.number.as_deref(),
             kp_number,
         })
     }

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use praktijkregister_domain::KpStatus;
+use praktijkregister_domain::{KpNumber, KpStatus, OefentherapieAgb};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 use super::{Membership, PracticeMembership, PracticeTherapist, Therapist, TherapistFields};
 use crate::kp::{KpRegistration, KpSource};
@@ -48,18 +50,26 @@ impl From<MembershipRow> for PracticeMembership {
     }
 }
 
-fn assemble(row: TherapistRow, memberships: Vec<Membership>) -> Therapist {
-    Therapist {
+/// The stored KP status, if any; a name outside the known ones is a fault in the data.
+#[track_caller]
+fn kp_status(raw: Option<&str>) -> Result<Option<KpStatus>, ApiError> {
+    raw.map(|raw| decode("therapists.kp_status", raw, KpStatus::parse))
+        .transpose()
+}
+
+fn assemble(row: TherapistRow, memberships: Vec<Membership>) -> Result<Therapist, ApiError> {
+    Ok(Therapist {
         kp: KpRegistration {
             number: row.kp_number,
-            status: row
-                .kp_status
-                .as_deref()
-                .and_then(|s| KpStatus::parse(s).ok()),
+            status: kp_status(row.kp_status.as_deref())?,
             valid_from: row.kp_valid_from,
             valid_until: row.kp_valid_until,
             verified_at: row.kp_verified_at,
-            source: row.kp_source.as_deref().and_then(KpSource::parse),
+            source: row
+                .kp_source
+                .as_deref()
+                .map(|raw| decode("therapists.kp_source", raw, KpSource::parse))
+                .transpose()?,
         },
         agb: row.agb,
         name: row.name,
@@ -68,7 +78,7 @@ fn assemble(row: TherapistRow, memberships: Vec<Membership>) -> Therapist {
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    }
+    })
 }
 
 /// Whether `error` is a unique violation, e.g. a KP number taken by a concurrent change.
@@ -88,10 +98,10 @@ pub async fn exists(conn: &mut AsyncPgConnection, agb: &str) -> QueryResult<bool
 /// The AGB code of the therapist holding `kp_number`, if any.
 pub async fn kp_number_holder(
     conn: &mut AsyncPgConnection,
-    kp_number: &str,
+    kp_number: &KpNumber,
 ) -> QueryResult<Option<String>> {
     therapists::table
-        .filter(therapists::kp_number.eq(kp_number))
+        .filter(therapists::kp_number.eq(kp_number.as_str()))
         .select(therapists::agb)
         .first(conn)
         .await
@@ -107,15 +117,16 @@ pub enum InsertConflict {
 /// Inserts the therapist; a KP number entered here has no status yet (source `registrar`).
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    agb: &str,
+    agb: &OefentherapieAgb,
     fields: &TherapistFields,
-) -> QueryResult<Result<Therapist, InsertConflict>> {
+) -> Result<Result<Therapist, InsertConflict>, ApiError> {
+    let agb = agb.as_str();
     let inserted = diesel::insert_into(therapists::table)
         .values((
             therapists::agb.eq(agb),
-            therapists::name.eq(&fields.name),
-            therapists::email.eq(&fields.email),
-            therapists::kp_number.eq(&fields.kp_number),
+            therapists::name.eq(fields.name.as_str()),
+            therapists::email.eq(fields.email.as_ref().map(|e| e.as_str())),
+            therapists::kp_number.eq(fields.kp_number.as_ref().map(KpNumber::as_str)),
             therapists::kp_source.eq(fields
                 .kp_number
                 .as_ref()
@@ -128,7 +139,7 @@ pub async fn insert(
         .await
         .optional()?;
     match inserted {
-        Some(row) => Ok(Ok(assemble(row, Vec::new()))),
+        Some(row) => Ok(Ok(assemble(row, Vec::new())?)),
         None if exists(conn, agb).await? => Ok(Err(InsertConflict::Agb)),
         None => Ok(Err(InsertConflict::KpNumber)),
     }
@@ -137,7 +148,7 @@ pub async fn insert(
 async fn memberships_of(
     conn: &mut AsyncPgConnection,
     therapist_agb: &str,
-    only_practice: Option<&str>,
+    only_practice: Option<&OefentherapieAgb>,
 ) -> QueryResult<Vec<Membership>> {
     let mut query = practice_memberships::table
         .filter(practice_memberships::therapist_agb.eq(therapist_agb))
@@ -148,7 +159,7 @@ async fn memberships_of(
         .select(MembershipRow::as_select())
         .into_boxed();
     if let Some(practice) = only_practice {
-        query = query.filter(practice_memberships::practice_agb.eq(practice.to_string()));
+        query = query.filter(practice_memberships::practice_agb.eq(practice.as_str().to_owned()));
     }
     Ok(query
         .load(conn)
@@ -165,9 +176,10 @@ async fn memberships_of(
 /// The therapist with memberships; `only_practice` limits the memberships to one practice.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    agb: &str,
-    only_practice: Option<&str>,
-) -> QueryResult<Option<Therapist>> {
+    agb: &OefentherapieAgb,
+    only_practice: Option<&OefentherapieAgb>,
+) -> Result<Option<Therapist>, ApiError> {
+    let agb = agb.as_str();
     let Some(row) = therapists::table
         .find(agb)
         .select(TherapistRow::as_select())
@@ -178,7 +190,7 @@ pub async fn find(
         return Ok(None);
     };
     let memberships = memberships_of(conn, agb, only_practice).await?;
-    Ok(Some(assemble(row, memberships)))
+    Ok(Some(assemble(row, memberships)?))
 }
 
 /// Outcome of an update guarded by the version the client last saw.
@@ -186,14 +198,18 @@ pub enum Update {
     Done(Therapist),
     Stale,
     Missing,
+    /// Another therapist took the KP number meanwhile.
+    KpNumberTaken,
 }
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    agb: &str,
+    agb: &OefentherapieAgb,
     expected_version: Option<i32>,
     fields: &TherapistFields,
-) -> QueryResult<Update> {
+) -> Result<Update, ApiError> {
+    let agb = agb.as_str();
+    let kp_number = fields.kp_number.as_ref().map(KpNumber::as_str);
     let target = therapists::table.filter(therapists::agb.eq(agb));
     // The version guard makes the check and the write one statement: no lost update.
     let query = match expected_version {
@@ -203,8 +219,8 @@ pub async fn update(
         None => diesel::update(target).into_boxed(),
     };
     let common = (
-        therapists::name.eq(&fields.name),
-        therapists::email.eq(&fields.email),
+        therapists::name.eq(fields.name.as_str()),
+        therapists::email.eq(fields.email.as_ref().map(|e| e.as_str())),
         therapists::version.eq(therapists::version + 1),
         therapists::updated_at.eq(diesel::dsl::now),
     );
@@ -213,7 +229,7 @@ pub async fn update(
         query
             .set((
                 common,
-                therapists::kp_number.eq(&fields.kp_number),
+                therapists::kp_number.eq(kp_number),
                 therapists::kp_status.eq(None::<String>),
                 therapists::kp_valid_from.eq(None::<NaiveDate>),
                 therapists::kp_valid_until.eq(None::<NaiveDate>),
@@ -226,14 +242,18 @@ pub async fn update(
             .returning(TherapistRow::as_returning())
             .get_result(conn)
             .await
-            .optional()?
+            .optional()
     } else {
         query
             .set(common)
             .returning(TherapistRow::as_returning())
             .get_result(conn)
             .await
-            .optional()?
+            .optional()
+    };
+    let updated = match updated {
+        Err(error) if is_unique_violation(&error) => return Ok(Update::KpNumberTaken),
+        other => other?,
     };
     let Some(row) = updated else {
         return Ok(if exists(conn, agb).await? {
@@ -243,17 +263,17 @@ pub async fn update(
         });
     };
     let memberships = memberships_of(conn, agb, None).await?;
-    Ok(Update::Done(assemble(row, memberships)))
+    Ok(Update::Done(assemble(row, memberships)?))
 }
 
 /// Whether the therapist has (or had) a membership of the practice.
 pub async fn has_membership(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    therapist_agb: &str,
+    practice_agb: &OefentherapieAgb,
+    therapist_agb: &OefentherapieAgb,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        practice_memberships::table.find((practice_agb, therapist_agb)),
+        practice_memberships::table.find((practice_agb.as_str(), therapist_agb.as_str())),
     ))
     .get_result(conn)
     .await
@@ -262,15 +282,15 @@ pub async fn has_membership(
 /// Creates or replaces the membership; the flag tells whether it was created.
 pub async fn put_membership(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    therapist_agb: &str,
+    practice_agb: &OefentherapieAgb,
+    therapist_agb: &OefentherapieAgb,
     start_date: NaiveDate,
     end_date: Option<NaiveDate>,
 ) -> QueryResult<(PracticeMembership, bool)> {
     let (row, created) = diesel::insert_into(practice_memberships::table)
         .values((
-            practice_memberships::practice_agb.eq(practice_agb),
-            practice_memberships::therapist_agb.eq(therapist_agb),
+            practice_memberships::practice_agb.eq(practice_agb.as_str()),
+            practice_memberships::therapist_agb.eq(therapist_agb.as_str()),
             practice_memberships::start_date.eq(start_date),
             practice_memberships::end_date.eq(end_date),
         ))
@@ -296,12 +316,14 @@ pub async fn put_membership(
 /// Deletes the membership; `false` when there was none.
 pub async fn delete_membership(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
-    therapist_agb: &str,
+    practice_agb: &OefentherapieAgb,
+    therapist_agb: &OefentherapieAgb,
 ) -> QueryResult<bool> {
-    let deleted = diesel::delete(practice_memberships::table.find((practice_agb, therapist_agb)))
-        .execute(conn)
-        .await?;
+    let deleted = diesel::delete(
+        practice_memberships::table.find((practice_agb.as_str(), therapist_agb.as_str())),
+    )
+    .execute(conn)
+    .await?;
     Ok(deleted > 0)
 }
 
@@ -309,14 +331,14 @@ pub async fn delete_membership(
 /// with `active_on` only memberships that include that day.
 pub async fn list_for_practice(
     conn: &mut AsyncPgConnection,
-    practice_agb: &str,
+    practice_agb: &OefentherapieAgb,
     active_on: Option<NaiveDate>,
     after: Option<String>,
     limit: i64,
-) -> QueryResult<Vec<PracticeTherapist>> {
+) -> Result<Vec<PracticeTherapist>, ApiError> {
     let mut query = practice_memberships::table
         .inner_join(therapists::table)
-        .filter(practice_memberships::practice_agb.eq(practice_agb.to_string()))
+        .filter(practice_memberships::practice_agb.eq(practice_agb.as_str().to_owned()))
         .order(therapists::agb)
         .limit(limit + 1)
         .select((
@@ -351,20 +373,19 @@ pub async fn list_for_practice(
         Option<NaiveDate>,
     );
     let rows: Vec<Row> = query.load(conn).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(
             |(agb, name, start_date, end_date, kp_number, kp_status, kp_valid_until)| {
-                PracticeTherapist {
+                Ok(PracticeTherapist {
                     agb,
                     name,
                     start_date,
                     end_date,
                     kp_number,
-                    kp_status: kp_status.as_deref().and_then(|s| KpStatus::parse(s).ok()),
+                    kp_status: self::kp_status(kp_status.as_deref())?,
                     kp_valid_until,
-                }
+                })
             },
         )
-        .collect())
+        .collect()
 }

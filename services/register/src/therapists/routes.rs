@@ -6,8 +6,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
-use praktijkregister_domain::OefentherapieAgb;
+use praktijkregister_domain::{KpNumber, OefentherapieAgb};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::conditional::{etag, required_version};
@@ -22,8 +21,9 @@ use super::{
     MembershipRequest, NewTherapistRequest, PracticeMembership, PracticeTherapist, Therapist,
     TherapistFields, TherapistPatch,
 };
+use crate::paths::{MemberTherapistPath, PracticePath, TherapistPath};
 use crate::practices::repository as practices;
-use crate::practices::routes::path_agb;
+use crate::problems::Problems as _;
 use crate::registrations::lifecycle;
 
 /// Registers the therapist routes; the same registration feeds the OpenAPI document.
@@ -36,17 +36,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_membership);
 }
 
-pub(crate) fn therapist_not_found(agb: &str) -> ApiError {
-    ApiError::NotFound(format!("therapist {agb} does not exist"))
-}
-
-/// Parses the path's therapist AGB code; a malformed one cannot exist, so it is 404 like an unknown one.
-pub(crate) fn path_therapist_agb(raw: &str) -> Result<String, ApiError> {
-    OefentherapieAgb::parse(raw)
-        .map(|agb| agb.as_str().to_string())
-        .map_err(|_| therapist_not_found(raw))
-}
-
 pub(crate) fn with_etag(
     mut response: actix_web::HttpResponseBuilder,
     therapist: &Therapist,
@@ -56,8 +45,7 @@ pub(crate) fn with_etag(
         .json(therapist)
 }
 
-fn kp_number_taken(kp_number: Option<&str>, holder: Option<&str>) -> ApiError {
-    let number = kp_number.unwrap_or_default();
+fn kp_number_taken(number: &KpNumber, holder: Option<&str>) -> ApiError {
     match holder {
         Some(holder) => {
             ApiError::conflict(format!("KP number {number} is held by therapist {holder}"))
@@ -69,18 +57,18 @@ fn kp_number_taken(kp_number: Option<&str>, holder: Option<&str>) -> ApiError {
 /// Refuses a KP number that another therapist holds.
 async fn ensure_kp_number_free(
     conn: &mut diesel_async::AsyncPgConnection,
-    agb: &str,
+    agb: &OefentherapieAgb,
     fields: &TherapistFields,
 ) -> Result<(), ApiError> {
     let Some(number) = fields
         .kp_number
-        .as_deref()
+        .as_ref()
         .filter(|_| fields.kp_number_changed)
     else {
         return Ok(());
     };
     match repository::kp_number_holder(conn, number).await? {
-        Some(holder) if holder != agb => Err(kp_number_taken(Some(number), Some(&holder))),
+        Some(holder) if holder != agb.as_str() => Err(kp_number_taken(number, Some(&holder))),
         _ => Ok(()),
     }
 }
@@ -114,36 +102,31 @@ pub async fn create_therapist(
     principal.require(scopes::THERAPISTS_WRITE)?;
     let (agb, fields) = body.into_inner().parse()?;
     let mut conn = connection(&pool).await?;
-    let therapist = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let therapist = match repository::insert(conn, &agb, &fields).await? {
-                    Ok(therapist) => therapist,
-                    Err(InsertConflict::Agb) => {
-                        return Err(ApiError::conflict(format!(
-                            "therapist {agb} is already registered"
-                        )))
-                    }
-                    Err(InsertConflict::KpNumber) => {
-                        let number = fields.kp_number.as_deref();
-                        let holder = match number {
-                            Some(number) => repository::kp_number_holder(conn, number).await?,
-                            None => None,
-                        };
-                        return Err(kp_number_taken(number, holder.as_deref()));
-                    }
-                };
-                audit::record(
-                    conn,
-                    (&principal).into(),
-                    &AuditEvent::success("therapist.create", "therapist", &agb),
-                )
-                .await?;
-                Ok(therapist)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let therapist = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            let therapist = match repository::insert(conn, &agb, &fields).await? {
+                Ok(therapist) => therapist,
+                Err(InsertConflict::Agb) => {
+                    return Err(ApiError::conflict(format!(
+                        "therapist {agb} is already registered"
+                    )))
+                }
+                Err(InsertConflict::KpNumber) => {
+                    return Err(match &fields.kp_number {
+                        Some(number) => {
+                            let holder = repository::kp_number_holder(conn, number).await?;
+                            kp_number_taken(number, holder.as_deref())
+                        }
+                        None => ApiError::conflict("the KP number is held by another therapist"),
+                    });
+                }
+            };
+            let event = AuditEvent::success("therapist.create", "therapist", agb.as_str());
+            Ok((therapist, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((
         header::LOCATION,
@@ -159,7 +142,7 @@ pub async fn create_therapist(
 /// Every read is written to the audit log.
 #[utoipa::path(
     tag = "Therapists",
-    params(("agb" = String, Path, description = "AGB code of the therapist", example = "07123456")),
+    params(TherapistPath),
     responses(
         (status = 200, description = "The therapist", body = Therapist, headers(("ETag" = String, description = "Version of the therapist"))),
         (status = 404, description = "No such therapist (or not of your practice)", body = Problem, content_type = "application/problem+json"),
@@ -170,25 +153,24 @@ pub async fn create_therapist(
 pub async fn get_therapist(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    TherapistPath(agb): TherapistPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::THERAPISTS_READ)?;
-    let agb = path_therapist_agb(&path)?;
     // A practice client sees the therapist through its own practice only.
-    let only_practice = principal.practice().map(ToString::to_string);
+    let only_practice = principal.practice();
     let mut conn = connection(&pool).await?;
-    if let Some(practice) = &only_practice {
+    if let Some(practice) = only_practice {
         if !repository::has_membership(&mut conn, practice, &agb).await? {
-            return Err(therapist_not_found(&agb));
+            return Err(ApiError::therapist_not_found(&agb));
         }
     }
-    let therapist = repository::find(&mut conn, &agb, only_practice.as_deref())
+    let therapist = repository::find(&mut conn, &agb, only_practice)
         .await?
-        .ok_or_else(|| therapist_not_found(&agb))?;
+        .ok_or_else(|| ApiError::therapist_not_found(&agb))?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("therapist.read", "therapist", &agb),
+        &AuditEvent::success("therapist.read", "therapist", agb.as_str()),
     )
     .await?;
     Ok(with_etag(HttpResponse::Ok(), &therapist))
@@ -202,7 +184,7 @@ pub async fn get_therapist(
 #[utoipa::path(
     tag = "Therapists",
     params(
-        ("agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
+        TherapistPath,
         ("If-Match" = String, Header, description = "ETag of the version being changed", example = "\"1\""),
     ),
     request_body = TherapistPatch,
@@ -222,56 +204,42 @@ pub async fn update_therapist(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    TherapistPath(agb): TherapistPath,
     body: web::Json<TherapistPatch>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::THERAPISTS_WRITE)?;
-    let agb = path_therapist_agb(&path)?;
     let expected = required_version(&req)?;
     let mut conn = connection(&pool).await?;
     let patch = body.into_inner();
-    let therapist = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let current = repository::find(conn, &agb, None)
-                    .await?
-                    .ok_or_else(|| therapist_not_found(&agb))?;
-                let fields = patch.apply(&current)?;
-                ensure_kp_number_free(conn, &agb, &fields).await?;
-                let outcome = repository::update(conn, &agb, expected, &fields)
-                    .await
-                    .map_err(|e| {
-                        if repository::is_unique_violation(&e) {
-                            kp_number_taken(fields.kp_number.as_deref(), None)
-                        } else {
-                            e.into()
-                        }
-                    })?;
-                let therapist = match outcome {
-                    Update::Done(therapist) => therapist,
-                    Update::Stale => {
-                        return Err(ApiError::PreconditionFailed(format!(
-                            "therapist {agb} has changed; read it again (current ETag {})",
-                            etag(current.version)
-                        )))
-                    }
-                    Update::Missing => return Err(therapist_not_found(&agb)),
-                };
-                let event = AuditEvent::success("therapist.update", "therapist", &agb).with_detail(
-                    serde_json::json!({"kp_number_changed": fields.kp_number_changed}),
-                );
-                audit::record(conn, (&principal).into(), &event).await?;
-                Ok(therapist)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let agb = &agb;
+    let therapist = audit::transaction(&mut conn, (&principal).into(), |conn| {
+        async move {
+            let current = repository::find(conn, agb, None)
+                .await?
+                .ok_or_else(|| ApiError::therapist_not_found(agb))?;
+            let fields = patch.apply(&current)?;
+            ensure_kp_number_free(conn, agb, &fields).await?;
+            let therapist = match repository::update(conn, agb, expected, &fields).await? {
+                Update::Done(therapist) => therapist,
+                Update::Stale => {
+                    return Err(ApiError::changed_since("therapist", agb, current.version))
+                }
+                Update::Missing => return Err(ApiError::therapist_not_found(agb)),
+                Update::KpNumberTaken => {
+                    return Err(match &fields.kp_number {
+                        Some(number) => kp_number_taken(number, None),
+                        None => ApiError::conflict("the KP number is held by another therapist"),
+                    })
+                }
+            };
+            let event = AuditEvent::success("therapist.update", "therapist", agb.as_str())
+                .with_detail(serde_json::json!({"kp_number_changed": fields.kp_number_changed}));
+            Ok((therapist, event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(with_etag(HttpResponse::Ok(), &therapist))
-}
-
-/// Parses `/v1/practices/{agb}/therapists/{therapist_agb}`.
-fn membership_path(path: &(String, String)) -> Result<(String, String), ApiError> {
-    Ok((path_agb(&path.0)?, path_therapist_agb(&path.1)?))
 }
 
 /// Add or change a membership
@@ -281,10 +249,7 @@ fn membership_path(path: &(String, String)) -> Result<(String, String), ApiError
 /// practices. An unknown practice or therapist answers 404.
 #[utoipa::path(
     tag = "Therapists",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("therapist_agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
-    ),
+    params(PracticePath, MemberTherapistPath),
     request_body = MembershipRequest,
     responses(
         (status = 200, description = "Replaced", body = PracticeMembership),
@@ -300,59 +265,56 @@ pub async fn put_membership(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(practice_agb): PracticePath,
+    MemberTherapistPath(therapist_agb): MemberTherapistPath,
     body: web::Json<MembershipRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::THERAPISTS_WRITE)?;
-    let (practice_agb, therapist_agb) = membership_path(&path)?;
     let request = body.into_inner();
     request.validate()?;
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    let (membership, created) = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                if !practices::exists(conn, &practice_agb).await? {
-                    return Err(ApiError::NotFound(format!(
-                        "practice {practice_agb} does not exist"
-                    )));
-                }
-                if !repository::exists(conn, &therapist_agb).await? {
-                    return Err(therapist_not_found(&therapist_agb));
-                }
-                let (membership, created) = repository::put_membership(
-                    conn,
-                    &practice_agb,
-                    &therapist_agb,
-                    request.start_date,
-                    request.end_date,
-                )
-                .await?;
-                let event = AuditEvent::success(
-                    "membership.put",
-                    "membership",
-                    format!("{practice_agb}/{therapist_agb}"),
-                )
-                .with_detail(serde_json::json!({
-                    "created": created,
-                    "start_date": membership.start_date,
-                    "end_date": membership.end_date,
-                }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                // A membership that ends may leave only kwaliteitsgeregistreerd therapists.
-                lifecycle::after_kp_change(
-                    conn,
-                    std::slice::from_ref(&practice_agb),
-                    &[],
-                    &principal.client_id,
-                    now,
-                )
-                .await?;
-                Ok((membership, created))
+    let principal = &principal;
+    let (membership, created) = audit::transaction(&mut conn, principal.into(), |conn| {
+        async move {
+            if !practices::exists(conn, practice_agb.as_str()).await? {
+                return Err(ApiError::practice_not_found(&practice_agb));
             }
-            .scope_boxed()
-        })
-        .await?;
+            if !repository::exists(conn, therapist_agb.as_str()).await? {
+                return Err(ApiError::therapist_not_found(&therapist_agb));
+            }
+            let (membership, created) = repository::put_membership(
+                conn,
+                &practice_agb,
+                &therapist_agb,
+                request.start_date,
+                request.end_date,
+            )
+            .await?;
+            let event = AuditEvent::success(
+                "membership.put",
+                "membership",
+                format!("{practice_agb}/{therapist_agb}"),
+            )
+            .with_detail(serde_json::json!({
+                "created": created,
+                "start_date": membership.start_date,
+                "end_date": membership.end_date,
+            }));
+            // A membership that ends may leave only kwaliteitsgeregistreerd therapists.
+            lifecycle::after_kp_change(
+                conn,
+                &[practice_agb.as_str().to_owned()],
+                &[],
+                &principal.client_id,
+                now,
+            )
+            .await?;
+            Ok(((membership, created), event))
+        }
+        .scope_boxed()
+    })
+    .await?;
     if created {
         Ok(HttpResponse::Created()
             .insert_header((
@@ -373,10 +335,7 @@ pub async fn put_membership(
 /// Removes the membership entirely (to record that a therapist left, set its `end_date` instead).
 #[utoipa::path(
     tag = "Therapists",
-    params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
-        ("therapist_agb" = String, Path, description = "AGB code of the therapist", example = "07123456"),
-    ),
+    params(PracticePath, MemberTherapistPath),
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such membership", body = Problem, content_type = "application/problem+json"),
@@ -388,13 +347,14 @@ pub async fn delete_membership(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    PracticePath(practice_agb): PracticePath,
+    MemberTherapistPath(therapist_agb): MemberTherapistPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::THERAPISTS_WRITE)?;
-    let (practice_agb, therapist_agb) = membership_path(&path)?;
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
-    conn.transaction::<_, ApiError, _>(|conn| {
+    let principal = &principal;
+    audit::transaction(&mut conn, principal.into(), |conn| {
         async move {
             if !repository::delete_membership(conn, &practice_agb, &therapist_agb).await? {
                 return Err(ApiError::NotFound(format!(
@@ -406,16 +366,15 @@ pub async fn delete_membership(
                 "membership",
                 format!("{practice_agb}/{therapist_agb}"),
             );
-            audit::record(conn, (&principal).into(), &event).await?;
             lifecycle::after_kp_change(
                 conn,
-                std::slice::from_ref(&practice_agb),
+                &[practice_agb.as_str().to_owned()],
                 &[],
                 &principal.client_id,
                 now,
             )
             .await?;
-            Ok(())
+            Ok(((), event))
         }
         .scope_boxed()
     })
@@ -459,7 +418,7 @@ impl PracticeTherapistParams {
 #[utoipa::path(
     tag = "Therapists",
     params(
-        ("agb" = String, Path, description = "AGB code of the practice", example = "07012345"),
+        PracticePath,
         PracticeTherapistParams,
         PageParams,
     ),
@@ -474,25 +433,24 @@ impl PracticeTherapistParams {
 pub async fn list_practice_therapists(
     principal: Principal,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    PracticePath(agb): PracticePath,
     filter: web::Query<PracticeTherapistParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<PracticeTherapist>>, ApiError> {
-    let agb = path_agb(&path)?;
-    principal.require_practice(scopes::THERAPISTS_READ, &agb)?;
+    principal.require_practice(scopes::THERAPISTS_READ, agb.as_str())?;
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let active_on = filter.active_on()?;
     let mut conn = connection(&pool).await?;
-    if !practices::exists(&mut conn, &agb).await? {
-        return Err(ApiError::NotFound(format!("practice {agb} does not exist")));
+    if !practices::exists(&mut conn, agb.as_str()).await? {
+        return Err(ApiError::practice_not_found(&agb));
     }
     let therapists =
         repository::list_for_practice(&mut conn, &agb, active_on, after, limit).await?;
     audit::record(
         &mut conn,
         (&principal).into(),
-        &AuditEvent::success("practice.therapists.list", "practice", &agb).with_detail(
+        &AuditEvent::success("practice.therapists.list", "practice", agb.as_str()).with_detail(
             serde_json::json!({
                 "count": therapists.len().min(usize::try_from(limit).unwrap_or(usize::MAX)),
                 "active_on": active_on,

@@ -434,3 +434,77 @@ async fn a_revoked_clients_token_is_refused_without_waiting_for_its_expiry() {
     let registrar = app.registrar_token().await;
     assert_eq!(read(registrar).await.status(), 200);
 }
+
+async fn revoke(app: &TestApp, token: &str, client_id: &str) -> reqwest::Response {
+    app.http
+        .delete(app.url(&format!("/v1/clients/{client_id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The register can always be administered: the last active registrar cannot be revoked.
+#[tokio::test]
+async fn the_last_active_registrar_cannot_be_revoked() {
+    let app = spawn_app().await;
+    let registrar = app.registrar_token().await;
+    let refused = revoke(&app, &registrar, REGISTRAR_ID).await;
+    let problem = expect_problem(refused, 409).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("last active registrar"),
+        "{problem}"
+    );
+    assert_eq!(
+        status_with(&app, &registrar).await.0,
+        200,
+        "nothing was revoked"
+    );
+
+    // With a second registrar, the first may go; then the second is the last.
+    let (second, secret) = app.create_client(ClientRole::Registrar, json!({})).await;
+    assert_eq!(revoke(&app, &registrar, REGISTRAR_ID).await.status(), 204);
+    let second_token = app.token(&second, &secret, None).await;
+    let refused = revoke(&app, &second_token, &second).await;
+    expect_problem(refused, 409).await;
+}
+
+/// A revoked seeded registrar stays revoked when the service starts again with its secret.
+#[tokio::test]
+async fn a_restart_does_not_unrevoke_the_seeded_registrar() {
+    let app = spawn_app().await;
+    let registrar = app.registrar_token().await;
+    let (_, _) = app.create_client(ClientRole::Registrar, json!({})).await;
+    assert_eq!(revoke(&app, &registrar, REGISTRAR_ID).await.status(), 204);
+
+    // Start-up seeding runs again against the same database (as a restart does).
+    let settings = praktijkregister_platform::testing::test_settings();
+    let mut section = praktijkregister_platform::testing::section::<
+        praktijkregister_register::startup::Register,
+    >();
+    section.bootstrap.registrar_client_id = REGISTRAR_ID.into();
+    section.bootstrap.registrar_client_secret = Some(secrecy::SecretString::from(REGISTRAR_SECRET));
+    let pool = praktijkregister_platform::db::pool(
+        app.db().url(),
+        2,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
+    let seeded = praktijkregister_register::bootstrap::ensure_registrar(&settings, &section, &pool)
+        .await
+        .unwrap();
+    assert!(seeded.revoked);
+    assert!(seeded.client_secret.is_none());
+
+    let form = [("grant_type", "client_credentials")];
+    oauth_error(
+        token_response(&app, &form, Some((REGISTRAR_ID, REGISTRAR_SECRET))).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+}
