@@ -2,34 +2,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::ResponseError;
-use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
-use praktijkregister_events::{VisitationEvent, VisitationEventKind, VisitationOutcome};
+use praktijkregister_events::{VisitationEvent, VisitationOutcome};
 use praktijkregister_platform::db::{self, DbPool, PLATFORM_MIGRATIONS};
 use praktijkregister_platform::error::ApiError;
 use praktijkregister_platform::inbox::{self, inbox_events, Received};
 use praktijkregister_platform::testing::TestDatabase;
 use serde_json::json;
-use uuid::Uuid;
-
-fn event() -> VisitationEvent {
-    VisitationEvent {
-        event_id: Uuid::now_v7(),
-        kind: VisitationEventKind::VisitationOutcome,
-        practice_agb: "07012345".into(),
-        cycle_year: 2026,
-        visitation_date: NaiveDate::from_ymd_opt(2026, 9, 14).unwrap(),
-        outcome: Some(VisitationOutcome::Positive),
-        remarks: None,
-    }
-}
+use support::event;
 
 /// A database with a table the applied events write to, so that a test can see what `apply` left.
 async fn setup() -> (TestDatabase, DbPool) {

@@ -9,33 +9,21 @@ use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use praktijkregister_events::{VisitationEvent, VisitationEventKind, VisitationOutcome};
+use praktijkregister_events::VisitationEvent;
 use praktijkregister_platform::db::{self, DbPool, PLATFORM_MIGRATIONS};
 use praktijkregister_platform::error::ApiError;
 use praktijkregister_platform::outbox::{
     self, outbox_events, OutboxRelay, OutboxSettings, StaticToken,
 };
 use praktijkregister_platform::testing::TestDatabase;
-use support::{eventually, serve, serve_on, Request};
+use support::{event, eventually, serve, serve_on, Request};
 use uuid::Uuid;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn event() -> VisitationEvent {
-    VisitationEvent {
-        event_id: Uuid::now_v7(),
-        kind: VisitationEventKind::VisitationOutcome,
-        practice_agb: "07012345".into(),
-        cycle_year: 2026,
-        visitation_date: NaiveDate::from_ymd_opt(2026, 9, 14).unwrap(),
-        outcome: Some(VisitationOutcome::Positive),
-        remarks: None,
-    }
-}
 
 fn pool(db: &TestDatabase) -> DbPool {
     db::pool(db.url(), 8, Duration::from_secs(5), Duration::from_secs(30)).unwrap()

@@ -99,13 +99,7 @@ async fn a_revoked_client_gets_no_new_token() {
     let app = spawn_app().await;
     let (id, secret) = app.create_client(ClientRole::Service, json!({})).await;
     app.token(&id, &secret, None).await;
-    let revoked = app
-        .http
-        .delete(app.url(&format!("/v1/clients/{id}")))
-        .bearer_auth(app.registrar_token().await)
-        .send()
-        .await
-        .unwrap();
+    let revoked = revoke(&app, &app.registrar_token().await, &id).await;
     assert_eq!(revoked.status(), 204);
     let listed: Value = app
         .http
@@ -406,13 +400,7 @@ async fn a_revoked_clients_token_is_refused_without_waiting_for_its_expiry() {
     };
     assert_eq!(read(token.clone()).await.status(), 200);
 
-    let revoked = app
-        .http
-        .delete(app.url(&format!("/v1/clients/{id}")))
-        .bearer_auth(app.registrar_token().await)
-        .send()
-        .await
-        .unwrap();
+    let revoked = revoke(&app, &app.registrar_token().await, &id).await;
     assert_eq!(revoked.status(), 204);
 
     let bound =

@@ -137,3 +137,17 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A visitation outcome with a fresh id: the event the outbox and inbox tests move around.
+pub fn event() -> praktijkregister_events::VisitationEvent {
+    use praktijkregister_events::{VisitationEvent, VisitationEventKind, VisitationOutcome};
+    VisitationEvent {
+        event_id: uuid::Uuid::now_v7(),
+        kind: VisitationEventKind::VisitationOutcome,
+        practice_agb: "07012345".into(),
+        cycle_year: 2026,
+        visitation_date: chrono::NaiveDate::from_ymd_opt(2026, 9, 14).unwrap(),
+        outcome: Some(VisitationOutcome::Positive),
+        remarks: None,
+    }
+}
