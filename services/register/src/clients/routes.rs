@@ -115,14 +115,18 @@ pub async fn get_client(
 
 /// Revoke an API client
 ///
-/// The client gets no new tokens from now on; tokens already issued expire within their short
-/// lifetime. Revoking twice is harmless.
+/// The client gets no new tokens from now on, and the register refuses the tokens it already
+/// holds within a few seconds; other services accept them until they expire (at most the token
+/// lifetime, 5 minutes by default). Revoking twice is harmless. The last active registrar cannot
+/// be revoked (409): create another registrar first, so that the register can always be
+/// administered.
 #[utoipa::path(
     tag = "API clients",
     params(ClientPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such client", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client is the last active registrar", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
     ),
     security(("oauth2" = ["clients:manage"]))
 )]
