@@ -45,7 +45,7 @@ macro_rules! wire_names {
 
 #[cfg(test)]
 mod tests {
-    use crate::{ClientRole, CriteriaSet, KpStatus, PracticeTier, RegistrationState};
+    use crate::{ClientRole, CriteriaSet, Criterion, KpStatus, PracticeTier, RegistrationState};
 
     /// The serde name and the wire name of every value of `all` are the same, and parse back.
     fn agree<T>(all: &[T])
@@ -75,6 +75,7 @@ mod tests {
         agree(&KpStatus::ALL);
         agree(&ClientRole::ALL);
         agree(&CriteriaSet::ALL);
+        agree(&Criterion::ALL);
     }
 
     #[test]

@@ -9,7 +9,6 @@ mod criteria;
 mod evidence;
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -141,64 +140,30 @@ pub enum Criterion {
     PlusSharedAddress,
 }
 
+crate::wire_names!(Criterion, error = UnknownCriterion, unknown = UnknownCriterion, {
+    BasisKpRegistered = "basis.kp_registered",
+    BasisPremMeasured = "basis.prem_measured",
+    LdiLdoMonthlyUpload = "ldi.ldo_monthly_upload",
+    LdiLdoFillRate = "ldi.ldo_fill_rate",
+    PlusTreatmentIndex = "plus.treatment_index",
+    PlusRegistered = "plus.registered",
+    PlusIntervisionParticipation = "plus.intervision.participation",
+    PlusIntervisionPhysicalMeetings = "plus.intervision.physical_meetings",
+    PlusIntervisionGroupSize = "plus.intervision.group_size",
+    PlusIntervisionPractices = "plus.intervision.practices",
+    PlusIntervisionFacilitator = "plus.intervision.facilitator",
+    PlusIntervisionAdap = "plus.intervision.adap",
+    PlusVisitation = "plus.visitation",
+    PlusLdoMonthlyUpload = "plus.ldo_monthly_upload",
+    PlusLdoFillRate = "plus.ldo_fill_rate",
+    PlusConsent = "plus.consent",
+    PlusPremOffered = "plus.prem_offered",
+    PlusPremScores = "plus.prem_scores",
+    PlusIop = "plus.iop",
+    PlusSharedAddress = "plus.shared_address",
+});
+
 impl Criterion {
-    pub const ALL: [Self; 20] = [
-        Self::BasisKpRegistered,
-        Self::BasisPremMeasured,
-        Self::LdiLdoMonthlyUpload,
-        Self::LdiLdoFillRate,
-        Self::PlusTreatmentIndex,
-        Self::PlusRegistered,
-        Self::PlusIntervisionParticipation,
-        Self::PlusIntervisionPhysicalMeetings,
-        Self::PlusIntervisionGroupSize,
-        Self::PlusIntervisionPractices,
-        Self::PlusIntervisionFacilitator,
-        Self::PlusIntervisionAdap,
-        Self::PlusVisitation,
-        Self::PlusLdoMonthlyUpload,
-        Self::PlusLdoFillRate,
-        Self::PlusConsent,
-        Self::PlusPremOffered,
-        Self::PlusPremScores,
-        Self::PlusIop,
-        Self::PlusSharedAddress,
-    ];
-
-    /// The stable id, identical to the serde name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BasisKpRegistered => "basis.kp_registered",
-            Self::BasisPremMeasured => "basis.prem_measured",
-            Self::LdiLdoMonthlyUpload => "ldi.ldo_monthly_upload",
-            Self::LdiLdoFillRate => "ldi.ldo_fill_rate",
-            Self::PlusTreatmentIndex => "plus.treatment_index",
-            Self::PlusRegistered => "plus.registered",
-            Self::PlusIntervisionParticipation => "plus.intervision.participation",
-            Self::PlusIntervisionPhysicalMeetings => "plus.intervision.physical_meetings",
-            Self::PlusIntervisionGroupSize => "plus.intervision.group_size",
-            Self::PlusIntervisionPractices => "plus.intervision.practices",
-            Self::PlusIntervisionFacilitator => "plus.intervision.facilitator",
-            Self::PlusIntervisionAdap => "plus.intervision.adap",
-            Self::PlusVisitation => "plus.visitation",
-            Self::PlusLdoMonthlyUpload => "plus.ldo_monthly_upload",
-            Self::PlusLdoFillRate => "plus.ldo_fill_rate",
-            Self::PlusConsent => "plus.consent",
-            Self::PlusPremOffered => "plus.prem_offered",
-            Self::PlusPremScores => "plus.prem_scores",
-            Self::PlusIop => "plus.iop",
-            Self::PlusSharedAddress => "plus.shared_address",
-        }
-    }
-
-    /// Parses the stable id exactly.
-    pub fn parse(input: &str) -> Result<Self, UnknownCriterion> {
-        Self::ALL
-            .into_iter()
-            .find(|criterion| criterion.as_str() == input)
-            .ok_or(UnknownCriterion)
-    }
-
     /// What the criterion asks, in English.
     pub fn title(self) -> &'static str {
         match self {
@@ -281,20 +246,6 @@ impl Criterion {
             Self::PlusIop => "001 §1.6a, §1.6b",
             Self::PlusSharedAddress => "001 §2.1b",
         }
-    }
-}
-
-impl fmt::Display for Criterion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Criterion {
-    type Err = UnknownCriterion;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
     }
 }
 
