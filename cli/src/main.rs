@@ -177,8 +177,13 @@ async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Re
             seed_demo(&settings, &server, &config.section(Register::NAME)?).await
         }
         Command::Openapi { service } => {
-            print!("{}", openapi_json(&service.openapi())?);
-            Ok(())
+            use std::io::Write as _;
+            let document = openapi_json(&service.openapi())?;
+            match std::io::stdout().lock().write_all(document.as_bytes()) {
+                // A reader that stopped early (`| head`) is not an error of ours.
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                written => written.context("could not print the document"),
+            }
         }
     }
 }
