@@ -16,6 +16,12 @@ pub struct RegisterSettings {
     pub compliance: ComplianceSettings,
     pub bootstrap: BootstrapSettings,
     pub kp_verifier: KpVerifierSettings,
+    pub kp_verification: crate::kp::schedule::KpVerificationSettings,
+    /// The outbox relay: where the register's events go (`insurer-export`); none configured
+    /// keeps them pending in the outbox.
+    pub outbox: praktijkregister_platform::outbox::OutboxSettings,
+    /// The client the outbox relay gets its tokens with; needed once a destination is configured.
+    pub service_client: praktijkregister_platform::service_client::ServiceClientSettings,
 }
 
 impl ServiceSettings for RegisterSettings {
@@ -48,7 +54,23 @@ impl ServiceSettings for RegisterSettings {
         let mut kp = check.section("kp_verifier");
         kp.http_url("base_url", &self.kp_verifier.base_url, true);
         kp.positive("timeout_ms", self.kp_verifier.timeout_ms);
+        self.kp_verification
+            .validate(&mut check.section("kp_verification"));
+        if let Err(reason) = self.outbox.validate("outbox") {
+            refuse_named(check, &reason);
+        }
+        if !self.outbox.destinations.is_empty() {
+            if let Err(reason) = self.service_client.validate("service_client") {
+                refuse_named(check, &reason);
+            }
+        }
     }
+}
+
+/// A platform validation's refusal, `"<key> <reason>"`, as a refusal of that key of the section.
+fn refuse_named(check: &mut Check<'_>, refusal: &str) {
+    let (key, reason) = refusal.split_once(' ').unwrap_or((refusal, "is not valid"));
+    check.require(key, false, reason);
 }
 
 /// The yearly cycle: the default calendar and the annual-plan size limit.

@@ -249,8 +249,12 @@ impl OutboxRelay {
             async move {
                 // Only destinations with a URL: an event for a destination not configured (yet)
                 // stays pending and untouched, no attempts counted, until one is.
-                let destinations: Vec<&str> =
-                    self.settings.destinations.keys().map(String::as_str).collect();
+                let destinations: Vec<&str> = self
+                    .settings
+                    .destinations
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
                 let rows: Vec<Claimed> = diesel::sql_query(
                     "SELECT id, event_id, destination, payload, attempts FROM outbox_events \
                      WHERE status = 'pending' AND next_attempt_at <= now() \

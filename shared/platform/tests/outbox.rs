@@ -477,4 +477,3 @@ async fn an_event_for_a_destination_without_a_url_stays_pending_and_untouched() 
     assert_eq!((report.claimed, report.delivered), (1, 1));
     assert_eq!(row(&pool, waiting.event_id).await.status, "delivered");
 }
-
