@@ -251,6 +251,62 @@ mod tests {
                 "[register.kp_verifier]\ntimeout_ms = 0",
                 "register.kp_verifier.timeout_ms",
             ),
+            (
+                "[register.kp_verification]\nweekdays = [\"monday\"]",
+                "register.kp_verification.weekdays",
+            ),
+            (
+                "[register.kp_verification]\ntime = \"25:00\"",
+                "register.kp_verification.time",
+            ),
+            (
+                "[register.kp_verification]\ndays_before = [400]",
+                "register.kp_verification.days_before",
+            ),
+            (
+                "[register.kp_verification]\nconcurrency = 0",
+                "register.kp_verification.concurrency",
+            ),
+            (
+                "[register.kp_verification]\nconcurrency = 100",
+                "register.kp_verification.concurrency",
+            ),
+            (
+                "[register.kp_verification]\nrequests_per_second = 0.0",
+                "register.kp_verification.requests_per_second",
+            ),
+            (
+                "[register.kp_verification]\nrequests_per_second = -2.5",
+                "register.kp_verification.requests_per_second",
+            ),
+            (
+                "[register.kp_verification]\nmax_attempts = 0",
+                "register.kp_verification.max_attempts",
+            ),
+            (
+                "[register.kp_verification]\nretry_backoff_max_ms = 1",
+                "register.kp_verification.retry_backoff_max_ms",
+            ),
+            (
+                "[register.kp_verification]\nstop_after_failures = 0",
+                "register.kp_verification.stop_after_failures",
+            ),
+            (
+                "[register.kp_verification]\nexpiry_window_days = 0",
+                "register.kp_verification.expiry_window_days",
+            ),
+            (
+                "[register.outbox]\nbatch_size = 0",
+                "register.outbox.batch_size",
+            ),
+            (
+                "[register.outbox.destinations]\n\"insurer-export\" = \"ftp://x\"",
+                "register.outbox.destinations.insurer-export",
+            ),
+            (
+                "[register.outbox.destinations]\n\"insurer-export\" = \"http://127.0.0.1:8083/v1/x\"",
+                "register.service_client.client_secret",
+            ),
         ] {
             let error = load(toml).expect_err(toml);
             assert!(error.to_string().contains(key), "{toml}: {error}");

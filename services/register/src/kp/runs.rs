@@ -574,20 +574,18 @@ impl KpRuns {
         .await;
         match created {
             Ok(id) => Ok(id),
-            Err(error) => {
-                let text = format!("{error:?}");
-                if text.contains("kp_verification_runs_one_running") {
-                    let mut conn = connection(&self.pool).await?;
-                    match running(&mut conn).await? {
-                        Some(running) => Err(StartError::InProgress(running)),
-                        None => Err(StartError::Failed(error)),
-                    }
-                } else if text.contains("kp_verification_runs_scheduled_for_key") {
-                    Err(StartError::SlotTaken)
-                } else {
-                    Err(StartError::Failed(error))
+            // A unique index refused the run: one is running, or the slot has its run.
+            Err(ApiError::Conflict { .. }) => {
+                let mut conn = connection(&self.pool).await?;
+                match running(&mut conn).await? {
+                    Some(running) => Err(StartError::InProgress(running)),
+                    None if scheduled_for.is_some() => Err(StartError::SlotTaken),
+                    None => Err(StartError::Failed(ApiError::conflict(
+                        "a KP verification run was started at the same moment; start again",
+                    ))),
                 }
             }
+            Err(error) => Err(StartError::Failed(error)),
         }
     }
 
