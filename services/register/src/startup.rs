@@ -138,7 +138,7 @@ impl RegisterContext {
                 kp_verifier.clone(),
                 clock.clone(),
                 section.kp_verification.clone(),
-                section.cycle.calendar.clone(),
+                section.cycle.calendar,
             )),
             kp_scheduler: None,
             kp_verifier,

@@ -641,7 +641,7 @@ impl KpRuns {
                 let (pace, halt, failures, stop_reason, cancelled) =
                     (&pace, &halt, &consecutive_failures, &stop_reason, &cancelled);
                 async move {
-                    if AtomicBool::load(&halt, Ordering::SeqCst) {
+                    if AtomicBool::load(halt, Ordering::SeqCst) {
                         return Ok(());
                     }
                     if self.cancel_requested(id).await? {

@@ -151,7 +151,8 @@ fn count(app: &TestApp, query: &str) -> i64 {
         .n
 }
 
-/// A therapist with stored KP data and a membership of `practice` from 2020 (`until` ends it).
+/// A therapist with stored KP data and a membership of `practice` from 2020 (`membership_end` ends it).
+#[allow(clippy::too_many_arguments)]
 fn therapist(
     app: &TestApp,
     agb: &str,
