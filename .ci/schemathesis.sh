@@ -82,7 +82,7 @@ openssl genpkey -algorithm ed25519 -out "${scratch}/signing_key.pem" 2>/dev/null
 
 # A stand-in KP lookup, so that verification answers instead of reporting it is not configured.
 kp_port="$(free_port)"
-"${venv}/bin/python" "${repo_root}/.ci/kp_stub.py" "${kp_port}" &
+"${venv}/bin/python" "${repo_root}/deploy/kp-stand-in/kp_stand_in.py" "${kp_port}" &
 kp_stub_pid=$!
 
 # The service runs with a clean configuration: no config file from the caller,

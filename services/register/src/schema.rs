@@ -306,6 +306,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kp_verification_runs (id) {
+        id -> Uuid,
+        trigger -> Text,
+        scheduled_for -> Nullable<Timestamptz>,
+        requested_by -> Text,
+        state -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        cancel_requested_by -> Nullable<Text>,
+        stop_reason -> Nullable<Text>,
+        executions -> Int4,
+    }
+}
+
+diesel::table! {
+    kp_verification_run_items (run_id, therapist_agb) {
+        run_id -> Uuid,
+        therapist_agb -> Text,
+        kp_number -> Text,
+        outcome -> Nullable<Text>,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        reason -> Nullable<Text>,
+        attempts -> Int4,
+        checked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    kp_expiry_notices (therapist_agb, valid_until) {
+        therapist_agb -> Text,
+        valid_until -> Date,
+        run_id -> Uuid,
+        noticed_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(practice_locations -> practices (practice_agb));
 diesel::joinable!(practice_memberships -> practices (practice_agb));
 diesel::joinable!(practice_memberships -> therapists (therapist_agb));
@@ -326,6 +364,7 @@ diesel::joinable!(iops -> therapists (therapist_agb));
 diesel::joinable!(treatment_indices -> practices (practice_agb));
 diesel::joinable!(insurer_consents -> practices (practice_agb));
 diesel::joinable!(improvement_plans -> practices (practice_agb));
+diesel::joinable!(kp_verification_run_items -> kp_verification_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_clients,
@@ -351,4 +390,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     treatment_indices,
     insurer_consents,
     improvement_plans,
+    kp_verification_runs,
+    kp_verification_run_items,
+    kp_expiry_notices,
 );

@@ -49,6 +49,12 @@ pub const KP_VERIFY: Scope = Scope::new(
     &[Registrar],
 );
 
+pub const KP_EXPIRIES_READ: Scope = Scope::new(
+    "kp-expiries:read",
+    "Read the KP registrations that end soon (a practice client: only its own therapists)",
+    &[Registrar, Practice],
+);
+
 pub const CYCLES_READ: Scope = Scope::new(
     "cycles:read",
     "Read the calendar of a cycle year",
@@ -176,7 +182,7 @@ pub const EVIDENCE_READ: Scope = Scope::new(
 );
 
 /// Every scope of the register, in the order the OpenAPI document lists them.
-pub const ALL: [Scope; 28] = [
+pub const ALL: [Scope; 29] = [
     CLIENTS_MANAGE,
     PRACTICES_READ,
     PRACTICES_WRITE,
@@ -205,6 +211,7 @@ pub const ALL: [Scope; 28] = [
     IMPROVEMENT_PLANS_WRITE,
     IMPROVEMENT_PLANS_READ,
     EVIDENCE_READ,
+    KP_EXPIRIES_READ,
 ];
 
 /// The scopes a client of `role` may be granted.

@@ -16,6 +16,12 @@ pub struct RegisterSettings {
     pub compliance: ComplianceSettings,
     pub bootstrap: BootstrapSettings,
     pub kp_verifier: KpVerifierSettings,
+    pub kp_verification: crate::kp::schedule::KpVerificationSettings,
+    /// The outbox relay: where the register's events go (`insurer-export`); none configured
+    /// keeps them pending in the outbox.
+    pub outbox: praktijkregister_platform::outbox::OutboxSettings,
+    /// The client the outbox relay gets its tokens with; needed once a destination is configured.
+    pub service_client: praktijkregister_platform::service_client::ServiceClientSettings,
 }
 
 impl ServiceSettings for RegisterSettings {
@@ -48,7 +54,23 @@ impl ServiceSettings for RegisterSettings {
         let mut kp = check.section("kp_verifier");
         kp.http_url("base_url", &self.kp_verifier.base_url, true);
         kp.positive("timeout_ms", self.kp_verifier.timeout_ms);
+        self.kp_verification
+            .validate(&mut check.section("kp_verification"));
+        if let Err(reason) = self.outbox.validate("outbox") {
+            refuse_named(check, &reason);
+        }
+        if !self.outbox.destinations.is_empty() {
+            if let Err(reason) = self.service_client.validate("service_client") {
+                refuse_named(check, &reason);
+            }
+        }
     }
+}
+
+/// A platform validation's refusal, `"<key> <reason>"`, as a refusal of that key of the section.
+fn refuse_named(check: &mut Check<'_>, refusal: &str) {
+    let (key, reason) = refusal.split_once(' ').unwrap_or((refusal, "is not valid"));
+    check.require(key, false, reason);
 }
 
 /// The yearly cycle: the default calendar and the annual-plan size limit.
@@ -228,6 +250,62 @@ mod tests {
             (
                 "[register.kp_verifier]\ntimeout_ms = 0",
                 "register.kp_verifier.timeout_ms",
+            ),
+            (
+                "[register.kp_verification]\nweekdays = [\"monday\"]",
+                "register.kp_verification.weekdays",
+            ),
+            (
+                "[register.kp_verification]\ntime = \"25:00\"",
+                "register.kp_verification.time",
+            ),
+            (
+                "[register.kp_verification]\ndays_before = [400]",
+                "register.kp_verification.days_before",
+            ),
+            (
+                "[register.kp_verification]\nconcurrency = 0",
+                "register.kp_verification.concurrency",
+            ),
+            (
+                "[register.kp_verification]\nconcurrency = 100",
+                "register.kp_verification.concurrency",
+            ),
+            (
+                "[register.kp_verification]\nrequests_per_second = 0.0",
+                "register.kp_verification.requests_per_second",
+            ),
+            (
+                "[register.kp_verification]\nrequests_per_second = -2.5",
+                "register.kp_verification.requests_per_second",
+            ),
+            (
+                "[register.kp_verification]\nmax_attempts = 0",
+                "register.kp_verification.max_attempts",
+            ),
+            (
+                "[register.kp_verification]\nretry_backoff_max_ms = 1",
+                "register.kp_verification.retry_backoff_max_ms",
+            ),
+            (
+                "[register.kp_verification]\nstop_after_failures = 0",
+                "register.kp_verification.stop_after_failures",
+            ),
+            (
+                "[register.kp_verification]\nexpiry_window_days = 0",
+                "register.kp_verification.expiry_window_days",
+            ),
+            (
+                "[register.outbox]\nbatch_size = 0",
+                "register.outbox.batch_size",
+            ),
+            (
+                "[register.outbox.destinations]\n\"insurer-export\" = \"ftp://x\"",
+                "register.outbox.destinations.insurer-export",
+            ),
+            (
+                "[register.outbox.destinations]\n\"insurer-export\" = \"http://127.0.0.1:8083/v1/x\"",
+                "register.service_client.client_secret",
             ),
         ] {
             let error = load(toml).expect_err(toml);

@@ -13,6 +13,7 @@ use praktijkregister_platform::service::Service;
 use utoipa::OpenApi;
 
 use crate::benchmark::NationalCache;
+use crate::kp::runs::{KpRuns, RunMetrics};
 use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
 use crate::revocations::ClientRevocations;
 use crate::settings::RegisterSettings;
@@ -41,7 +42,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
         (name = "API clients", description = "Clients of the suite, managed by the registrar"),
         (name = "Practices", description = "Practices (praktijken) and their locations (vestigingen)"),
         (name = "Therapists", description = "Therapists (oefentherapeuten) and where they work"),
-        (name = "Kwaliteitsregister Paramedici", description = "KP registration data: import and verification"),
+        (name = "Kwaliteitsregister Paramedici", description = "KP registration data: import, verification, verification runs and the expiry watch"),
         (name = "Cycle", description = "The yearly cycle (registratiecyclus): calendar and overview"),
         (name = "Annual plans", description = "Annual plans (jaarplannen) and their assessment"),
         (name = "Registrations", description = "Registrations per practice per cycle year and their history"),
@@ -80,6 +81,7 @@ fn configure_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     registrations::routes::configure(cfg);
     annual_plans::routes::configure(cfg);
     kp::routes::configure(cfg);
+    kp::runs_routes::configure(cfg);
     crate::evidence::routes::configure(cfg);
     crate::benchmark::routes::configure(cfg);
     crate::intervision::routes::configure(cfg);
@@ -108,6 +110,10 @@ pub struct RegisterContext {
     pub revocations: Arc<ClientRevocations>,
     /// The registrar client seeded at start-up, to show the operator.
     pub seeded_registrar: Option<bootstrap::SeededRegistrar>,
+    /// KP verification runs: started by hand, by the schedule, or taken up after a restart.
+    pub kp_runs: Arc<KpRuns>,
+    /// Stops the scheduler of KP verification runs when dropped (the run command starts one).
+    pub kp_scheduler: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl RegisterContext {
@@ -124,11 +130,19 @@ impl RegisterContext {
             settings: section.clone(),
             token_keys: signer.decoding_keys()?,
             signer,
-            kp_verifier,
-            clock,
             benchmarks: NationalCache::new(std::time::Duration::from_secs(300)),
             revocations: Arc::new(ClientRevocations::new(pool.clone())),
             seeded_registrar: None,
+            kp_runs: Arc::new(KpRuns::new(
+                pool.clone(),
+                kp_verifier.clone(),
+                clock.clone(),
+                section.kp_verification.clone(),
+                section.cycle.calendar,
+            )),
+            kp_scheduler: None,
+            kp_verifier,
+            clock,
         })
     }
 }
@@ -172,8 +186,31 @@ impl Service for Register {
                 Arc::new(SystemClock),
             )?;
             context.seeded_registrar = Some(registrar);
+            // The schedule (and taking up a run a restart interrupted) needs a verifier.
+            if !section.kp_verifier.base_url.trim().is_empty() {
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                context.kp_runs.clone().spawn_scheduler(stopped);
+                context.kp_scheduler = Some(stop);
+            }
             Ok(context)
         })
+    }
+
+    fn outbox(
+        section: &RegisterSettings,
+    ) -> Option<(
+        praktijkregister_platform::outbox::OutboxSettings,
+        praktijkregister_platform::service_client::ServiceClientSettings,
+    )> {
+        // With no destination the events wait in the outbox until one is configured.
+        (!section.outbox.destinations.is_empty())
+            .then(|| (section.outbox.clone(), section.service_client.clone()))
+    }
+
+    fn metrics_sources(
+        _state: &RegisterContext,
+    ) -> Vec<Arc<dyn praktijkregister_platform::metrics::MetricsSource>> {
+        vec![Arc::new(RunMetrics)]
     }
 
     fn local_token_keys(

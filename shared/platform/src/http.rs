@@ -130,6 +130,12 @@ async fn metrics_endpoint(metrics: web::Data<Metrics>, pool: web::Data<DbPool>) 
         if let Ok(stats) = crate::outbox::stats(&mut conn).await {
             body.push_str(&crate::outbox::render_prometheus(metrics.service(), &stats));
         }
+        for source in metrics.sources() {
+            match source.render(&mut conn, metrics.service()).await {
+                Ok(text) => body.push_str(&text),
+                Err(e) => tracing::warn!(error = %e, "a metrics source failed"),
+            }
+        }
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -30,10 +30,24 @@ struct Inner {
     latency: BTreeMap<(String, String), Histogram>,
 }
 
+/// Figures a service adds to its `/metrics` from its own tables (a job's last run, a queue's
+/// length), read on every scrape. Given to the platform by [`crate::service::Service::metrics_sources`].
+#[async_trait::async_trait]
+pub trait MetricsSource: Send + Sync {
+    /// Prometheus text lines labelled with `service`; an error leaves the source out of this
+    /// scrape (the rest is still worth one).
+    async fn render(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        service: &str,
+    ) -> Result<String, crate::error::ApiError>;
+}
+
 #[derive(Default)]
 pub struct Metrics {
     service: String,
     inner: Mutex<Inner>,
+    sources: Vec<std::sync::Arc<dyn MetricsSource>>,
 }
 
 impl Metrics {
@@ -41,7 +55,19 @@ impl Metrics {
         Self {
             service: service.to_string(),
             inner: Mutex::default(),
+            sources: Vec::new(),
         }
+    }
+
+    /// Adds the service's own [`MetricsSource`]s, rendered after the platform's figures.
+    pub fn with_sources(mut self, sources: Vec<std::sync::Arc<dyn MetricsSource>>) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// The service's own sources.
+    pub fn sources(&self) -> &[std::sync::Arc<dyn MetricsSource>] {
+        &self.sources
     }
 
     /// The service name the metrics are labelled with.

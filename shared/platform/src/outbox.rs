@@ -7,7 +7,8 @@
 //! - [`OutboxRelay`] claims due rows with `FOR UPDATE SKIP LOCKED` (oldest first, a bounded batch)
 //!   and holds the claim while it posts them, so replicas sharing one database never deliver the
 //!   same row at the same time. A relay that dies mid-way rolls back its claim; the rows are due
-//!   again at once.
+//!   again at once. Only rows for a destination with a configured URL are claimed: an event for
+//!   a destination that is not configured (yet) stays pending, untouched, until one is.
 //! - Answers: a 2xx marks the row `delivered`. A 4xx other than 401, 408 and 429 is a permanent
 //!   refusal (the receiver will refuse the same body again): the row becomes `failed`, with the
 //!   status and the answer kept for an operator, and is not retried until [`requeue_failed`].
@@ -246,12 +247,22 @@ impl OutboxRelay {
         let mut conn = connection(&self.pool).await?;
         conn.transaction::<_, ApiError, _>(|conn| {
             async move {
+                // Only destinations with a URL: an event for a destination not configured (yet)
+                // stays pending and untouched, no attempts counted, until one is.
+                let destinations: Vec<&str> = self
+                    .settings
+                    .destinations
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
                 let rows: Vec<Claimed> = diesel::sql_query(
                     "SELECT id, event_id, destination, payload, attempts FROM outbox_events \
                      WHERE status = 'pending' AND next_attempt_at <= now() \
+                     AND destination = ANY($2) \
                      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 )
                 .bind::<BigInt, _>(i64::from(self.settings.batch_size))
+                .bind::<diesel::sql_types::Array<Text>, _>(destinations)
                 .load(conn)
                 .await?;
                 let mut report = PassReport {

@@ -109,6 +109,11 @@ pub trait Service: Send + Sync + Sized + 'static {
         None
     }
 
+    /// The service's own figures for `/metrics`, read from its database on every scrape.
+    fn metrics_sources(_state: &Self::State) -> Vec<Arc<dyn crate::metrics::MetricsSource>> {
+        Vec::new()
+    }
+
     /// Lines to show the operator once the service listens (credentials seeded at start-up).
     fn announce(_state: &Self::State) -> Vec<String> {
         Vec::new()
@@ -255,7 +260,7 @@ pub fn serve<S: Service>(
     };
     let frame = Frame {
         pool,
-        metrics: Arc::new(Metrics::new(S::NAME)),
+        metrics: Arc::new(Metrics::new(S::NAME).with_sources(S::metrics_sources(&state))),
         rate_limiter: Arc::new(RateLimiter::new(
             settings.http.rate_limit_per_second,
             settings.http.rate_limit_burst,

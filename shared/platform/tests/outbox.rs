@@ -433,3 +433,35 @@ async fn a_refusal_is_kept_as_failed_and_a_server_error_is_retried() {
     assert_eq!(outbox::requeue_failed(&mut conn, None).await.unwrap(), 1);
     assert_eq!(row(&pool, refused.event_id).await.status, "pending");
 }
+
+#[tokio::test]
+async fn an_event_for_a_destination_without_a_url_stays_pending_and_untouched() {
+    let db = TestDatabase::create("platform", PLATFORM_MIGRATIONS);
+    let pool = pool(&db);
+    let waiting = event();
+    {
+        let mut conn = db::connection(&pool).await.unwrap();
+        outbox::enqueue(&mut conn, "insurer-export", &waiting)
+            .await
+            .unwrap();
+    }
+    let (recorder, receiver) = recording_receiver(Duration::ZERO).await;
+    let unconfigured = relay(&pool, settings(&receiver));
+    for _ in 0..3 {
+        let report = unconfigured.run_once().await.unwrap();
+        assert_eq!(report.claimed, 0, "{report:?}");
+    }
+    let kept = row(&pool, waiting.event_id).await;
+    assert_eq!((kept.status.as_str(), kept.attempts), ("pending", 0));
+    assert!(kept.last_error.is_none());
+    assert!(recorder.received.lock().unwrap().is_empty());
+
+    // Once the destination is configured, the event goes.
+    let mut configured = settings(&receiver);
+    configured
+        .destinations
+        .insert("insurer-export".into(), receiver.clone());
+    let report = relay(&pool, configured).run_once().await.unwrap();
+    assert_eq!((report.claimed, report.delivered), (1, 1));
+    assert_eq!(row(&pool, waiting.event_id).await.status, "delivered");
+}

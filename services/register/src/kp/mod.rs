@@ -1,8 +1,14 @@
-//! Kwaliteitsregister Paramedici (KP) data: CSV import and verification (DESIGN §3.1).
+//! Kwaliteitsregister Paramedici (KP) data: CSV import, verification of one therapist, runs that
+//! re-verify every therapist, and the expiry watch (DESIGN §3.1).
 
+pub mod expiries;
 pub mod import;
+pub mod paths;
 pub mod repository;
 pub mod routes;
+pub mod runs;
+pub mod runs_routes;
+pub mod schedule;
 pub mod verifier;
 
 use chrono::{DateTime, NaiveDate, Utc};

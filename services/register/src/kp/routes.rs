@@ -164,6 +164,9 @@ fn verify_error(error: &KpVerifyError) -> ApiError {
             "the Kwaliteitsregister Paramedici did not answer within {} ms",
             after.as_millis()
         )),
+        KpVerifyError::Status(status) => ApiError::BadGateway(format!(
+            "the Kwaliteitsregister Paramedici answered with status {status}"
+        )),
         KpVerifyError::Upstream(cause) => {
             ApiError::BadGateway(format!("the Kwaliteitsregister Paramedici answered badly: {cause}"))
         }

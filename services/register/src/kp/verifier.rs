@@ -26,8 +26,22 @@ pub enum KpVerifyError {
     NotConfigured,
     #[error("the KP verifier did not answer within {0:?}")]
     Timeout(Duration),
+    #[error("the KP verifier answered with status {0}")]
+    Status(u16),
     #[error("the KP verifier could not be reached or answered badly: {0}")]
     Upstream(String),
+}
+
+impl KpVerifyError {
+    /// Worth another attempt after a pause: a timeout, or a 5xx answer (KP overloaded or down
+    /// for a moment).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Timeout(_) => true,
+            Self::Status(status) => *status >= 500,
+            Self::NotConfigured | Self::Upstream(_) => false,
+        }
+    }
 }
 
 #[async_trait]
@@ -93,10 +107,7 @@ impl KpVerifier for HttpKpVerifier {
             });
         }
         if !response.status().is_success() {
-            return Err(KpVerifyError::Upstream(format!(
-                "status {}",
-                response.status()
-            )));
+            return Err(KpVerifyError::Status(response.status().as_u16()));
         }
         let answer: KpAnswer = response.json().await.map_err(classify)?;
         let status = KpStatus::parse(&answer.status)

@@ -214,6 +214,62 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
             Body::None,
         ),
         row(
+            "POST",
+            "/v1/kp-verification-runs",
+            Some("kp:verify"),
+            REGISTRAR,
+            "/v1/kp-verification-runs".into(),
+            None,
+            Body::None,
+        ),
+        row(
+            "GET",
+            "/v1/kp-verification-runs",
+            Some("kp:verify"),
+            REGISTRAR,
+            "/v1/kp-verification-runs".into(),
+            None,
+            Body::None,
+        ),
+        row(
+            "GET",
+            "/v1/kp-verification-runs/{id}",
+            Some("kp:verify"),
+            REGISTRAR,
+            format!("/v1/kp-verification-runs/{}", arranged.run),
+            None,
+            Body::None,
+        ),
+        // The arranged run has ended: the registrar is let in and told so (409).
+        row(
+            "POST",
+            "/v1/kp-verification-runs/{id}/cancellation",
+            Some("kp:verify"),
+            REGISTRAR,
+            format!("/v1/kp-verification-runs/{}/cancellation", arranged.run),
+            None,
+            Body::None,
+        ),
+        // A practice holds the scope for its own list only.
+        row(
+            "GET",
+            "/v1/kp-expiries",
+            Some("kp-expiries:read"),
+            REGISTRAR,
+            "/v1/kp-expiries?within_days=90".into(),
+            None,
+            Body::None,
+        ),
+        row(
+            "GET",
+            "/v1/practices/{agb}/kp-expiries",
+            Some("kp-expiries:read"),
+            REGISTRAR_AND_PRACTICE,
+            format!("/v1/practices/{OWN_PRACTICE}/kp-expiries"),
+            Some(format!("/v1/practices/{OTHER_PRACTICE}/kp-expiries")),
+            Body::None,
+        ),
+        row(
             "GET",
             "/v1/cycles/{year}",
             Some("cycles:read"),
@@ -522,8 +578,20 @@ async fn arrange(app: &TestApp) -> Arranged {
         .await;
         groups.push(id);
     }
+    let run = uuid::Uuid::now_v7().to_string();
+    {
+        use diesel::RunQueryDsl as _;
+        diesel::sql_query(
+            "INSERT INTO kp_verification_runs (id, trigger, requested_by, state, started_at, finished_at) \
+             VALUES ($1::uuid, 'manual', 'walk', 'completed', now(), now())",
+        )
+        .bind::<diesel::sql_types::Text, _>(&run)
+        .execute(&mut app.db().connect())
+        .unwrap();
+    }
     Arranged {
         throwaway,
+        run,
         own_plan: plans[0].clone(),
         other_plan: plans[1].clone(),
         own_group: groups[0].clone(),
@@ -533,6 +601,7 @@ async fn arrange(app: &TestApp) -> Arranged {
 
 struct Arranged {
     throwaway: String,
+    run: String,
     own_plan: String,
     other_plan: String,
     own_group: String,

@@ -15,6 +15,7 @@ mod helpers;
 mod improvement_plans;
 mod jwks;
 mod kp;
+mod kp_runs;
 mod overview;
 mod practices;
 mod public_register;

@@ -1,8 +1,9 @@
-"""A stand-in for the Kwaliteitsregister Paramedici lookup, for the API fuzzing run.
+"""A stand-in for the Kwaliteitsregister Paramedici lookup: the reference of the verifier
+contract for development, and the KP the CI's API fuzzing run uses.
 
 GET /registrations/<kp_number>: numbers ending in an even digit are registered
 (kwaliteitsgeregistreerd, 2024-01-01 to 2028-12-31); other numbers are unknown (404).
-Usage: kp_stub.py PORT
+Usage: kp_stand_in.py PORT   (listens on 127.0.0.1; Python 3 standard library only)
 """
 
 import json
