@@ -214,13 +214,10 @@ pub async fn evidence_feed(
     // consumer sees a broken transfer and no trailer, never a short feed that looks whole.
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")
-        .streaming(futures_util::TryStreamExt::map_err(
-            lines,
-            |e: ApiError| {
-                tracing::error!(error = %e, "the evidence feed stopped; aborting the response");
-                actix_web::error::ErrorInternalServerError("the evidence feed stopped")
-            },
-        )))
+        .streaming(futures_util::TryStreamExt::map_err(lines, |e: ApiError| {
+            tracing::error!(error = %e, "the evidence feed stopped; aborting the response");
+            actix_web::error::ErrorInternalServerError("the evidence feed stopped")
+        })))
 }
 
 /// Where the feed stands: the next batch starts after `after`; `records` were sent so far.
