@@ -17,6 +17,7 @@ pub mod evidence;
 pub mod improvement_plans;
 pub mod intervision;
 pub mod kp;
+pub mod national;
 pub mod oauth;
 pub mod overview;
 pub mod paths;

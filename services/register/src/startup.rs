@@ -12,9 +12,11 @@ use praktijkregister_platform::db::DbPool;
 use praktijkregister_platform::service::Service;
 use utoipa::OpenApi;
 
-use crate::benchmark::NationalCache;
+use crate::benchmark::NationalFigures;
+use crate::evidence::NationalPrem;
 use crate::kp::runs::{KpRuns, RunMetrics};
 use crate::kp::verifier::{HttpKpVerifier, KpVerifier};
+use crate::national::NationalCache;
 use crate::revocations::ClientRevocations;
 use crate::settings::RegisterSettings;
 use crate::{
@@ -93,6 +95,9 @@ fn configure_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::prem::routes::configure(cfg);
 }
 
+/// How long national figures are kept at most (DESIGN §7).
+const NATIONAL_FIGURES_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The register service.
 pub struct Register;
 
@@ -105,7 +110,10 @@ pub struct RegisterContext {
     pub token_keys: std::collections::HashMap<String, jsonwebtoken::DecodingKey>,
     pub kp_verifier: Arc<dyn KpVerifier>,
     pub clock: Arc<dyn Clock>,
-    pub benchmarks: NationalCache,
+    /// The benchmark's national quartiles per year.
+    pub benchmarks: NationalCache<NationalFigures>,
+    /// The national PREM means per domain per year (001 §1.5g).
+    pub prem_means: NationalCache<NationalPrem>,
     /// Revoked clients, whose tokens the register refuses at once.
     pub revocations: Arc<ClientRevocations>,
     /// The registrar client seeded at start-up, to show the operator.
@@ -130,7 +138,10 @@ impl RegisterContext {
             settings: section.clone(),
             token_keys: signer.decoding_keys()?,
             signer,
-            benchmarks: NationalCache::new(std::time::Duration::from_secs(300)),
+            // A change through this instance forgets the year at once; the ttl bounds how long
+            // a change through another instance stays unseen (DESIGN §7).
+            benchmarks: NationalCache::new(NATIONAL_FIGURES_TTL),
+            prem_means: NationalCache::new(NATIONAL_FIGURES_TTL),
             revocations: Arc::new(ClientRevocations::new(pool.clone())),
             seeded_registrar: None,
             kp_runs: Arc::new(KpRuns::new(

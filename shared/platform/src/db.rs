@@ -5,7 +5,9 @@ use std::time::Duration;
 use diesel::pg::PgConnection;
 use diesel::{sql_query, Connection, RunQueryDsl as _};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -44,16 +46,23 @@ pub enum DbError {
 
 /// The pool of request connections. `statement_timeout` bounds every statement, so that no
 /// request waits on the database indefinitely.
+///
+/// A connection handed out again is not pinged first (`RecyclingMethod::Fast`: only an open
+/// transaction or a broken connection is refused): a `SELECT 1` per checkout was one round trip
+/// in every request (DESIGN §7). A connection that died while idle fails its first statement,
+/// which answers 503 like any outage (DESIGN §6), and the pool drops it.
 pub fn pool(
     url: &str,
     max_size: usize,
     wait_timeout: Duration,
     statement_timeout: Duration,
 ) -> Result<DbPool, DbError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(with_statement_timeout(
-        url,
-        statement_timeout,
-    ));
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        with_session_options(url, statement_timeout),
+        config,
+    );
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(wait_timeout))
@@ -64,11 +73,13 @@ pub fn pool(
         .map_err(DbError::Pool)
 }
 
-/// `url` with the server-side `statement_timeout` as a connection option.
-fn with_statement_timeout(url: &str, timeout: Duration) -> String {
+/// `url` with the session options of a request connection: the server-side
+/// `statement_timeout`, and JIT off, because the planner's cost estimate switches JIT on for
+/// short statements over large tables, where compiling takes longer than running (DESIGN §7).
+fn with_session_options(url: &str, timeout: Duration) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!(
-        "{url}{separator}options=-c%20statement_timeout%3D{}",
+        "{url}{separator}options=-c%20statement_timeout%3D{}%20-c%20jit%3Doff",
         timeout.as_millis().max(1)
     )
 }

@@ -58,39 +58,10 @@ pub struct Benchmark {
     pub therapists_national: Quartiles,
 }
 
-/// The national figures of a year: they read every delivery of the nation, so they are kept for
-/// a few minutes rather than computed for every request. A practice's own figures are always fresh.
+/// The national figures of a year: they read every delivery of the nation's year, so they are
+/// computed once and shared (DESIGN §7, [`crate::national::NationalCache`]). A practice's own
+/// figures are always fresh.
 pub struct NationalFigures {
     pub practices: repository::NationalRow,
     pub therapists: Quartiles,
-}
-
-pub struct NationalCache {
-    ttl: std::time::Duration,
-    entries: std::sync::Mutex<
-        std::collections::HashMap<i32, (std::time::Instant, std::sync::Arc<NationalFigures>)>,
-    >,
-}
-
-impl NationalCache {
-    pub fn new(ttl: std::time::Duration) -> Self {
-        Self {
-            ttl,
-            entries: std::sync::Mutex::default(),
-        }
-    }
-
-    pub fn get(&self, year: i32) -> Option<std::sync::Arc<NationalFigures>> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(&year)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, figures)| figures.clone())
-    }
-
-    pub fn put(&self, year: i32, figures: std::sync::Arc<NationalFigures>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(year, (std::time::Instant::now(), figures));
-        }
-    }
 }

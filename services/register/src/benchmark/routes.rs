@@ -51,16 +51,16 @@ pub async fn get_benchmark(
     let (from, to) = (day(y)?, day(y + 1)?);
     let mut conn = connection(&pool).await?;
     access::require_existing_practice(&mut conn, &principal, scopes::BENCHMARK_READ, &agb).await?;
-    let national = match ctx.benchmarks.get(y) {
-        Some(figures) => figures,
-        None => {
-            let figures = std::sync::Arc::new(NationalFigures {
-                practices: repository::national(&mut conn, from, to).await?,
-                therapists: repository::therapists_national(&mut conn, from, to).await?,
-            });
-            ctx.benchmarks.put(y, figures.clone());
-            figures
-        }
+    let national = {
+        let conn = &mut conn;
+        ctx.benchmarks
+            .get_or_compute(y, move || async move {
+                Ok::<_, ApiError>(NationalFigures {
+                    practices: repository::national(conn, from, to).await?,
+                    therapists: repository::therapists_national(conn, from, to).await?,
+                })
+            })
+            .await?
     };
     let own = repository::practice(&mut conn, &agb, from, to).await?;
     let therapists = repository::therapists(&mut conn, &agb, from, to).await?;

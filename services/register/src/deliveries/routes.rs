@@ -246,6 +246,11 @@ pub async fn put_delivery(
             .scope_boxed()
         })
         .await?;
+    if matches!(outcome, WriteOutcome::Done(..)) {
+        // The year's national benchmark now includes this delivery (DESIGN §7).
+        ctx.benchmarks
+            .forget(chrono::Datelike::year(&period.first_day()));
+    }
     outcome.respond()
 }
 

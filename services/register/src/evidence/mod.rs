@@ -6,6 +6,7 @@ pub mod repository;
 pub mod routes;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
@@ -16,6 +17,28 @@ use praktijkregister_domain::{
 };
 use praktijkregister_platform::db::decode;
 use praktijkregister_platform::error::ApiError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::national::NationalCache;
+
+/// A line of the evidence feed: an evidence record, or the trailer that ends the feed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EvidenceFeedLine {
+    Evidence(Box<Evidence>),
+    End(EvidenceFeedEnd),
+}
+
+/// The last line of a complete evidence feed: a body without it was broken off.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"end_of_feed": true, "records": 10000}))]
+pub struct EvidenceFeedEnd {
+    /// Always `true`: this line is the trailer, not an evidence record.
+    pub end_of_feed: bool,
+    /// How many evidence records the feed sent before this line.
+    pub records: u64,
+}
 
 /// The insurer a compliance question is asked for: its ceiling and whether the practice consented.
 #[derive(Debug, Clone, Copy)]
@@ -37,17 +60,38 @@ pub fn due_months(year: CycleYear, as_of: NaiveDate) -> Vec<Period> {
         .collect()
 }
 
+/// The national PREM mean per domain of a year: the benchmark of 001 §1.5g.
+pub type NationalPrem = BTreeMap<String, Option<f64>>;
+
+/// The national PREM means of `year`, computed once and shared (DESIGN §7).
+pub async fn national_prem(
+    cache: &NationalCache<NationalPrem>,
+    conn: &mut AsyncPgConnection,
+    year: CycleYear,
+) -> Result<Arc<NationalPrem>, ApiError> {
+    let y = i32::from(year.value());
+    let (from, next_year) = (date(y, 1, 1), date(y + 1, 1, 1));
+    cache
+        .get_or_compute(y, move || async move {
+            let rows = repository::prem_national(conn, from, next_year).await?;
+            Ok::<_, ApiError>(rows.into_iter().map(|r| (r.domain, r.mean)).collect())
+        })
+        .await
+}
+
 fn count(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
 
-/// The evidence of every practice in `agbs` for `year`, as known on `as_of`.
+/// The evidence of every practice in `agbs` for `year`, as known on `as_of`, with the national
+/// PREM means of that year.
 pub async fn assemble(
     conn: &mut AsyncPgConnection,
     year: CycleYear,
     as_of: NaiveDate,
     practices: &[OefentherapieAgb],
     insurer: Option<InsurerContext>,
+    national: &NationalPrem,
 ) -> Result<Vec<Evidence>, ApiError> {
     let agbs: Vec<String> = practices.iter().map(|a| a.as_str().to_string()).collect();
     let agbs = agbs.as_slice();
@@ -82,9 +126,9 @@ pub async fn assemble(
         let scores = prem.entry(row.practice_agb).or_default();
         if let Some(domain) = row.domain {
             scores.push(PremDomainScore {
-                domain,
+                benchmark_mean: national.get(&domain).copied().flatten(),
                 practice_mean: row.practice_mean,
-                benchmark_mean: row.benchmark_mean,
+                domain,
             });
         }
     }

@@ -120,6 +120,8 @@ pub struct IntervisionRow {
 }
 
 /// Every intervision group of the given therapists in `[from, to]`, with the figures of 001 §1.1.
+/// Attendance is counted for all (therapist, group) pairs in one grouped join, not per pair: a
+/// subquery per pair read every meeting of the nation for each (DESIGN §7).
 pub async fn intervision(
     conn: &mut AsyncPgConnection,
     therapist_agbs: &[String],
@@ -146,17 +148,20 @@ pub async fn intervision(
                  bool_or(adap_accreditation_year = $4 AND adap_accreditation_number IS NOT NULL) AS adap \
              FROM intervision_meetings \
              WHERE group_id IN (SELECT group_id FROM mine) AND held_on BETWEEN $2 AND $3 \
-             GROUP BY group_id) \
+             GROUP BY group_id), \
+         attended AS ( \
+             SELECT att.therapist_agb, im.group_id, count(*) AS physical \
+             FROM intervision_attendance att JOIN intervision_meetings im ON im.id = att.meeting_id \
+             WHERE att.therapist_agb = ANY($1) AND im.physical AND im.held_on BETWEEN $2 AND $3 \
+             GROUP BY att.therapist_agb, im.group_id) \
          SELECT mine.therapist_agb, mine.group_id::text AS group_id, \
              coalesce(s.group_size, 0) AS group_size, coalesce(s.practices_in_group, 0) AS practices_in_group, \
-             (SELECT count(*) FROM intervision_attendance att \
-                 JOIN intervision_meetings im ON im.id = att.meeting_id \
-                 WHERE att.therapist_agb = mine.therapist_agb AND im.group_id = mine.group_id \
-                   AND im.physical AND im.held_on BETWEEN $2 AND $3) AS physical_meetings_attended, \
+             coalesce(ad.physical, 0) AS physical_meetings_attended, \
              coalesce(mt.facilitator_trained_all, false) AS facilitator_trained_all, \
              coalesce(mt.adap, false) AS adap_accredited_for_year \
          FROM mine LEFT JOIN sizes s ON s.group_id = mine.group_id \
              LEFT JOIN meetings mt ON mt.group_id = mine.group_id \
+             LEFT JOIN attended ad ON ad.therapist_agb = mine.therapist_agb AND ad.group_id = mine.group_id \
          ORDER BY mine.therapist_agb, group_id",
     )
     .bind::<Array<Text>, _>(therapist_agbs)
@@ -175,12 +180,9 @@ pub struct PremRow {
     pub domain: Option<String>,
     #[diesel(sql_type = Nullable<Double>)]
     pub practice_mean: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    pub benchmark_mean: Option<f64>,
 }
 
-/// Per practice with PREM results in `[from, to)`: the response-weighted mean per domain beside
-/// the national response-weighted mean of that domain (the benchmark of 001 §1.5g).
+/// Per practice with PREM results in `[from, to)`: the response-weighted mean per domain.
 pub async fn prem(
     conn: &mut AsyncPgConnection,
     agbs: &[String],
@@ -188,21 +190,43 @@ pub async fn prem(
     to: NaiveDate,
 ) -> diesel::QueryResult<Vec<PremRow>> {
     diesel::sql_query(
-        "WITH national AS ( \
-             SELECT domain, sum(mean_score * responses) / nullif(sum(responses), 0) AS mean \
-             FROM prem_domain_scores WHERE period >= $2 AND period < $3 GROUP BY domain), \
-         practice AS ( \
+        "WITH practice AS ( \
              SELECT practice_agb, domain, sum(mean_score * responses) / nullif(sum(responses), 0) AS mean \
              FROM prem_domain_scores WHERE practice_agb = ANY($1) AND period >= $2 AND period < $3 \
              GROUP BY practice_agb, domain) \
-         SELECT r.practice_agb, p.domain, p.mean AS practice_mean, n.mean AS benchmark_mean \
+         SELECT r.practice_agb, p.domain, p.mean AS practice_mean \
          FROM (SELECT DISTINCT practice_agb FROM prem_results \
                WHERE practice_agb = ANY($1) AND period >= $2 AND period < $3) r \
          LEFT JOIN practice p ON p.practice_agb = r.practice_agb \
-         LEFT JOIN national n ON n.domain = p.domain \
          ORDER BY r.practice_agb, p.domain",
     )
     .bind::<Array<Text>, _>(agbs)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, QueryableByName)]
+pub struct NationalPremRow {
+    #[diesel(sql_type = Text)]
+    pub domain: String,
+    #[diesel(sql_type = Nullable<Double>)]
+    pub mean: Option<f64>,
+}
+
+/// The national response-weighted mean per domain over `[from, to)`: the benchmark of 001
+/// §1.5g. It reads every score of the nation's year, so callers share it
+/// ([`crate::national::NationalCache`]).
+pub async fn prem_national(
+    conn: &mut AsyncPgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> diesel::QueryResult<Vec<NationalPremRow>> {
+    diesel::sql_query(
+        "SELECT domain, sum(mean_score * responses) / nullif(sum(responses), 0) AS mean \
+         FROM prem_domain_scores WHERE period >= $1 AND period < $2 GROUP BY domain",
+    )
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .load(conn)

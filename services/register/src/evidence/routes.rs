@@ -14,7 +14,7 @@ use praktijkregister_platform::error::{ApiError, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{assemble, InsurerContext};
+use super::{assemble, national_prem, EvidenceFeedEnd, EvidenceFeedLine, InsurerContext};
 use crate::access;
 use crate::paths::{CycleYearPath, PracticePath};
 use crate::problems::Problems as _;
@@ -109,12 +109,14 @@ pub async fn get_compliance(
         None => None,
     };
     let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
+    let national = national_prem(&ctx.prem_means, &mut conn, year).await?;
     let evidence = assemble(
         &mut conn,
         year,
         as_of,
         std::slice::from_ref(&agb),
         insurer_context,
+        &national,
     )
     .await?;
     let evidence = evidence
@@ -137,11 +139,16 @@ pub async fn get_compliance(
 /// insurer's ceiling, consent and criteria set with the same evaluation code. Streamed in
 /// batches, so the national register is served without holding it in memory. The pull is in the
 /// audit trail.
+///
+/// The last line is the trailer `{"end_of_feed": true, "records": N}` with the number of
+/// evidence records before it. A feed that fails after it has begun is broken off without the
+/// trailer (the connection is aborted): a body without the trailer, or with another count, is
+/// incomplete and must not be used.
 #[utoipa::path(
     tag = "Compliance",
     params(CycleYearPath),
     responses(
-        (status = 200, description = "One `Evidence` record per line", content_type = "application/x-ndjson", body = praktijkregister_domain::Evidence),
+        (status = 200, description = "One `Evidence` record per line, then the trailer `EvidenceFeedEnd`", content_type = "application/x-ndjson", body = EvidenceFeedLine),
         (status = 422, description = "The year is not a cycle year", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oauth2" = ["evidence:read"]))
@@ -155,41 +162,72 @@ pub async fn evidence_feed(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::EVIDENCE_READ)?;
     let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
-    {
+    let national = {
         let mut conn = connection(&pool).await?;
         let event = AuditEvent::success("evidence.feed.read", "evidence", year.to_string());
         audit::record(&mut conn, (&principal).into(), &event).await?;
-    }
+        national_prem(&ctx.prem_means, &mut conn, year).await?
+    };
     let pool = pool.into_inner();
-    // The state is the position after which the next batch starts; `None` when the feed is done.
-    let start: Option<Option<OefentherapieAgb>> = Some(None);
-    let batches = futures_util::stream::try_unfold(start, move |after| {
+    let start = Feed::Batch {
+        after: None,
+        records: 0,
+    };
+    let lines = futures_util::stream::try_unfold(start, move |feed| {
         let pool = pool.clone();
+        let national = national.clone();
         async move {
-            let Some(after) = after else { return Ok(None) };
+            let (after, records) = match feed {
+                Feed::Batch { after, records } => (after, records),
+                Feed::Trailer { records } => {
+                    let end = EvidenceFeedLine::End(EvidenceFeedEnd {
+                        end_of_feed: true,
+                        records,
+                    });
+                    let mut line = serde_json::to_vec(&end).map_err(ApiError::internal)?;
+                    line.push(b'\n');
+                    return Ok(Some((web::Bytes::from(line), Feed::Done)));
+                }
+                Feed::Done => return Ok(None),
+            };
             let mut conn = connection(&pool).await?;
             let agbs =
                 super::repository::practice_batch(&mut conn, after.as_ref(), FEED_BATCH).await?;
-            let Some(last) = agbs.last().cloned() else {
-                return Ok(None);
-            };
-            let evidence = assemble(&mut conn, year, as_of, &agbs, None).await?;
+            let evidence = assemble(&mut conn, year, as_of, &agbs, None, &national).await?;
             let mut lines = Vec::with_capacity(evidence.len() * 512);
             for record in &evidence {
                 serde_json::to_writer(&mut lines, record).map_err(ApiError::internal)?;
                 lines.push(b'\n');
             }
-            let next = (agbs.len() as i64 == FEED_BATCH).then_some(Some(last));
+            let records = records + evidence.len() as u64;
+            let next = match agbs.last() {
+                Some(last) if agbs.len() as i64 == FEED_BATCH => Feed::Batch {
+                    after: Some(last.clone()),
+                    records,
+                },
+                _ => Feed::Trailer { records },
+            };
             Ok::<_, ApiError>(Some((web::Bytes::from(lines), next)))
         }
     });
+    // An error ends the body without its last chunk: actix aborts the connection, so the
+    // consumer sees a broken transfer and no trailer, never a short feed that looks whole.
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")
-        .streaming(futures_util::TryStreamExt::map_err(
-            batches,
-            |e: ApiError| {
-                tracing::error!(error = %e, "the evidence feed stopped");
-                actix_web::error::ErrorInternalServerError("the evidence feed stopped")
-            },
-        )))
+        .streaming(futures_util::TryStreamExt::map_err(lines, |e: ApiError| {
+            tracing::error!(error = %e, "the evidence feed stopped; aborting the response");
+            actix_web::error::ErrorInternalServerError("the evidence feed stopped")
+        })))
+}
+
+/// Where the feed stands: the next batch starts after `after`; `records` were sent so far.
+enum Feed {
+    Batch {
+        after: Option<OefentherapieAgb>,
+        records: u64,
+    },
+    Trailer {
+        records: u64,
+    },
+    Done,
 }

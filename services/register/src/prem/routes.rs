@@ -122,6 +122,11 @@ pub async fn put_prem_result(
             .scope_boxed()
         })
         .await?;
+    if matches!(outcome, WriteOutcome::Done(..)) {
+        // The year's national PREM means now include these scores (001 §1.5g, DESIGN §7).
+        ctx.prem_means
+            .forget(chrono::Datelike::year(&period.first_day()));
+    }
     outcome.respond()
 }
 

@@ -286,10 +286,13 @@ async fn the_evidence_feed_streams_one_record_per_practice_to_the_service_only()
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/x-ndjson");
     let body = response.text().await.unwrap();
-    let records: Vec<Value> = body
+    let mut records: Vec<Value> = body
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The last line is the trailer with the count of the records before it.
+    let trailer = records.pop().unwrap();
+    assert_eq!(trailer, json!({"end_of_feed": true, "records": 3}));
     let agbs: Vec<&str> = records
         .iter()
         .map(|r| r["practice_agb"].as_str().unwrap())
@@ -316,4 +319,343 @@ async fn the_evidence_feed_streams_one_record_per_practice_to_the_service_only()
         403,
     )
     .await;
+}
+
+/// The evidence feed's records, without its trailer (checked).
+async fn feed(app: &TestApp, token: &str) -> Vec<Value> {
+    let response = get(app, token, "/v1/internal/evidence/2026").await;
+    assert_eq!(response.status(), 200);
+    let mut records: Vec<Value> = response
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let trailer = records.pop().unwrap();
+    assert_eq!(trailer["end_of_feed"], true);
+    assert_eq!(trailer["records"], records.len());
+    records
+}
+
+fn sql(app: &TestApp, statement: &str) {
+    diesel::sql_query(statement)
+        .execute(&mut app.db().connect())
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_feed_that_fails_after_it_began_is_broken_off_without_its_trailer() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    // More practices than one batch; the second batch meets a stored value the domain refuses.
+    sql(
+        &app,
+        "INSERT INTO practices (agb, name, kvk_number, tier) \
+         SELECT '07' || lpad(i::text, 6, '0'), 'Praktijk ' || i, lpad(i::text, 8, '0'), 'praktijkregister' \
+         FROM generate_series(1, 501) i",
+    );
+    sql(
+        &app,
+        "ALTER TABLE registrations DROP CONSTRAINT registrations_state_check",
+    );
+    sql(
+        &app,
+        "INSERT INTO registrations (practice_agb, cycle_year, state) VALUES ('07000501', 2026, 'approved_by_hand')",
+    );
+    let service = app.token_for(ClientRole::Service, "").await;
+    let mut response = get(&app, &service, "/v1/internal/evidence/2026").await;
+    assert_eq!(response.status(), 200);
+    let mut received = Vec::new();
+    let broken = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => received.extend_from_slice(&chunk),
+            Ok(None) => break false,
+            Err(_) => break true,
+        }
+    };
+    assert!(broken, "the transfer ended as if complete");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.lines().count() >= 500, "the first batch was sent");
+    assert!(!text.contains("end_of_feed"), "no trailer after a failure");
+}
+
+#[tokio::test]
+async fn national_figures_include_a_change_through_this_instance_at_once() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    let registrar = app.registrar_token().await;
+    for (practice, therapist) in [("07000001", "07100001"), ("07000002", "07100002")] {
+        app.create_practice(practice).await;
+        app.http
+            .post(app.url("/v1/therapists"))
+            .bearer_auth(&registrar)
+            .json(&json!({"agb": therapist, "name": "A. Jansen"}))
+            .send()
+            .await
+            .unwrap();
+        let member = app
+            .http
+            .put(app.url(&format!("/v1/practices/{practice}/therapists/{therapist}")))
+            .bearer_auth(&registrar)
+            .json(&json!({"start_date": "2020-01-01"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(member.status().is_success());
+    }
+    deliver(
+        &app,
+        "07000001",
+        "2026-05",
+        1,
+        &[("07100001", 10, 8, 1, 8, 4, 3)],
+    );
+    let count = |benchmark: &Value| benchmark["figures"][0]["national"]["count"].clone();
+    let benchmark: Value = get(&app, &registrar, "/v1/practices/07000001/benchmark/2026")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count(&benchmark), 1);
+    let delivered = app
+        .http
+        .put(app.url("/v1/practices/07000002/deliveries/2026-06"))
+        .bearer_auth(&registrar)
+        .json(&json!({"rows": [{
+            "therapist_agb": "07100002", "patients": 30, "treatments": 100, "closed_episodes": 10,
+            "treatments_in_closed_episodes": 60, "ldo_records_delivered": 30, "ldo_records_complete": 29,
+            "prem_eligible": 10, "prem_offered": 8, "ldo_upload_date": "2026-06-28"
+        }]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        delivered.status(),
+        200,
+        "{}",
+        delivered.text().await.unwrap()
+    );
+    let benchmark: Value = get(&app, &registrar, "/v1/practices/07000001/benchmark/2026")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count(&benchmark), 2, "the new delivery is in the quartiles");
+
+    // The national PREM mean (001 §1.5g) likewise.
+    let prem = |practice: &str, score: f64| {
+        app.http
+            .put(app.url(&format!("/v1/practices/{practice}/prem-results/2026-03")))
+            .bearer_auth(&registrar)
+            .json(&json!({
+                "responses": 10, "consent_national_processor": true, "consent_zorgkaart": false,
+                "domains": [{"domain": "communicatie", "responses": 10, "mean_score": score}]
+            }))
+            .send()
+    };
+    assert!(prem("07000001", 8.0).await.unwrap().status().is_success());
+    let service = app.token_for(ClientRole::Service, "").await;
+    let benchmark_mean =
+        |records: &[Value]| records[0]["prem"]["domain_scores"][0]["benchmark_mean"].clone();
+    assert_eq!(benchmark_mean(&feed(&app, &service).await), 8.0);
+    assert!(prem("07000002", 6.0).await.unwrap().status().is_success());
+    assert_eq!(benchmark_mean(&feed(&app, &service).await), 7.0);
+}
+
+/// One intervision meeting of the arranged data set: group, day, physical, who attended.
+struct Meeting {
+    group: &'static str,
+    held_on: &'static str,
+    physical: bool,
+    attended: &'static [&'static str],
+}
+
+#[tokio::test]
+async fn intervision_figures_over_several_years_and_groups_match_a_count_by_hand() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    let members: [(&str, &str); 4] = [
+        ("07100001", "07000001"),
+        ("07100002", "07000001"),
+        ("07100003", "07000002"),
+        ("07100004", "07000002"),
+    ];
+    for practice in ["07000001", "07000002"] {
+        app.create_practice(practice).await;
+    }
+    for (therapist, practice) in members {
+        sql(
+            &app,
+            &format!("INSERT INTO therapists (agb, name) VALUES ('{therapist}', 'T')"),
+        );
+        sql(
+            &app,
+            &format!(
+                "INSERT INTO practice_memberships (practice_agb, therapist_agb, start_date) \
+                 VALUES ('{practice}', '{therapist}', '2020-01-01')"
+            ),
+        );
+    }
+    // Group a: all four therapists; group b: two of them, both practices.
+    let groups: [(&str, &[&str]); 2] = [
+        ("a", &["07100001", "07100002", "07100003", "07100004"]),
+        ("b", &["07100001", "07100003"]),
+    ];
+    for (group, therapists) in groups {
+        sql(
+            &app,
+            &format!(
+                "INSERT INTO intervision_groups (id, name, created_at, created_by) \
+                 VALUES (md5('{group}')::uuid, '{group}', now(), 'test')"
+            ),
+        );
+        for therapist in therapists {
+            sql(
+                &app,
+                &format!(
+                    "INSERT INTO intervision_members (group_id, therapist_agb, joined_on) \
+                     VALUES (md5('{group}')::uuid, '{therapist}', '2020-01-01')"
+                ),
+            );
+        }
+    }
+    let meetings = [
+        Meeting {
+            group: "a",
+            held_on: "2025-03-01",
+            physical: true,
+            attended: &["07100001", "07100002", "07100003"],
+        },
+        Meeting {
+            group: "a",
+            held_on: "2025-12-31",
+            physical: true,
+            attended: &["07100001"],
+        },
+        Meeting {
+            group: "a",
+            held_on: "2026-01-01",
+            physical: true,
+            attended: &["07100001", "07100002"],
+        },
+        Meeting {
+            group: "a",
+            held_on: "2026-04-01",
+            physical: false,
+            attended: &["07100001", "07100003"],
+        },
+        Meeting {
+            group: "a",
+            held_on: "2026-07-01",
+            physical: true,
+            attended: &["07100001", "07100003", "07100004"],
+        },
+        Meeting {
+            group: "a",
+            held_on: "2026-12-31",
+            physical: true,
+            attended: &["07100002"],
+        },
+        Meeting {
+            group: "b",
+            held_on: "2026-02-01",
+            physical: true,
+            attended: &["07100001", "07100003"],
+        },
+        Meeting {
+            group: "b",
+            held_on: "2026-05-01",
+            physical: true,
+            attended: &["07100001"],
+        },
+        Meeting {
+            group: "b",
+            held_on: "2027-01-01",
+            physical: true,
+            attended: &["07100003"],
+        },
+    ];
+    for (i, meeting) in meetings.iter().enumerate() {
+        sql(
+            &app,
+            &format!(
+                "INSERT INTO intervision_meetings (id, group_id, held_on, physical, duration_minutes, \
+                     facilitator_name, facilitator_trained, adap_accreditation_number, adap_accreditation_year) \
+                 VALUES (md5('m{i}')::uuid, md5('{}')::uuid, '{}', {}, 90, 'F', true, 'ADAP-1', 2026)",
+                meeting.group, meeting.held_on, meeting.physical
+            ),
+        );
+        for therapist in meeting.attended {
+            sql(
+                &app,
+                &format!(
+                    "INSERT INTO intervision_attendance (meeting_id, therapist_agb) \
+                     VALUES (md5('m{i}')::uuid, '{therapist}')"
+                ),
+            );
+        }
+    }
+    let service = app.token_for(ClientRole::Service, "").await;
+    let records = feed(&app, &service).await;
+    let mut checked = 0;
+    for record in &records {
+        for therapist in record["therapists"].as_array().unwrap() {
+            let agb = therapist["agb"].as_str().unwrap();
+            let mut seen: Vec<(String, u64, u64, u64)> = therapist["intervision"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        m["group_id"].as_str().unwrap().to_string(),
+                        m["physical_meetings_attended"].as_u64().unwrap(),
+                        m["group_size"].as_u64().unwrap(),
+                        m["practices_in_group"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            seen.sort();
+            // Counted by hand: physical meetings of 2026 of each of the therapist's groups.
+            let mut expected: Vec<(String, u64, u64, u64)> = groups
+                .iter()
+                .filter(|(_, therapists)| therapists.contains(&agb))
+                .map(|(group, therapists)| {
+                    let attended = meetings
+                        .iter()
+                        .filter(|m| {
+                            m.group == *group && m.physical && m.held_on.starts_with("2026")
+                        })
+                        .filter(|m| m.attended.contains(&agb))
+                        .count() as u64;
+                    let practices: std::collections::BTreeSet<&str> = members
+                        .iter()
+                        .filter(|(t, _)| therapists.contains(t))
+                        .map(|(_, p)| *p)
+                        .collect();
+                    let id = uuid_of(&app, group);
+                    (
+                        id,
+                        attended,
+                        therapists.len() as u64,
+                        practices.len() as u64,
+                    )
+                })
+                .collect();
+            expected.sort();
+            assert_eq!(seen, expected, "therapist {agb}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4);
+}
+
+/// The uuid PostgreSQL makes of `md5(text)`, the arranged groups' ids.
+fn uuid_of(app: &TestApp, text: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let row: Id = diesel::sql_query(format!("SELECT md5('{text}')::uuid::text AS id"))
+        .get_result(&mut app.db().connect())
+        .unwrap();
+    row.id
 }

@@ -1,0 +1,262 @@
+//! PostgreSQL side of the harness: the database, `pgbench` on the service's own SQL, `COPY` of
+//! the delivery burst's rows, and `EXPLAIN (ANALYZE, BUFFERS)` of the hot queries.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use diesel::connection::SimpleConnection as _;
+use diesel::pg::{CopyFormat, PgConnection};
+use diesel::ExecuteCopyFromDsl as _;
+use diesel::{Connection as _, QueryableByName, RunQueryDsl as _};
+use serde_json::{json, Value};
+
+use crate::data::{practice_agb, therapist_agb, VENDOR};
+use crate::load::round;
+
+diesel::table! {
+    deliveries (id) {
+        id -> Uuid,
+        practice_agb -> Text,
+        period -> Date,
+        version -> Int4,
+        delivered_at -> Timestamptz,
+        delivered_by -> Text,
+        epd_vendor -> Nullable<Text>,
+        report -> Jsonb,
+    }
+}
+
+diesel::table! {
+    delivery_rows (delivery_id, therapist_agb) {
+        delivery_id -> Uuid,
+        therapist_agb -> Text,
+        patients -> Int4,
+        treatments -> Int4,
+        closed_episodes -> Int4,
+        treatments_in_closed_episodes -> Int4,
+        ldo_records_delivered -> Int4,
+        ldo_records_complete -> Int4,
+        prem_eligible -> Int4,
+        prem_offered -> Int4,
+        ldo_upload_date -> Nullable<Date>,
+    }
+}
+
+fn connect(url: &str) -> anyhow::Result<PgConnection> {
+    PgConnection::establish(url).with_context(|| format!("connecting to {url}"))
+}
+
+pub fn recreate_database(server: &str, name: &str) -> anyhow::Result<()> {
+    drop_database(server, name)?;
+    connect(&format!("{server}/postgres"))?.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    Ok(())
+}
+
+pub fn drop_database(server: &str, name: &str) -> anyhow::Result<()> {
+    connect(&format!("{server}/postgres"))?
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    Ok(())
+}
+
+pub fn execute(url: &str, sql: &str) -> anyhow::Result<()> {
+    connect(url)?.batch_execute(sql)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Scalar {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// The one text value `sql` (a query with a column `value`) answers.
+pub fn scalar(url: &str, sql: &str) -> anyhow::Result<String> {
+    let row: Scalar = diesel::sql_query(sql).get_result(&mut connect(url)?)?;
+    Ok(row.value)
+}
+
+/// `pgbench` at the loads' concurrency, with prepared statements.
+pub struct Pgbench {
+    pub url: String,
+    pub connections: usize,
+    pub seconds: u64,
+}
+
+pub struct PgbenchResult {
+    pub tps: f64,
+    pub latency_ms: f64,
+}
+
+impl PgbenchResult {
+    pub fn json(&self) -> Value {
+        json!({"tps": round(self.tps), "latency_average_ms": round(self.latency_ms)})
+    }
+}
+
+impl Pgbench {
+    pub fn run(&self, dir: &Path, name: &str, script: &str) -> anyhow::Result<PgbenchResult> {
+        let file = dir.join(format!("{name}.sql"));
+        std::fs::write(&file, script)?;
+        let output = Command::new("pgbench")
+            .args(["-n", "-M", "prepared", "-j", "2"])
+            .arg("-c")
+            .arg(self.connections.to_string())
+            .arg("-T")
+            .arg(self.seconds.to_string())
+            .arg("-f")
+            .arg(&file)
+            .arg(&self.url)
+            .output()
+            .context("running pgbench (install the PostgreSQL client)")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!(
+                "pgbench failed: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let number = |prefix: &str| {
+            text.lines()
+                .find_map(|line| line.trim().strip_prefix(prefix))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<f64>().ok())
+        };
+        Ok(PgbenchResult {
+            tps: number("tps = ").context("no tps in the pgbench output")?,
+            latency_ms: number("latency average = ").unwrap_or(f64::NAN),
+        })
+    }
+}
+
+/// What `GET /v1/public/practices/{agb}` sends: the practice if registered in this or last
+/// year, its locations, its registered years.
+pub fn public_lookup_script(practices: u32, year: i32) -> String {
+    let years = format!("'{{{year},{}}}'::int4[]", year - 1);
+    format!(
+        "\\set n random(1, {practices})
+SELECT practices.agb, practices.name, practices.tier FROM practices WHERE EXISTS (SELECT registrations.id FROM registrations WHERE registrations.practice_agb = practices.agb AND registrations.state = 'registered' AND registrations.cycle_year = ANY({years})) AND practices.agb = '07' || lpad(:n::text, 6, '0') ORDER BY practices.agb LIMIT 2;
+SELECT practice_locations.practice_agb, practice_locations.street, practice_locations.house_number, practice_locations.postal_code, practice_locations.city FROM practice_locations WHERE practice_locations.practice_agb = ANY(ARRAY['07' || lpad(:n::text, 6, '0')]) ORDER BY practice_locations.practice_agb, practice_locations.position;
+SELECT registrations.practice_agb, registrations.cycle_year FROM registrations WHERE registrations.practice_agb = ANY(ARRAY['07' || lpad(:n::text, 6, '0')]) AND registrations.state = 'registered' AND registrations.cycle_year = ANY({years}) ORDER BY registrations.practice_agb, registrations.cycle_year DESC;
+"
+    )
+}
+
+/// What `GET /v1/practices?limit=50` sends: a page of practices, their locations, the audit line.
+pub const REGISTRAR_LIST_SCRIPT: &str = "SELECT practices.agb, practices.name, practices.kvk_number, practices.tier, practices.contact_name, practices.contact_email, practices.contact_phone, practices.version, practices.created_at, practices.updated_at FROM practices ORDER BY practices.agb LIMIT 51;
+SELECT practice_locations.* FROM practice_locations WHERE practice_locations.practice_agb IN (SELECT agb FROM practices ORDER BY agb LIMIT 51) ORDER BY practice_locations.practice_agb, practice_locations.position;
+INSERT INTO audit_events (actor_client_id, actor_role, action, subject_type, subject_id, outcome, detail) VALUES ('bench-registrar', 'registrar', 'practice.list', 'practice', '*', 'success', '{\"count\": 50}');
+";
+
+/// Seconds to `COPY` the rows of the delivery burst (one delivery of `rows` rows for each of the
+/// first `practices` practices) in one transaction; removed again afterwards.
+pub fn copy_deliveries(
+    url: &str,
+    practices: u32,
+    rows: u32,
+    period: &str,
+    version: i32,
+) -> anyhow::Result<f64> {
+    let mut conn = connect(url)?;
+    let ids: Vec<uuid::Uuid> = (0..practices).map(|_| uuid::Uuid::new_v4()).collect();
+    let started = Instant::now();
+    conn.transaction::<_, anyhow::Error, _>(|conn| {
+        diesel::copy_from(deliveries::table)
+            .from_raw_data(deliveries::table, |out: &mut dyn std::io::Write| {
+                for (i, id) in ids.iter().enumerate() {
+                    writeln!(
+                        out,
+                        "{id},{},{period},{version},2026-12-01T10:00:00Z,bench,{VENDOR},{{}}",
+                        practice_agb(i as u32 + 1)
+                    )
+                    .map_err(written)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .with_format(CopyFormat::Csv)
+            .execute(conn)?;
+        diesel::copy_from(delivery_rows::table)
+            .from_raw_data(delivery_rows::table, |out: &mut dyn std::io::Write| {
+                for (i, id) in ids.iter().enumerate() {
+                    for k in 1..=rows {
+                        let therapist = therapist_agb(i as u32 * rows + k);
+                        writeln!(out, "{id},{therapist},30,100,10,60,30,29,10,8,")
+                            .map_err(written)?;
+                    }
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .with_format(CopyFormat::Csv)
+            .execute(conn)?;
+        Ok(())
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    diesel::sql_query(format!("DELETE FROM deliveries WHERE version = {version}"))
+        .execute(&mut conn)?;
+    Ok(seconds)
+}
+
+fn written(error: std::io::Error) -> diesel::result::Error {
+    diesel::result::Error::SerializationError(Box::new(error))
+}
+
+#[derive(QueryableByName)]
+struct Plan {
+    #[diesel(sql_type = diesel::sql_types::Json)]
+    #[diesel(column_name = "QUERY PLAN")]
+    plan: Value,
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` of the statements behind the hot endpoints, summarised: time,
+/// buffers, the top plan node and whether JIT ran. Run with the service's session options.
+pub fn explain_hot_queries(url: &str, practices: u32, year: i32) -> anyhow::Result<Value> {
+    let mut conn = connect(url)?;
+    conn.batch_execute("SET jit = off")?;
+    let agb = practice_agb(practices / 2 + 1);
+    let therapists: Vec<String> = (1..=2_500.min(practices * 5)).map(therapist_agb).collect();
+    let therapist_array = format!("ARRAY['{}']", therapists.join("','"));
+    let (from, to, next) = (
+        format!("'{year}-01-01'::date"),
+        format!("'{year}-12-31'::date"),
+        format!("'{}-01-01'::date", year + 1),
+    );
+    let queries = [
+        ("public_lookup", format!(
+            "SELECT agb, name, tier FROM practices WHERE EXISTS (SELECT 1 FROM registrations r WHERE r.practice_agb = practices.agb \
+             AND r.state = 'registered' AND r.cycle_year IN ({year}, {})) AND agb = '{agb}' ORDER BY agb LIMIT 2", year - 1)),
+        ("registrar_list", "SELECT * FROM practices ORDER BY agb LIMIT 51".to_string()),
+        ("evidence_intervision_batch", format!(
+            "WITH mine AS (SELECT group_id, therapist_agb FROM intervision_members WHERE therapist_agb = ANY({therapist_array}) \
+               AND joined_on <= {to} AND (left_on IS NULL OR left_on >= {from})), \
+             attended AS (SELECT att.therapist_agb, im.group_id, count(*) AS physical FROM intervision_attendance att \
+               JOIN intervision_meetings im ON im.id = att.meeting_id WHERE att.therapist_agb = ANY({therapist_array}) \
+               AND im.physical AND im.held_on BETWEEN {from} AND {to} GROUP BY att.therapist_agb, im.group_id) \
+             SELECT mine.*, coalesce(ad.physical, 0) FROM mine LEFT JOIN attended ad \
+               ON ad.therapist_agb = mine.therapist_agb AND ad.group_id = mine.group_id")),
+        ("prem_national_mean", format!(
+            "SELECT domain, sum(mean_score * responses) / nullif(sum(responses), 0) FROM prem_domain_scores \
+             WHERE period >= {from} AND period < {next} GROUP BY domain")),
+        ("benchmark_national", format!(
+            "WITH current AS (SELECT DISTINCT ON (practice_agb, period) id, practice_agb FROM deliveries \
+               WHERE period >= {from} AND period < {next} ORDER BY practice_agb, period, version DESC), \
+             per_practice AS (SELECT c.practice_agb, sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo \
+               FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb) \
+             SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ldo) FROM per_practice")),
+    ];
+    let mut summaries = serde_json::Map::new();
+    for (name, sql) in queries {
+        let Plan { plan } =
+            diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"))
+                .get_result(&mut conn)?;
+        let top = &plan[0];
+        let node = &top["Plan"];
+        summaries.insert(name.to_string(), json!({
+            "execution_ms": top["Execution Time"], "planning_ms": top["Planning Time"],
+            "top_node": node["Node Type"], "rows": node["Actual Rows"],
+            "shared_hit_blocks": node["Shared Hit Blocks"], "shared_read_blocks": node["Shared Read Blocks"],
+            "jit": top.get("JIT").is_some(),
+        }));
+    }
+    Ok(Value::Object(summaries))
+}

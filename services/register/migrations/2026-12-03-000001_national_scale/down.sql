@@ -1,0 +1,3 @@
+DROP INDEX prem_domain_scores_period;
+DROP INDEX intervision_attendance_therapist;
+DROP INDEX intervision_meetings_group_held;
