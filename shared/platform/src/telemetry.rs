@@ -112,6 +112,11 @@ pub async fn request_id_middleware(
                 .headers_mut()
                 .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
         }
+        // No response is for sniffing: a downloaded file is only what its media type says.
+        response.headers_mut().insert(
+            actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         response
     })
 }

@@ -42,7 +42,7 @@ pub(crate) async fn hash_off_worker(secret: String) -> Result<String, ApiError> 
 pub async fn create_client(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<NewClientRequest>,
+    body: praktijkregister_platform::http::Json<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::CLIENTS_MANAGE)?;
     let new = body.into_inner().parse()?;
