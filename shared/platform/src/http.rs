@@ -27,6 +27,8 @@ pub struct Frame {
     pub metrics: Arc<Metrics>,
     pub rate_limiter: Arc<RateLimiter>,
     pub max_body_bytes: usize,
+    /// The cap on audit lines of refused requests per caller.
+    pub denial_limiter: Arc<crate::denials::DenialLimiter>,
 }
 
 /// Builds the application: the service's routes (registered through `configure`, which also
@@ -76,6 +78,8 @@ where
         .app_data(methods)
         .default_service(web::to(not_found))
         .app_data(web::Data::from(frame.rate_limiter))
+        .app_data(web::Data::from(frame.denial_limiter))
+        .wrap(from_fn(crate::denials::denial_audit_middleware))
         .wrap(from_fn(problem_middleware))
         .wrap(from_fn(metrics_middleware))
         .wrap(from_fn(request_id_middleware))

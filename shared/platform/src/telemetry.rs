@@ -43,6 +43,8 @@ pub fn init(settings: &LogSettings) {
 pub struct RequestContext {
     pub request_id: String,
     pub path: String,
+    /// The caller and any refusal noted while handling the request (see `denials`).
+    pub denials: std::sync::Arc<std::sync::Mutex<crate::denials::DenialSlot>>,
 }
 
 tokio::task_local! {
@@ -92,6 +94,7 @@ pub async fn request_id_middleware(
     let context = RequestContext {
         request_id: request_id.clone(),
         path: req.path().to_string(),
+        denials: Default::default(),
     };
     let started = Instant::now();
     let result = CONTEXT

@@ -395,3 +395,81 @@ async fn a_download_names_its_file_in_utf8_and_no_response_is_sniffed() {
         );
     }
 }
+
+#[derive(Debug, diesel::QueryableByName)]
+struct DeniedLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    action: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    actor_client_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    subject_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    subject_id: String,
+}
+
+fn denied_lines(app: &TestApp) -> Vec<DeniedLine> {
+    use diesel::RunQueryDsl as _;
+    diesel::sql_query(
+        "SELECT action, actor_client_id, subject_type, subject_id FROM audit_events \
+         WHERE outcome = 'denied' ORDER BY id",
+    )
+    .load(&mut app.db().connect())
+    .unwrap()
+}
+
+#[tokio::test]
+async fn refused_access_is_audited_with_actor_and_target_and_a_flood_is_capped() {
+    let (app, _clock) = spawn_app_at(at("2026-11-10T10:00:00Z")).await;
+    app.create_practice(PRACTICE).await;
+    app.create_practice("07000102").await;
+    let (client_id, secret) = app
+        .create_client(ClientRole::Practice, json!({"practice_agb": PRACTICE}))
+        .await;
+    let practice = app.token(&client_id, &secret, None).await;
+
+    // Another tenant's practice: 404, and a line that says who tried what.
+    let hidden = send(&app, Method::GET, &practice, "/v1/practices/07000102", None).await;
+    expect_problem(hidden, 404).await;
+    // A scope the client does not hold: 403, and a line.
+    let forbidden = send(
+        &app,
+        Method::POST,
+        &practice,
+        "/v1/practices",
+        Some(&crate::helpers::practice_body("07000103")),
+    )
+    .await;
+    expect_problem(forbidden, 403).await;
+    // The practice's own data, and a practice that does not exist for anyone, are not refusals.
+    let own = send(
+        &app,
+        Method::GET,
+        &practice,
+        &format!("/v1/practices/{PRACTICE}"),
+        None,
+    )
+    .await;
+    assert_eq!(own.status(), 200);
+    let lines = denied_lines(&app);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines
+        .iter()
+        .all(|l| l.action == "access.denied" && l.actor_client_id == client_id));
+    assert_eq!(
+        (lines[0].subject_type.as_str(), lines[0].subject_id.as_str()),
+        ("practice", "07000102")
+    );
+    assert_eq!(lines[1].subject_type, "scope");
+
+    // A flood: at most the cap of lines, then one summary, then nothing more.
+    for _ in 0..40 {
+        let response = send(&app, Method::GET, &practice, "/v1/practices/07000102", None).await;
+        assert_eq!(response.status(), 404);
+    }
+    let lines = denied_lines(&app);
+    let cap = praktijkregister_platform::denials::DenialLimiter::PER_MINUTE as usize;
+    assert_eq!(lines.len(), cap + 1, "{lines:?}");
+    assert_eq!(lines[cap].action, "access.denied.suppressed");
+    assert_eq!(lines[cap].subject_id, client_id);
+}
