@@ -239,12 +239,19 @@ mod tests {
         let filter = AuditListParams {
             from: Some("2026-11-01T09:00:00Z".into()),
             to: Some("2026-11-01T10:00:00.5 01:00".into()),
-            outcome: Some(" ".into()),
             ..Default::default()
         }
         .parse()
         .unwrap();
         assert!(filter.outcome.is_none());
+        // Typed filters sent empty are refused, not ignored.
+        let empty = AuditListParams {
+            from: Some(String::new()),
+            to: Some(" ".into()),
+            outcome: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(field_errors(empty.parse()), ["from", "to", "outcome"]);
         assert_eq!(
             filter.to.unwrap().to_rfc3339(),
             "2026-11-01T09:00:00.500+00:00"

@@ -250,7 +250,10 @@ impl TreatmentIndexRequest {
 mod tests {
     use super::*;
 
-    fn day(s: &str) -> NaiveDate {
+    fn day<T: std::str::FromStr>(s: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
         s.parse().unwrap()
     }
 
