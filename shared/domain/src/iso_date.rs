@@ -144,6 +144,7 @@ impl utoipa::PartialSchema for IsoDate {
 impl utoipa::ToSchema for IsoDate {}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
