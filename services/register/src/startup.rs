@@ -108,6 +108,8 @@ pub struct RegisterContext {
     pub revocations: Arc<ClientRevocations>,
     /// The registrar client seeded at start-up, to show the operator.
     pub seeded_registrar: Option<bootstrap::SeededRegistrar>,
+    /// Hashes and verifies client secrets, bounding the slow verifications.
+    pub secrets: Arc<crate::credentials::SecretVerifier>,
 }
 
 impl RegisterContext {
@@ -129,6 +131,10 @@ impl RegisterContext {
             benchmarks: NationalCache::new(std::time::Duration::from_secs(300)),
             revocations: Arc::new(ClientRevocations::new(pool.clone())),
             seeded_registrar: None,
+            secrets: Arc::new(crate::credentials::SecretVerifier::from_settings(
+                settings,
+                &section.credentials,
+            )?),
         })
     }
 }

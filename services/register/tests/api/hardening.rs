@@ -473,3 +473,79 @@ async fn refused_access_is_audited_with_actor_and_target_and_a_flood_is_capped()
     assert_eq!(lines[cap].action, "access.denied.suppressed");
     assert_eq!(lines[cap].subject_id, client_id);
 }
+
+#[derive(Debug, diesel::QueryableByName)]
+struct StoredHash {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    secret_hash: String,
+}
+
+fn stored_hash(app: &TestApp, client_id: &str) -> String {
+    use diesel::RunQueryDsl as _;
+    diesel::sql_query("SELECT secret_hash FROM api_clients WHERE client_id = $1")
+        .bind::<diesel::sql_types::Text, _>(client_id)
+        .get_result::<StoredHash>(&mut app.db().connect())
+        .unwrap()
+        .secret_hash
+}
+
+async fn token_status(app: &TestApp, client_id: &str, secret: &str) -> u16 {
+    app.http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn generated_secrets_are_a_keyed_hash_and_old_argon2_hashes_verify_and_are_upgraded() {
+    let (app, _clock) = spawn_app_at(at("2026-11-10T10:00:00Z")).await;
+    let (client_id, secret) = app.create_client(ClientRole::Registrar, json!({})).await;
+    let hash = stored_hash(&app, &client_id);
+    assert!(hash.starts_with("$hmac-sha256$"), "{hash}");
+    assert!(!hash.starts_with("$argon2"));
+    assert_eq!(token_status(&app, &client_id, &secret).await, 200);
+    assert_eq!(token_status(&app, &client_id, "wrong").await, 401);
+
+    // A client stored before: an argon2 hash of its generated secret.
+    let old = praktijkregister_register::credentials::hash_secret(&secret).unwrap();
+    {
+        use diesel::RunQueryDsl as _;
+        diesel::sql_query("UPDATE api_clients SET secret_hash = $1 WHERE client_id = $2")
+            .bind::<diesel::sql_types::Text, _>(&old)
+            .bind::<diesel::sql_types::Text, _>(&client_id)
+            .execute(&mut app.db().connect())
+            .unwrap();
+    }
+    assert_eq!(token_status(&app, &client_id, &secret).await, 200);
+    assert_eq!(
+        stored_hash(&app, &client_id),
+        hash,
+        "upgraded to the keyed hash"
+    );
+    assert_eq!(token_status(&app, &client_id, &secret).await, 200);
+}
+
+#[tokio::test]
+async fn repeated_wrong_secrets_for_one_client_id_are_answered_429() {
+    let (app, _clock) = spawn_app_at(at("2026-11-10T10:00:00Z")).await;
+    let (client_id, secret) = app.create_client(ClientRole::Registrar, json!({})).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(token_status(&app, &client_id, "a wrong secret").await);
+    }
+    assert_eq!(&statuses[..10], &[401; 10], "{statuses:?}");
+    assert_eq!(&statuses[10..], &[429, 429], "{statuses:?}");
+    // Even the right secret waits out the minute: the guesser cannot tell.
+    assert_eq!(token_status(&app, &client_id, &secret).await, 429);
+    // Another client id is not affected.
+    let (other, other_secret) = app.create_client(ClientRole::Registrar, json!({})).await;
+    assert_eq!(token_status(&app, &other, &other_secret).await, 200);
+}
