@@ -14,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clients::repository::{self as clients, ClientRow};
-use crate::credentials;
+use crate::credentials::{self, Verification};
 use praktijkregister_platform::signing::TokenSubject;
 
 /// The form of a token request (`application/x-www-form-urlencoded`).
@@ -185,6 +185,8 @@ fn peer_key(req: &HttpRequest) -> String {
             headers(("Cache-Control" = String, description = "Always `no-store`"))),
         (status = 400, description = "`invalid_request`, `invalid_scope` or `unsupported_grant_type`", body = OAuthError),
         (status = 401, description = "`invalid_client`: unknown, revoked or wrong secret", body = OAuthError),
+        (status = 429, description = "Too many requests from the address, too many failed authentications of the client id in the last minute, or too many verifications of person-chosen secrets running at once; `Retry-After` says when to try again", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 415, description = "The body is not form-encoded", body = praktijkregister_platform::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -243,18 +245,47 @@ pub async fn token(
         }
     }
 
-    let mut conn = connection(&pool).await?;
-    let row = clients::find(&mut conn, &client_id).await?;
+    // Failed attempts count per client id as well as per address (DESIGN §5).
+    if let Some(retry_after_seconds) = ctx.secrets.blocked(&client_id) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_seconds,
+        });
+    }
+    // No pool connection is held while a secret is verified.
+    let row = {
+        let mut conn = connection(&pool).await?;
+        clients::find(&mut conn, &client_id).await?
+    };
     let hash = row
         .as_ref()
         .map(|r| r.secret_hash.clone())
         .unwrap_or_else(|| credentials::decoy_hash().to_string());
-    let verified = web::block(move || credentials::verify_secret(&secret, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    // The configured registrar secret is one a person chose: it stays argon2.
+    let chosen = ctx.settings.bootstrap.configured_secret().is_some()
+        && client_id == ctx.settings.bootstrap.registrar_client_id;
+    let verification = ctx.secrets.verify(&secret, &hash, !chosen).await;
+    let (verified, upgrade) = match verification {
+        Verification::Valid { upgrade } => (true, upgrade),
+        Verification::Invalid => (false, None),
+        Verification::Busy => {
+            return Err(ApiError::TooManyRequests {
+                retry_after_seconds: 1,
+            })
+        }
+    };
+    let mut conn = connection(&pool).await?;
     let client: ClientRow = match row {
-        Some(row) if verified && row.revoked_at.is_none() => row,
+        Some(row) if verified && row.revoked_at.is_none() => {
+            if let Some(upgrade) = upgrade {
+                clients::replace_secret_hash(&mut conn, &row.client_id, &row.secret_hash, &upgrade)
+                    .await?;
+            }
+            row
+        }
         other => {
+            if !verified {
+                ctx.secrets.failed(&client_id);
+            }
             if let Some(row) = other {
                 let actor = Actor {
                     client_id: &row.client_id,

@@ -15,6 +15,7 @@ pub struct RegisterSettings {
     pub cycle: CycleSettings,
     pub compliance: ComplianceSettings,
     pub bootstrap: BootstrapSettings,
+    pub credentials: CredentialSettings,
     pub kp_verifier: KpVerifierSettings,
     pub kp_verification: crate::kp::schedule::KpVerificationSettings,
     /// The outbox relay: where the register's events go (`insurer-export`); none configured
@@ -22,6 +23,17 @@ pub struct RegisterSettings {
     pub outbox: praktijkregister_platform::outbox::OutboxSettings,
     /// The client the outbox relay gets its tokens with; needed once a destination is configured.
     pub service_client: praktijkregister_platform::service_client::ServiceClientSettings,
+}
+
+/// How client secrets are hashed and how hard the token endpoint may be pushed (DESIGN §5).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CredentialSettings {
+    /// Base64 of at least 32 bytes: the key of the keyed hash of generated secrets ...
+    pub hash_key: Option<SecretString>,
+    /// ... or the file that holds it; in development one is generated under `data_dir`.
+    pub hash_key_file: Option<std::path::PathBuf>,
+    pub max_concurrent_argon2: u32,
+    pub failed_attempts_per_client_per_minute: u32,
 }
 
 impl ServiceSettings for RegisterSettings {
@@ -50,6 +62,21 @@ impl ServiceSettings for RegisterSettings {
                 "must have at least {} characters",
                 crate::credentials::MIN_CHOSEN_SECRET_CHARS
             ),
+        );
+        let mut credentials = check.section("credentials");
+        credentials.require(
+            "hash_key",
+            non_empty(self.credentials.hash_key.as_ref())
+                .is_none_or(|key| crate::credentials::decode_key(key).is_some()),
+            "must be base64 of at least 32 bytes",
+        );
+        credentials.positive(
+            "max_concurrent_argon2",
+            u64::from(self.credentials.max_concurrent_argon2),
+        );
+        credentials.positive(
+            "failed_attempts_per_client_per_minute",
+            u64::from(self.credentials.failed_attempts_per_client_per_minute),
         );
         let mut kp = check.section("kp_verifier");
         kp.http_url("base_url", &self.kp_verifier.base_url, true);

@@ -122,6 +122,8 @@ pub struct RegisterContext {
     pub kp_runs: Arc<KpRuns>,
     /// Stops the scheduler of KP verification runs when dropped (the run command starts one).
     pub kp_scheduler: Option<tokio::sync::watch::Sender<bool>>,
+    /// Hashes and verifies client secrets, bounding the slow verifications.
+    pub secrets: Arc<crate::credentials::SecretVerifier>,
 }
 
 impl RegisterContext {
@@ -154,6 +156,10 @@ impl RegisterContext {
             kp_scheduler: None,
             kp_verifier,
             clock,
+            secrets: Arc::new(crate::credentials::SecretVerifier::from_settings(
+                settings,
+                &section.credentials,
+            )?),
         })
     }
 }

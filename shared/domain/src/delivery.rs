@@ -228,6 +228,23 @@ impl EpdVendorId {
     }
 }
 
+impl utoipa::PartialSchema for EpdVendorId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "The EPD vendor's id: 1 to 64 letters, digits, `-` or `_`.",
+            ))
+            .pattern(Some("^[A-Za-z0-9_-]{1,64}$"))
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .examples(["acme-epd"])
+            .into()
+    }
+}
+
+impl ToSchema for EpdVendorId {}
+
 impl fmt::Display for EpdVendorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -20,6 +20,7 @@ mod cycle_year;
 mod delivery;
 mod error;
 mod identifiers;
+mod iso_date;
 mod practice_tier;
 mod registration;
 mod text;
@@ -50,6 +51,7 @@ pub use identifiers::{
     zorgsoort, AgbCode, EmailAddress, KpNumber, KpStatus, KvkBranchNumber, KvkNumber,
     OefentherapieAgb, PhoneNumber, PostalCode, UzoviCode,
 };
+pub use iso_date::{DateError, IsoDate};
 pub use practice_tier::PracticeTier;
 pub use registration::{
     allowed_next, check_visitation_date, kp_requirement, therapists_lacking_kp, transition,

@@ -1,7 +1,10 @@
 //! Free text a person types (names, remarks, reasons): one rule for every field. Surrounding
 //! whitespace is dropped; the rest has 1 to `max` characters and no control characters (PostgreSQL
 //! cannot store NUL, and stray controls break exports), except line breaks and tabs where the
-//! field allows several lines.
+//! field allows several lines. Bidirectional overrides and isolates (U+202A-U+202E,
+//! U+2066-U+2069) are refused everywhere, since they make a stored name read differently from
+//! what it holds, and text made only of zero-width or other format characters is refused: it
+//! looks empty (DESIGN §4, DESIGN §5).
 
 use std::fmt;
 
@@ -29,13 +32,17 @@ pub enum TextError {
     ControlInLine,
     #[error("must not contain control characters other than line breaks and tabs")]
     Control,
+    #[error("must not contain bidirectional override or isolate characters")]
+    Bidi,
+    #[error("must contain a visible character")]
+    Invisible,
 }
 
 impl CodedError for TextError {
     fn code(&self) -> &'static str {
         match self {
             Self::Length { .. } => "text_length",
-            Self::ControlInLine | Self::Control => "text_characters",
+            Self::ControlInLine | Self::Control | Self::Bidi | Self::Invisible => "text_characters",
         }
     }
 }
@@ -55,6 +62,15 @@ impl Text {
                 Lines::One => TextError::ControlInLine,
                 Lines::Many => TextError::Control,
             });
+        }
+        if trimmed.chars().any(is_bidi_control) {
+            return Err(TextError::Bidi);
+        }
+        if trimmed
+            .chars()
+            .all(|c| c.is_whitespace() || is_invisible(c))
+        {
+            return Err(TextError::Invisible);
         }
         Ok(Self(trimmed.to_string()))
     }
@@ -76,6 +92,35 @@ impl Text {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that take no visible space: zero-width spaces and joiners, direction marks, the
+/// soft hyphen, the byte order mark, invisible operators and variation selectors.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}'
+    ) || is_bidi_control(c)
 }
 
 impl fmt::Display for Text {
@@ -117,5 +162,38 @@ mod tests {
             Text::lines("a\u{1b}b", 20).map_err(|e| e.code()),
             Err("text_characters")
         );
+    }
+
+    #[test]
+    fn bidi_overrides_and_isolates_are_refused_in_any_field() {
+        for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}'] {
+            assert_eq!(Text::line(&format!("a{c}b"), 20), Err(TextError::Bidi));
+        }
+        for c in ['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'] {
+            assert_eq!(Text::lines(&format!("a{c}b"), 20), Err(TextError::Bidi));
+        }
+        assert_eq!(
+            Text::line("gnp.exe\u{202E}", 20).map_err(|e| e.code()),
+            Err("text_characters")
+        );
+    }
+
+    #[test]
+    fn text_of_only_zero_width_or_format_characters_is_refused() {
+        assert_eq!(Text::line("\u{200B}", 20), Err(TextError::Invisible));
+        assert_eq!(
+            Text::line(" \u{200B}\u{200D}\u{FEFF}\u{2060} ", 20),
+            Err(TextError::Invisible)
+        );
+        assert_eq!(
+            Text::lines("\u{00AD}\n\u{200C}", 20),
+            Err(TextError::Invisible)
+        );
+        assert_eq!(
+            Text::line("\u{200B}", 20).map_err(|e| e.code()),
+            Err("text_characters")
+        );
+        // A joiner inside a visible name is part of the name.
+        assert!(Text::line("Jan\u{200D}sen", 20).is_ok());
     }
 }

@@ -434,6 +434,7 @@ impl Principal {
         if self.scopes.contains(scope.as_str()) {
             Ok(())
         } else {
+            crate::denials::note(self, "scope", scope.as_str(), "scope", "missing_scope");
             Err(ApiError::Forbidden(format!(
                 "the token lacks the scope `{scope}`"
             )))
@@ -496,6 +497,7 @@ impl Principal {
         if self.may_access_practice(agb) {
             Ok(())
         } else {
+            crate::denials::note(self, "practice", agb, "practice", "other_tenant");
             Err(ApiError::not_found("practice", agb))
         }
     }
@@ -507,7 +509,10 @@ impl Principal {
         match &self.binding {
             Binding::None => Ok(()),
             Binding::Insurer(own) if own.as_str() == uzovi => Ok(()),
-            _ => Err(ApiError::not_found(kind, uzovi)),
+            _ => {
+                crate::denials::note(self, "insurer", uzovi, kind, "other_tenant");
+                Err(ApiError::not_found(kind, uzovi))
+            }
         }
     }
 
@@ -518,7 +523,10 @@ impl Principal {
         match &self.binding {
             Binding::None => Ok(()),
             Binding::Visitor(own) if own.as_str() == visitor => Ok(()),
-            _ => Err(ApiError::not_found(kind, visitor)),
+            _ => {
+                crate::denials::note(self, "visitor", visitor, kind, "other_tenant");
+                Err(ApiError::not_found(kind, visitor))
+            }
         }
     }
 
@@ -534,7 +542,10 @@ impl Principal {
         match &self.binding {
             Binding::None => Ok(()),
             Binding::EpdVendor(own) if own.as_str() == vendor => Ok(()),
-            _ => Err(ApiError::not_found(kind, vendor)),
+            _ => {
+                crate::denials::note(self, "epd_vendor", vendor, kind, "other_tenant");
+                Err(ApiError::not_found(kind, vendor))
+            }
         }
     }
 }
@@ -587,6 +598,7 @@ impl FromRequest for Principal {
                 limiter.check(&format!("client:{}", principal.client_id))?;
             }
             tracing::Span::current().record("client_id", principal.client_id.as_str());
+            crate::denials::note_caller(&principal);
             Ok(principal)
         })
     }

@@ -27,6 +27,8 @@ pub struct Frame {
     pub metrics: Arc<Metrics>,
     pub rate_limiter: Arc<RateLimiter>,
     pub max_body_bytes: usize,
+    /// The cap on audit lines of refused requests per caller.
+    pub denial_limiter: Arc<crate::denials::DenialLimiter>,
 }
 
 /// Builds the application: the service's routes (registered through `configure`, which also
@@ -76,6 +78,8 @@ where
         .app_data(methods)
         .default_service(web::to(not_found))
         .app_data(web::Data::from(frame.rate_limiter))
+        .app_data(web::Data::from(frame.denial_limiter))
+        .wrap(from_fn(crate::denials::denial_audit_middleware))
         .wrap(from_fn(problem_middleware))
         .wrap(from_fn(metrics_middleware))
         .wrap(from_fn(request_id_middleware))
@@ -235,6 +239,81 @@ fn json_error(error: JsonPayloadError) -> ApiError {
         }
         other => ApiError::BadRequest(format!("the body could not be read: {other}")),
     }
+}
+
+/// A JSON body read into `T`, like `web::Json`, whose refusals name the field by its path
+/// (`locations[0].city`, `start_date`): a value of the right JSON type that a field's own type
+/// refuses (a date not written `YYYY-MM-DD`) is a 422 naming that field, not the body.
+/// The body limit is the frame's; the media type must be JSON (`application/json` or `+json`).
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Json<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let json = actix_web::HttpMessage::mime_type(&req)
+                .ok()
+                .flatten()
+                .is_some_and(|mime| {
+                    mime.subtype() == actix_web::mime::JSON
+                        || mime.suffix() == Some(actix_web::mime::JSON)
+                });
+            if !json {
+                return Err(json_error(JsonPayloadError::ContentType).into());
+            }
+            let bytes =
+                <web::Bytes as actix_web::FromRequest>::from_request(&req, &mut payload).await?;
+            let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+            let value = serde_path_to_error::deserialize(&mut deserializer).map_err(body_error)?;
+            deserializer.end().map_err(|e| {
+                actix_web::Error::from(json_error(JsonPayloadError::Deserialize(e)))
+            })?;
+            Ok(Json(value))
+        })
+    }
+}
+
+/// A body that does not deserialise: a value a field refuses names the field by its path.
+fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> actix_web::Error {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if !inner.is_data() {
+        return json_error(JsonPayloadError::Deserialize(inner)).into();
+    }
+    let message = inner.to_string();
+    let field = if message.contains("field `") {
+        field_of_serde_error(&message, "body")
+    } else if path.is_empty() || path == "." || path == "?" {
+        "body".to_string()
+    } else {
+        path
+    };
+    ApiError::field(field, "invalid_value", message).into()
 }
 
 /// serde reports "unknown field `x`" / "missing field `x`" / "invalid type ... at line"; take the

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod conditional;
 pub mod config;
 pub mod db;
+pub mod denials;
 pub mod digest;
 pub mod error;
 pub mod http;

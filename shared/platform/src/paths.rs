@@ -14,7 +14,9 @@
 /// }
 /// ```
 ///
-/// `example` is a JSON value; for numeric segments give `schema = integer`.
+/// `example` is a JSON value; for numeric segments give `schema = integer`. `schema_of = Type`
+/// documents the segment with the schema of the domain type it parses into (its pattern, or its
+/// range), so that the contract is exactly as strict as the parser.
 #[macro_export]
 macro_rules! path_param {
     (
@@ -22,7 +24,8 @@ macro_rules! path_param {
         $vis:vis struct $name:ident($ty:ty) = $segment:literal,
             description = $description:literal
             $(, example = $example:expr)?
-            $(, schema = $schema:ident)?,
+            $(, schema = $schema:ident)?
+            $(, schema_of = $schema_of:ty)?,
             parse = $parse:expr;
     ) => {
         $(#[$meta])*
@@ -64,6 +67,7 @@ macro_rules! path_param {
                 #[allow(unused_mut)]
                 let mut schema = $crate::paths::string_schema();
                 $(schema = $crate::paths::$schema();)?
+                $(schema = <$schema_of as ::utoipa::PartialSchema>::schema();)?
                 #[allow(unused_mut)]
                 let mut parameter = ::utoipa::openapi::path::ParameterBuilder::new()
                     .name($segment)

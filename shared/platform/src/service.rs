@@ -266,6 +266,7 @@ pub fn serve<S: Service>(
             settings.http.rate_limit_burst,
         )),
         max_body_bytes: settings.http.max_body_bytes,
+        denial_limiter: Arc::new(crate::denials::DenialLimiter::default()),
     };
     let document = Arc::new(S::openapi());
     let announcements = S::announce(&state);

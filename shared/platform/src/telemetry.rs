@@ -43,6 +43,8 @@ pub fn init(settings: &LogSettings) {
 pub struct RequestContext {
     pub request_id: String,
     pub path: String,
+    /// The caller and any refusal noted while handling the request (see `denials`).
+    pub denials: std::sync::Arc<std::sync::Mutex<crate::denials::DenialSlot>>,
 }
 
 tokio::task_local! {
@@ -92,6 +94,7 @@ pub async fn request_id_middleware(
     let context = RequestContext {
         request_id: request_id.clone(),
         path: req.path().to_string(),
+        denials: Default::default(),
     };
     let started = Instant::now();
     let result = CONTEXT
@@ -112,6 +115,11 @@ pub async fn request_id_middleware(
                 .headers_mut()
                 .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
         }
+        // No response is for sniffing: a downloaded file is only what its media type says.
+        response.headers_mut().insert(
+            actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         response
     })
 }

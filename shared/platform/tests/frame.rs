@@ -82,6 +82,7 @@ async fn app() -> impl actix_web::dev::Service<
         metrics: Arc::new(Metrics::new("frame-test")),
         rate_limiter: Arc::new(RateLimiter::new(1000, 1000)),
         max_body_bytes: 64,
+        denial_limiter: Default::default(),
     };
     let document = Arc::new(openapi_document(Doc::openapi(), configure));
     test::init_service(build_app(frame, document, configure)).await

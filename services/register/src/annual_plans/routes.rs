@@ -55,6 +55,36 @@ fn clean_filename(raw: Option<&str>) -> Option<String> {
     (!cleaned.is_empty()).then_some(cleaned)
 }
 
+/// `Content-Disposition` for a download (RFC 6266 §4.3): `filename` with the name in ASCII (other
+/// characters as `_`) for old clients, and `filename*` with the exact name in UTF-8, percent-encoded
+/// as RFC 8187 §3.2 says, when it is not plain ASCII.
+fn content_disposition(filename: &str) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if ascii == filename {
+        return format!("attachment; filename=\"{ascii}\"");
+    }
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 fn require_pdf_media_type(req: &HttpRequest) -> Result<(), ApiError> {
     let refused =
         || ApiError::UnsupportedMediaType("send the annual plan as application/pdf".into());
@@ -329,10 +359,7 @@ pub async fn get_annual_plan_document(
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((header::ETAG, format!("\"{}\"", plan.sha256)))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&filename)))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(content))
 }
@@ -360,7 +387,7 @@ pub async fn assess_annual_plan(
     principal: Principal,
     pool: web::Data<DbPool>,
     AnnualPlanPath(id): AnnualPlanPath,
-    body: web::Json<AssessmentRequest>,
+    body: praktijkregister_platform::http::Json<AssessmentRequest>,
 ) -> Result<web::Json<AnnualPlan>, ApiError> {
     principal.require(scopes::ANNUAL_PLANS_ASSESS)?;
     let request = body.into_inner();

@@ -101,15 +101,14 @@ fn text_filter(errors: &mut FieldErrors, field: &str, value: Option<String>) -> 
 }
 
 /// An RFC 3339 instant. A `+` sent unescaped in a query string arrives as a space, so a space
-/// before the offset is read as `+`.
+/// before the offset is read as `+`. An empty value is not an instant: refused like any other
+/// (DESIGN §4).
 fn instant_filter(
     errors: &mut FieldErrors,
     field: &str,
     value: Option<String>,
 ) -> Option<DateTime<Utc>> {
-    let value = value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())?;
+    let value = value.map(|v| v.trim().to_string())?;
     let parsed = DateTime::parse_from_rfc3339(&value).or_else(|e| match value.rsplit_once(' ') {
         Some((head, offset)) => DateTime::parse_from_rfc3339(&format!("{head}+{offset}")),
         None => Err(e),
@@ -171,7 +170,8 @@ impl AuditListParams {
             }
         }
         let outcomes = [Outcome::Success, Outcome::Denied, Outcome::Failed].map(Outcome::as_str);
-        let outcome = text_filter(&mut errors, "outcome", self.outcome);
+        // A typed filter: empty is a value, and not one of the outcomes.
+        let outcome = self.outcome;
         if let Some(outcome) = outcome.as_deref() {
             if !outcomes.contains(&outcome) {
                 errors.push(
@@ -239,12 +239,19 @@ mod tests {
         let filter = AuditListParams {
             from: Some("2026-11-01T09:00:00Z".into()),
             to: Some("2026-11-01T10:00:00.5 01:00".into()),
-            outcome: Some(" ".into()),
             ..Default::default()
         }
         .parse()
         .unwrap();
         assert!(filter.outcome.is_none());
+        // Typed filters sent empty are refused, not ignored.
+        let empty = AuditListParams {
+            from: Some(String::new()),
+            to: Some(" ".into()),
+            outcome: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(field_errors(empty.parse()), ["from", "to", "outcome"]);
         assert_eq!(
             filter.to.unwrap().to_rfc3339(),
             "2026-11-01T09:00:00.500+00:00"

@@ -108,6 +108,24 @@ pub async fn find(conn: &mut AsyncPgConnection, client_id: &str) -> QueryResult<
         .optional()
 }
 
+/// Replaces the stored hash of a client's secret, if it is still `old` (an upgrade from argon2 to
+/// the keyed hash; a concurrent rotation wins).
+pub async fn replace_secret_hash(
+    conn: &mut AsyncPgConnection,
+    client_id: &str,
+    old: &str,
+    new: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_clients::table
+            .filter(api_clients::client_id.eq(client_id))
+            .filter(api_clients::secret_hash.eq(old)),
+    )
+    .set(api_clients::secret_hash.eq(new))
+    .execute(conn)
+    .await
+}
+
 /// A page of clients ordered by creation, after the keyset position `after`.
 pub async fn list(
     conn: &mut AsyncPgConnection,

@@ -16,19 +16,11 @@ use crate::problems::Problems as _;
 use crate::startup::RegisterContext;
 use praktijkregister_domain::ClientRole;
 
-/// Hashing is CPU work: off the actix worker.
-pub(crate) async fn hash_off_worker(secret: String) -> Result<String, ApiError> {
-    web::block(move || credentials::hash_secret(&secret))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing failed: {e}")))
-}
-
 /// Create an API client
 ///
 /// Creates a client with a role and, for practice, EPD-vendor, insurer and visitor clients, the one
 /// binding that ties it to what it acts for. The answer carries the generated `client_secret`
-/// once; only its argon2 hash is stored.
+/// once; only its keyed hash (HMAC-SHA-256 under a server-side key) is stored.
 #[utoipa::path(
     tag = "API clients",
     request_body = NewClientRequest,
@@ -40,14 +32,15 @@ pub(crate) async fn hash_off_worker(secret: String) -> Result<String, ApiError> 
 )]
 #[post("/v1/clients")]
 pub async fn create_client(
+    ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<NewClientRequest>,
+    body: praktijkregister_platform::http::Json<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::CLIENTS_MANAGE)?;
     let new = body.into_inner().parse()?;
     let secret = credentials::generate_secret();
-    let hash = hash_off_worker(secret.clone()).await?;
+    let hash = ctx.secrets.hash_generated(&secret);
     let mut conn = connection(&pool).await?;
     let client = super::create(&mut conn, (&principal).into(), &new, &hash).await?;
     Ok(HttpResponse::Created()

@@ -5,6 +5,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use praktijkregister_domain::IsoDate;
 use praktijkregister_platform::error::ApiError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +16,7 @@ use utoipa::ToSchema;
 #[schema(example = json!({"granted_on": "2026-03-01"}))]
 pub struct ConsentRequest {
     /// The day the practice gave consent; not after today (Europe/Amsterdam).
-    pub granted_on: NaiveDate,
+    pub granted_on: IsoDate,
 }
 
 /// A practice's consent for one insurer; `active` until it is revoked.
@@ -42,7 +43,7 @@ pub struct Consent {
 impl ConsentRequest {
     /// Consent is a fact that happened: a date after `today` is refused.
     pub fn validate(&self, today: NaiveDate) -> Result<(), ApiError> {
-        if self.granted_on > today {
+        if self.granted_on.date() > today {
             return Err(ApiError::field(
                 "granted_on",
                 "date_in_future",

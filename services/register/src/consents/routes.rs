@@ -51,7 +51,7 @@ pub async fn grant_consent(
     pool: web::Data<DbPool>,
     PracticePath(agb): PracticePath,
     InsurerPath(uzovi): InsurerPath,
-    body: web::Json<ConsentRequest>,
+    body: praktijkregister_platform::http::Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_practice(scopes::CONSENTS_MANAGE, agb.as_str())?;
     let request = body.into_inner();
@@ -62,8 +62,15 @@ pub async fn grant_consent(
     let (consent, created) = audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
             access::require_exists(conn, &agb).await?;
-            let (consent, created) =
-                repository::grant(conn, &agb, &uzovi, request.granted_on, now, client_id).await?;
+            let (consent, created) = repository::grant(
+                conn,
+                &agb,
+                &uzovi,
+                request.granted_on.date(),
+                now,
+                client_id,
+            )
+            .await?;
             let event = AuditEvent::success("consent.grant", "consent", format!("{agb}/{uzovi}"))
                 .with_detail(json!({"granted_on": consent.granted_on, "created": created}));
             Ok(((consent, created), event))

@@ -4,6 +4,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use praktijkregister_domain::IsoDate;
 use praktijkregister_domain::{CycleCalendar, CycleYear};
 use praktijkregister_platform::error::ApiError;
 use serde::{Deserialize, Serialize};
@@ -73,20 +74,20 @@ impl CycleCalendarView {
     "entry_visitation_deadline": "2026-11-01", "export_date": "2026-11-01"
 }))]
 pub struct CalendarOverride {
-    pub annual_plan_deadline: NaiveDate,
-    pub visitation_deadline: NaiveDate,
-    pub entry_visitation_deadline: NaiveDate,
-    pub export_date: NaiveDate,
+    pub annual_plan_deadline: IsoDate,
+    pub visitation_deadline: IsoDate,
+    pub entry_visitation_deadline: IsoDate,
+    pub export_date: IsoDate,
 }
 
 impl CalendarOverride {
     pub fn parse(self, year: CycleYear) -> Result<CycleCalendar, ApiError> {
         CycleCalendar::new(
             year,
-            self.annual_plan_deadline,
-            self.visitation_deadline,
-            self.entry_visitation_deadline,
-            self.export_date,
+            self.annual_plan_deadline.date(),
+            self.visitation_deadline.date(),
+            self.entry_visitation_deadline.date(),
+            self.export_date.date(),
         )
         .map_err(|e| ApiError::field(e.field().as_str(), e.code(), &e))
     }

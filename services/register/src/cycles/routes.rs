@@ -62,7 +62,7 @@ pub async fn put_cycle(
     principal: Principal,
     pool: web::Data<DbPool>,
     CycleYearPath(year): CycleYearPath,
-    body: web::Json<CalendarOverride>,
+    body: praktijkregister_platform::http::Json<CalendarOverride>,
 ) -> Result<web::Json<CycleCalendarView>, ApiError> {
     principal.require(scopes::CYCLES_MANAGE)?;
     let calendar = body.into_inner().parse(year)?;

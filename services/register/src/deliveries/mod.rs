@@ -10,6 +10,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use praktijkregister_domain::IsoDate;
 use praktijkregister_domain::{
     is_patient_identifier_key, looks_like_bsn, DeliveryAssessment, DeliveryRowInput,
     DeliveryTotals, OefentherapieAgb, Period, RowFinding, TherapistFigures, MAX_COUNT,
@@ -55,6 +56,7 @@ pub struct DeliveryRowRequest {
     #[schema(maximum = 2147483647)]
     pub prem_offered: u32,
     /// Day of the month's upload to the LDO; a warning when absent or outside the month.
+    #[schema(value_type = Option<IsoDate>)]
     pub ldo_upload_date: Option<NaiveDate>,
 }
 
@@ -439,7 +441,8 @@ fn parse_row(errors: &mut FieldErrors, i: usize, value: &Value) -> Option<Delive
         Some(value) => {
             let day = value
                 .as_str()
-                .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok());
+                .and_then(|s| IsoDate::parse(s).ok())
+                .map(IsoDate::date);
             if day.is_none() {
                 errors.push(
                     field("ldo_upload_date"),

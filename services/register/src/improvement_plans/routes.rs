@@ -55,7 +55,7 @@ pub async fn create_improvement_plan(
     principal: Principal,
     pool: web::Data<DbPool>,
     PracticePath(agb): PracticePath,
-    body: web::Json<NewImprovementPlanRequest>,
+    body: praktijkregister_platform::http::Json<NewImprovementPlanRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_practice(scopes::IMPROVEMENT_PLANS_WRITE, agb.as_str())?;
     let fields = body.into_inner().parse()?;

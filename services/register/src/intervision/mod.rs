@@ -6,6 +6,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use praktijkregister_domain::IsoDate;
 use praktijkregister_domain::{OefentherapieAgb, Text};
 use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -29,9 +30,9 @@ pub struct NewGroupRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"joined_on": "2026-01-01", "left_on": null}))]
 pub struct MemberRequest {
-    pub joined_on: NaiveDate,
+    pub joined_on: IsoDate,
     /// Last day in the group, on or after `joined_on`; absent or null while a member.
-    pub left_on: Option<NaiveDate>,
+    pub left_on: Option<IsoDate>,
 }
 
 /// A meeting that took place: its form, length, facilitator, accreditation and attendees.
@@ -45,7 +46,7 @@ pub struct MemberRequest {
 }))]
 pub struct NewMeetingRequest {
     /// The day it was held; not after today (Europe/Amsterdam).
-    pub held_on: NaiveDate,
+    pub held_on: IsoDate,
     /// Held in person (fysiek, 001 §1.1b).
     pub physical: bool,
     /// 1 to 1440.
@@ -195,7 +196,7 @@ impl NewMeetingRequest {
     /// stored group afterwards.
     pub fn parse(self, today: NaiveDate) -> Result<MeetingFields, ApiError> {
         let mut errors = FieldErrors::new();
-        if self.held_on > today {
+        if self.held_on.date() > today {
             errors.push(
                 "held_on",
                 "date_in_future",
@@ -252,7 +253,7 @@ impl NewMeetingRequest {
         }
         errors.into_result()?;
         Ok(MeetingFields {
-            held_on: self.held_on,
+            held_on: self.held_on.date(),
             physical: self.physical,
             duration_minutes: self.duration_minutes,
             facilitator_name: checked(facilitator_name)?,

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncPgConnection;
-use praktijkregister_domain::{amsterdam_date, OefentherapieAgb};
+use praktijkregister_domain::{amsterdam_date, IsoDate, OefentherapieAgb};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::{Binding, Principal};
 use praktijkregister_platform::db::{connection, DbPool};
@@ -102,7 +102,7 @@ pub async fn create_group(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<NewGroupRequest>,
+    body: praktijkregister_platform::http::Json<NewGroupRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
     let (name, requested_owner) = body.into_inner().parse()?;
@@ -223,7 +223,7 @@ pub async fn put_member(
     pool: web::Data<DbPool>,
     GroupPath(id): GroupPath,
     MemberTherapistPath(therapist_agb): MemberTherapistPath,
-    body: web::Json<MemberRequest>,
+    body: praktijkregister_platform::http::Json<MemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
     let request = body.into_inner();
@@ -240,7 +240,8 @@ pub async fn put_member(
                     .await?
                     .into_iter()
                     .filter(|day| {
-                        *day < request.joined_on || request.left_on.is_some_and(|left| *day > left)
+                        *day < request.joined_on.date()
+                            || request.left_on.is_some_and(|left| *day > left.date())
                     })
                     .map(|day| day.to_string())
                     .collect();
@@ -254,8 +255,8 @@ pub async fn put_member(
                     conn,
                     id,
                     &therapist_agb,
-                    request.joined_on,
-                    request.left_on,
+                    request.joined_on.date(),
+                    request.left_on.map(IsoDate::date),
                 )
                 .await?;
                 let event = AuditEvent::success(
@@ -361,7 +362,7 @@ pub async fn create_meeting(
     principal: Principal,
     pool: web::Data<DbPool>,
     GroupPath(id): GroupPath,
-    body: web::Json<NewMeetingRequest>,
+    body: praktijkregister_platform::http::Json<NewMeetingRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
     let fields = body.into_inner().parse(amsterdam_date(ctx.clock.now()))?;

@@ -173,20 +173,9 @@ fn parse_name(errors: &mut FieldErrors, field: &str, value: &str) -> Option<Text
     errors.check(field, Text::line(value, MAX_NAME))
 }
 
-/// The practice's own name: 1 to [`MAX_NAME`] characters after trimming. Control characters
-/// are left to the database's last line of defence, whose refusal an API test pins.
+/// The practice's own name: the text rule of one line of 1 to [`MAX_NAME`] characters.
 fn parse_practice_name(errors: &mut FieldErrors, value: &str) -> Option<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME {
-        errors.push(
-            "name",
-            "name_length",
-            format!("the name must have 1 to {MAX_NAME} characters"),
-        );
-        None
-    } else {
-        Some(trimmed.to_string())
-    }
+    parse_name(errors, "name", value).map(Text::into_string)
 }
 
 fn parse_contact(errors: &mut FieldErrors, contact: Contact) -> Contact {

@@ -44,7 +44,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, practice: &Practice) 
 pub async fn create_practice(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<NewPracticeRequest>,
+    body: praktijkregister_platform::http::Json<NewPracticeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::PRACTICES_WRITE)?;
     let (agb, fields) = body.into_inner().parse()?;
@@ -127,7 +127,7 @@ pub async fn update_practice(
     principal: Principal,
     pool: web::Data<DbPool>,
     PracticePath(agb): PracticePath,
-    body: web::Json<PracticePatch>,
+    body: praktijkregister_platform::http::Json<PracticePatch>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::PRACTICES_WRITE)?;
     let expected = required_version(&req)?;

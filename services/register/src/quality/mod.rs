@@ -6,6 +6,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use praktijkregister_domain::IsoDate;
 use praktijkregister_domain::Text;
 use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -30,13 +31,13 @@ pub(crate) fn parse_year(raw: &str, field: &str) -> Result<i32, ApiError> {
 }))]
 pub struct IopRequest {
     /// The day the plan for the year was drawn up (opgesteld); not after the year.
-    pub drawn_up_on: NaiveDate,
+    pub drawn_up_on: IsoDate,
     /// The day it was uploaded to the Kwaliteitsregister Paramedici (001 §1.6a); on or after
     /// `drawn_up_on`.
-    pub uploaded_to_kp_on: Option<NaiveDate>,
+    pub uploaded_to_kp_on: Option<IsoDate>,
     /// The days the plan was updated (001 §1.6b: every quarter); each in the year, on or after
     /// `drawn_up_on`, no day twice.
-    pub quarterly_updates: Vec<NaiveDate>,
+    pub quarterly_updates: Vec<IsoDate>,
     /// Taken into the appraisal interview (functioneringsgesprek, 001 §1.6d).
     pub used_in_appraisal: bool,
     /// Taken into 360-degree feedback (001 §1.6d).
@@ -125,11 +126,15 @@ impl IopRequest {
             }
         }
         errors.into_result()?;
-        let mut quarterly_updates = self.quarterly_updates;
+        let mut quarterly_updates: Vec<NaiveDate> = self
+            .quarterly_updates
+            .into_iter()
+            .map(IsoDate::date)
+            .collect();
         quarterly_updates.sort_unstable();
         Ok(IopFields {
-            drawn_up_on: self.drawn_up_on,
-            uploaded_to_kp_on: self.uploaded_to_kp_on,
+            drawn_up_on: self.drawn_up_on.date(),
+            uploaded_to_kp_on: self.uploaded_to_kp_on.map(IsoDate::date),
             quarterly_updates,
             used_in_appraisal: self.used_in_appraisal,
             used_in_360_feedback: self.used_in_360_feedback,
@@ -245,7 +250,10 @@ impl TreatmentIndexRequest {
 mod tests {
     use super::*;
 
-    fn day(s: &str) -> NaiveDate {
+    fn day<T: std::str::FromStr>(s: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
         s.parse().unwrap()
     }
 

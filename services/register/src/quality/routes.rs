@@ -54,7 +54,7 @@ pub async fn put_iop(
     pool: web::Data<DbPool>,
     TherapistPath(agb): TherapistPath,
     IopYearPath(year): IopYearPath,
-    body: web::Json<IopRequest>,
+    body: praktijkregister_platform::http::Json<IopRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::QUALITY_WRITE)?;
     let fields = body.into_inner().parse(i32::from(year.value()))?;
@@ -166,7 +166,7 @@ pub async fn put_treatment_index(
     pool: web::Data<DbPool>,
     PracticePath(agb): PracticePath,
     IndexYearPath(year): IndexYearPath,
-    body: web::Json<TreatmentIndexRequest>,
+    body: praktijkregister_platform::http::Json<TreatmentIndexRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_practice(scopes::QUALITY_WRITE, agb.as_str())?;
     let fields = body.into_inner().parse()?;

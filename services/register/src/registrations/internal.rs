@@ -5,7 +5,7 @@ use actix_web::{post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncPgConnection;
 use praktijkregister_domain::{
-    amsterdam_date, check_visitation_date, CycleYear, OefentherapieAgb, RegistrationEvent,
+    amsterdam_date, check_visitation_date, CycleYear, OefentherapieAgb, RegistrationEvent, Text,
     VisitationDateError,
 };
 use praktijkregister_events::{VisitationEvent, VisitationEventKind, VisitationOutcome};
@@ -25,7 +25,11 @@ use crate::startup::RegisterContext;
 struct Parsed {
     practice_agb: String,
     year: CycleYear,
+    remarks: Option<String>,
 }
+
+/// Longest remarks a visitation event carries.
+const MAX_REMARKS: usize = 4000;
 
 impl Parsed {
     fn from_event(event: &VisitationEvent) -> Result<Self, ApiError> {
@@ -45,22 +49,19 @@ impl Parsed {
             ),
             _ => {}
         }
-        if event
+        // Blank remarks are no remarks; any others keep the text rule.
+        let remarks = event
             .remarks
-            .as_ref()
-            .is_some_and(|r| r.chars().count() > 4000)
-        {
-            errors.push(
-                "remarks",
-                "remarks_length",
-                "remarks have at most 4000 characters",
-            );
-        }
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+            .and_then(|r| errors.check("remarks", Text::lines(r, MAX_REMARKS)))
+            .map(Text::into_string);
         errors.into_result()?;
         match (agb, year) {
             (Some(agb), Some(year)) => Ok(Parsed {
                 practice_agb: agb.as_str().to_string(),
                 year,
+                remarks,
             }),
             _ => Err(ApiError::internal(anyhow::anyhow!(
                 "validated event fields missing"
@@ -98,7 +99,7 @@ pub async fn record_visitation_event(
     ctx: web::Data<RegisterContext>,
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<VisitationEvent>,
+    body: praktijkregister_platform::http::Json<VisitationEvent>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::VISITATION_OUTCOMES_WRITE)?;
     let event = body.into_inner();
@@ -175,7 +176,7 @@ async fn apply_event(
     let row = lifecycle::existing(conn, &parsed.practice_agb, parsed.year).await?;
     let cause = Cause {
         actor_client_id: &principal.client_id,
-        reason: event.remarks.as_deref(),
+        reason: parsed.remarks.as_deref(),
         at: now,
     };
     check_date(conn, event, parsed, settings, now).await?;

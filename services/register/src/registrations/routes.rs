@@ -133,7 +133,7 @@ pub async fn withdraw_registration(
     pool: web::Data<DbPool>,
     PracticePath(agb): PracticePath,
     CycleYearPath(year): CycleYearPath,
-    body: web::Json<WithdrawalRequest>,
+    body: praktijkregister_platform::http::Json<WithdrawalRequest>,
 ) -> Result<web::Json<Registration>, ApiError> {
     principal.require_practice(scopes::REGISTRATIONS_WITHDRAW, agb.as_str())?;
     let reason = Text::lines(&body.into_inner().reason, MAX_REASON)

@@ -4,6 +4,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use praktijkregister_domain::IsoDate;
 use praktijkregister_domain::{EmailAddress, KpNumber, KpStatus, OefentherapieAgb, Text};
 use praktijkregister_platform::db::decode;
 use praktijkregister_platform::error::{checked, ApiError, FieldErrors};
@@ -85,9 +86,9 @@ pub struct Therapist {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"start_date": "2024-01-01", "end_date": null}))]
 pub struct MembershipRequest {
-    pub start_date: NaiveDate,
+    pub start_date: IsoDate,
     /// Last day, on or after `start_date`; absent or null while ongoing.
-    pub end_date: Option<NaiveDate>,
+    pub end_date: Option<IsoDate>,
 }
 
 impl MembershipRequest {

@@ -6,6 +6,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
+use praktijkregister_domain::IsoDate;
 use praktijkregister_domain::{KpNumber, OefentherapieAgb};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
@@ -97,7 +98,7 @@ async fn ensure_kp_number_free(
 pub async fn create_therapist(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<NewTherapistRequest>,
+    body: praktijkregister_platform::http::Json<NewTherapistRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::THERAPISTS_WRITE)?;
     let (agb, fields) = body.into_inner().parse()?;
@@ -205,7 +206,7 @@ pub async fn update_therapist(
     principal: Principal,
     pool: web::Data<DbPool>,
     TherapistPath(agb): TherapistPath,
-    body: web::Json<TherapistPatch>,
+    body: praktijkregister_platform::http::Json<TherapistPatch>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::THERAPISTS_WRITE)?;
     let expected = required_version(&req)?;
@@ -267,7 +268,7 @@ pub async fn put_membership(
     pool: web::Data<DbPool>,
     PracticePath(practice_agb): PracticePath,
     MemberTherapistPath(therapist_agb): MemberTherapistPath,
-    body: web::Json<MembershipRequest>,
+    body: praktijkregister_platform::http::Json<MembershipRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::THERAPISTS_WRITE)?;
     let request = body.into_inner();
@@ -287,8 +288,8 @@ pub async fn put_membership(
                 conn,
                 &practice_agb,
                 &therapist_agb,
-                request.start_date,
-                request.end_date,
+                request.start_date.date(),
+                request.end_date.map(IsoDate::date),
             )
             .await?;
             let event = AuditEvent::success(
@@ -386,25 +387,20 @@ pub async fn delete_membership(
 #[into_params(parameter_in = Query)]
 pub struct PracticeTherapistParams {
     /// Only memberships that include this day (`YYYY-MM-DD`).
-    #[param(value_type = Option<NaiveDate>, example = "2026-11-01")]
+    #[param(value_type = Option<IsoDate>, example = "2026-11-01")]
     pub active_on: Option<String>,
 }
 
 impl PracticeTherapistParams {
-    /// Parsed here rather than by serde so that a bad date names the parameter.
+    /// Parsed here rather than by serde so that a bad date names the parameter; an empty value
+    /// is refused like any other that is not a date (DESIGN §4).
     fn active_on(&self) -> Result<Option<NaiveDate>, ApiError> {
         self.active_on
             .as_deref()
-            .map(str::trim)
-            .filter(|day| !day.is_empty())
             .map(|day| {
-                day.parse::<NaiveDate>().map_err(|_| {
-                    ApiError::field(
-                        "active_on",
-                        "date_format",
-                        "active_on must be a date YYYY-MM-DD",
-                    )
-                })
+                IsoDate::parse(day)
+                    .map(IsoDate::date)
+                    .map_err(|e| ApiError::invalid("active_on", &e))
             })
             .transpose()
     }

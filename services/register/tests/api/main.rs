@@ -11,6 +11,7 @@ mod deliveries;
 mod demo;
 mod extra_service;
 mod frame;
+mod hardening;
 mod helpers;
 mod improvement_plans;
 mod jwks;
