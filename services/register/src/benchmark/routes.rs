@@ -49,19 +49,24 @@ pub async fn get_benchmark(
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no first day of {year}")))
     };
     let (from, to) = (day(y)?, day(y + 1)?);
-    let mut conn = connection(&pool).await?;
-    access::require_existing_practice(&mut conn, &principal, scopes::BENCHMARK_READ, &agb).await?;
-    let national = {
-        let conn = &mut conn;
-        ctx.benchmarks
-            .get_or_compute(y, move || async move {
-                Ok::<_, ApiError>(NationalFigures {
-                    practices: repository::national(conn, from, to).await?,
-                    therapists: repository::therapists_national(conn, from, to).await?,
-                })
+    {
+        let mut conn = connection(&pool).await?;
+        access::require_existing_practice(&mut conn, &principal, scopes::BENCHMARK_READ, &agb)
+            .await?;
+    }
+    // No connection is held while waiting for another request's computation: concurrent first
+    // calls would otherwise empty the pool (DESIGN §7).
+    let national = ctx
+        .benchmarks
+        .get_or_compute(y, || async {
+            let mut conn = connection(&pool).await?;
+            Ok::<_, ApiError>(NationalFigures {
+                practices: repository::national(&mut conn, from, to).await?,
+                therapists: repository::therapists_national(&mut conn, from, to).await?,
             })
-            .await?
-    };
+        })
+        .await?;
+    let mut conn = connection(&pool).await?;
     let own = repository::practice(&mut conn, &agb, from, to).await?;
     let therapists = repository::therapists(&mut conn, &agb, from, to).await?;
     audit::record(

@@ -15,7 +15,7 @@ use praktijkregister_domain::{
     OefentherapieAgb, Period, PremDomainScore, PremEvidence, RegistrationState, SharedAddress,
     TherapistEvidence, TreatmentIndexEvidence, VisitationEvidence,
 };
-use praktijkregister_platform::db::decode;
+use praktijkregister_platform::db::{connection, decode, DbPool};
 use praktijkregister_platform::error::ApiError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -63,17 +63,19 @@ pub fn due_months(year: CycleYear, as_of: NaiveDate) -> Vec<Period> {
 /// The national PREM mean per domain of a year: the benchmark of 001 §1.5g.
 pub type NationalPrem = BTreeMap<String, Option<f64>>;
 
-/// The national PREM means of `year`, computed once and shared (DESIGN §7).
+/// The national PREM means of `year`, computed once and shared (DESIGN §7). The computation
+/// takes its own connection, so that requests waiting for it hold none.
 pub async fn national_prem(
     cache: &NationalCache<NationalPrem>,
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     year: CycleYear,
 ) -> Result<Arc<NationalPrem>, ApiError> {
     let y = i32::from(year.value());
     let (from, next_year) = (date(y, 1, 1), date(y + 1, 1, 1));
     cache
-        .get_or_compute(y, move || async move {
-            let rows = repository::prem_national(conn, from, next_year).await?;
+        .get_or_compute(y, || async move {
+            let mut conn = connection(pool).await?;
+            let rows = repository::prem_national(&mut conn, from, next_year).await?;
             Ok::<_, ApiError>(rows.into_iter().map(|r| (r.domain, r.mean)).collect())
         })
         .await

@@ -91,6 +91,8 @@ pub async fn get_compliance(
             requested_insurer
         }
     };
+    // Before a connection is taken: a request waiting for the national means holds none.
+    let national = national_prem(&ctx.prem_means, &pool, year).await?;
     let mut conn = connection(&pool).await?;
     access::require_exists(&mut conn, &agb).await?;
     let insurer_context = match &insurer {
@@ -109,7 +111,6 @@ pub async fn get_compliance(
         None => None,
     };
     let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
-    let national = national_prem(&ctx.prem_means, &mut conn, year).await?;
     let evidence = assemble(
         &mut conn,
         year,
@@ -162,12 +163,12 @@ pub async fn evidence_feed(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::EVIDENCE_READ)?;
     let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
-    let national = {
+    {
         let mut conn = connection(&pool).await?;
         let event = AuditEvent::success("evidence.feed.read", "evidence", year.to_string());
         audit::record(&mut conn, (&principal).into(), &event).await?;
-        national_prem(&ctx.prem_means, &mut conn, year).await?
-    };
+    }
+    let national = national_prem(&ctx.prem_means, &pool, year).await?;
     let pool = pool.into_inner();
     let start = Feed::Batch {
         after: None,
