@@ -15,34 +15,7 @@ use serde_json::{json, Value};
 use crate::data::{practice_agb, therapist_agb, VENDOR};
 use crate::load::round;
 
-diesel::table! {
-    deliveries (id) {
-        id -> Uuid,
-        practice_agb -> Text,
-        period -> Date,
-        version -> Int4,
-        delivered_at -> Timestamptz,
-        delivered_by -> Text,
-        epd_vendor -> Nullable<Text>,
-        report -> Jsonb,
-    }
-}
-
-diesel::table! {
-    delivery_rows (delivery_id, therapist_agb) {
-        delivery_id -> Uuid,
-        therapist_agb -> Text,
-        patients -> Int4,
-        treatments -> Int4,
-        closed_episodes -> Int4,
-        treatments_in_closed_episodes -> Int4,
-        ldo_records_delivered -> Int4,
-        ldo_records_complete -> Int4,
-        prem_eligible -> Int4,
-        prem_offered -> Int4,
-        ldo_upload_date -> Nullable<Date>,
-    }
-}
+use praktijkregister_register::schema::{deliveries, delivery_rows};
 
 fn connect(url: &str) -> anyhow::Result<PgConnection> {
     PgConnection::establish(url).with_context(|| format!("connecting to {url}"))
