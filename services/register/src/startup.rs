@@ -184,7 +184,7 @@ impl Service for Register {
     }
 
     fn scopes() -> &'static [Scope] {
-        &crate::scopes::ALL
+        crate::scopes::ALL
     }
 
     fn build_state<'a>(

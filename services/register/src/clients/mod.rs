@@ -125,8 +125,8 @@ impl NewClientRequest {
             Some(requested) => {
                 let mut scopes = Vec::new();
                 for (i, name) in requested.iter().enumerate() {
-                    match crate::scopes::ALL.iter().find(|s| s.as_str() == name) {
-                        Some(scope) if scope.allows(role) => scopes.push(*scope),
+                    match praktijkregister_scopes::find(name) {
+                        Some(scope) if scope.allows(role) => scopes.push(scope),
                         Some(scope) => errors.push(
                             format!("scopes[{i}]"),
                             "scope_not_allowed",

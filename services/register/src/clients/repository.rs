@@ -37,7 +37,7 @@ impl ClientRow {
     /// The scopes the client may be granted: its own list (or, without one, all) narrowed to what
     /// its role allows today.
     pub fn allowed_scopes(&self) -> Result<Vec<Scope>, ApiError> {
-        Ok(crate::scopes::allowed_for(self.role()?)
+        Ok(praktijkregister_scopes::allowed_for(self.role()?)
             .filter(|scope| {
                 self.scopes
                     .as_ref()
