@@ -36,11 +36,11 @@ fn as_of(year: CycleYear, today: NaiveDate) -> NaiveDate {
 #[into_params(parameter_in = Query)]
 pub struct ComplianceParams {
     /// `basis`, `ldi` (module Leren door Inzicht) or `plus` (default).
-    #[param(example = "plus")]
+    #[param(value_type = Option<praktijkregister_domain::CriteriaSet>, inline, example = "plus")]
     pub criteria: Option<String>,
     /// Evaluate for this insurer (UZOVI): its treatment-index ceiling and the practice's consent.
     /// An insurer client is always evaluated for itself.
-    #[param(example = "7095")]
+    #[param(value_type = Option<praktijkregister_domain::UzoviCode>, inline, example = "7095")]
     pub insurer: Option<String>,
 }
 

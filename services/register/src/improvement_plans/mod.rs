@@ -136,7 +136,7 @@ pub struct PlanListParams {
 #[into_params(parameter_in = Query)]
 pub struct AboveCeilingParams {
     /// UZOVI code of the insurer; an insurer client may leave it out for its own.
-    #[param(example = "7095")]
+    #[param(value_type = Option<praktijkregister_domain::UzoviCode>, inline, example = "7095")]
     pub insurer: Option<String>,
     /// The year of the treatment index (2000 to 2099).
     #[param(value_type = u16, minimum = 2000, maximum = 2099, example = 2025)]
