@@ -9,6 +9,7 @@
 use diesel_async::AsyncPgConnection;
 use praktijkregister_domain::{ClientRole, EpdVendorId, OefentherapieAgb, UzoviCode};
 use praktijkregister_platform::auth::{Binding, Principal, Scope};
+use praktijkregister_platform::denials;
 use praktijkregister_platform::error::ApiError;
 
 use crate::problems::Problems as _;
@@ -21,6 +22,19 @@ pub fn own_practice(principal: &Principal) -> Option<&OefentherapieAgb> {
         Binding::Practice(agb) => Some(agb),
         Binding::None | Binding::EpdVendor(_) | Binding::Insurer(_) | Binding::Visitor(_) => None,
     }
+}
+
+/// 404 for `kind` `id` of another tenant (its existence is private), with the refusal noted for
+/// the audit trail as the `Principal` helpers note theirs (DESIGN §5, NEN 7513): for refusals
+/// decided on stored data rather than on the caller's binding alone.
+pub fn hidden(
+    principal: &Principal,
+    subject_type: &'static str,
+    id: &str,
+    kind: &'static str,
+) -> ApiError {
+    denials::note(principal, subject_type, id, kind, "other_tenant");
+    ApiError::not_found(kind, id)
 }
 
 /// Requires `scope` and that the practice `agb` exists and is visible to the caller: unbound
@@ -142,7 +156,7 @@ pub async fn require_reader(
         Binding::None => {}
         Binding::Practice(own) if own == practice => {}
         Binding::Practice(_) | Binding::Insurer(_) | Binding::Visitor(_) => {
-            return Err(ApiError::practice_not_found(practice))
+            return Err(hidden(principal, "practice", practice.as_str(), "practice"))
         }
     }
     require_exists(conn, practice).await
@@ -153,13 +167,14 @@ pub async fn require_reader(
 /// the practice is in the register: 404, as for an unknown practice.
 pub async fn require_consent(
     conn: &mut AsyncPgConnection,
+    principal: &Principal,
     insurer: &UzoviCode,
     practice: &OefentherapieAgb,
 ) -> Result<(), ApiError> {
     if has_consent(conn, insurer, practice).await? {
         Ok(())
     } else {
-        Err(ApiError::practice_not_found(practice))
+        Err(hidden(principal, "practice", practice.as_str(), "practice"))
     }
 }
 

@@ -92,14 +92,14 @@ path_param! {
 path_param! {
     /// The annual plan (`{id}`) of the path.
     pub struct AnnualPlanPath(Uuid) = "id",
-        description = "The plan's id",
+        description = "The plan's id", schema = uuid,
         parse = |raw| Uuid::parse_str(exact(raw)).map_err(|_| ApiError::not_found("annual plan", raw));
 }
 
 path_param! {
     /// The intervision group (`{id}`) of the path.
     pub struct GroupPath(Uuid) = "id",
-        description = "The group's id",
+        description = "The group's id", schema = uuid,
         parse = |raw| Uuid::parse_str(exact(raw)).map_err(|_| ApiError::not_found("intervision group", raw));
 }
 
@@ -108,4 +108,11 @@ path_param! {
     pub struct ClientPath(String) = "client_id",
         description = "The client id",
         parse = |raw| Ok(raw.to_string());
+}
+
+path_param! {
+    /// The intervision invitation (`{id}`) of the path.
+    pub struct InvitationPath(Uuid) = "id",
+        description = "The invitation's id", schema = uuid,
+        parse = |raw| Uuid::parse_str(exact(raw)).map_err(|_| ApiError::not_found("intervision invitation", raw));
 }

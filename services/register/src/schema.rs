@@ -345,6 +345,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    intervision_invitations (id) {
+        id -> Uuid,
+        group_id -> Uuid,
+        therapist_agb -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+        state -> Text,
+        created_at -> Timestamptz,
+        created_by -> Text,
+        answered_at -> Nullable<Timestamptz>,
+        answered_by -> Nullable<Text>,
+        answered_for_practice_agb -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     delivery_year_totals (year, practice_agb, therapist_agb) {
         year -> Int4,
         practice_agb -> Text,
@@ -379,6 +395,7 @@ diesel::joinable!(treatment_indices -> practices (practice_agb));
 diesel::joinable!(insurer_consents -> practices (practice_agb));
 diesel::joinable!(improvement_plans -> practices (practice_agb));
 diesel::joinable!(kp_verification_run_items -> kp_verification_runs (run_id));
+diesel::joinable!(intervision_invitations -> intervision_groups (group_id));
 diesel::joinable!(delivery_year_totals -> practices (practice_agb));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -408,5 +425,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     kp_verification_runs,
     kp_verification_run_items,
     kp_expiry_notices,
+    intervision_invitations,
     delivery_year_totals,
 );

@@ -48,6 +48,8 @@ pub struct VisitationEvent {
     pub event_id: uuid::Uuid,
     pub kind: VisitationEventKind,
     pub practice_agb: String,
+    /// The cycle year (2000 to 2099) the visitation is for.
+    #[schema(minimum = 2000, maximum = 2099)]
     pub cycle_year: u16,
     /// The planned date, or the day the visitation took place.
     pub visitation_date: NaiveDate,

@@ -13,6 +13,11 @@ use crate::telemetry::RequestContext;
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 const PROBLEM_BASE: &str = "https://praktijkregister.vvocm.nl/problems/";
 
+/// The `type` URI of the problem `slug`.
+pub fn problem_type(slug: &str) -> String {
+    format!("{PROBLEM_BASE}{slug}")
+}
+
 /// One invalid field of a request: `field` is a JSON pointer-like path (`locations[0].postal_code`),
 /// `code` a stable machine code, `message` what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -236,7 +241,7 @@ impl ApiError {
         };
         let context = RequestContext::current();
         Problem {
-            problem_type: format!("{PROBLEM_BASE}{slug}"),
+            problem_type: problem_type(slug),
             title: title.to_string(),
             status: status.as_u16(),
             detail,

@@ -245,6 +245,7 @@ fn json_error(error: JsonPayloadError) -> ApiError {
 /// (`locations[0].city`, `start_date`): a value of the right JSON type that a field's own type
 /// refuses (a date not written `YYYY-MM-DD`) is a 422 naming that field, not the body.
 /// The body limit is the frame's; the media type must be JSON (`application/json` or `+json`).
+/// Integral numbers written as `485.0` are integers and a key given twice is refused ([`Document`]).
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -288,13 +289,102 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
             }
             let bytes =
                 <web::Bytes as actix_web::FromRequest>::from_request(&req, &mut payload).await?;
-            let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-            let value = serde_path_to_error::deserialize(&mut deserializer).map_err(body_error)?;
-            deserializer.end().map_err(|e| {
+            let Document(document) = serde_json::from_slice(&bytes).map_err(|e| {
                 actix_web::Error::from(json_error(JsonPayloadError::Deserialize(e)))
             })?;
+            let value = serde_path_to_error::deserialize(document).map_err(body_error)?;
             Ok(Json(value))
         })
+    }
+}
+
+/// A JSON body as read before its type sees it. JSON has one number type, and JSON Schema calls
+/// `485.0` an integer: a number written with a zero fraction (or an exponent) is kept as the
+/// integer it is, so that an integer field takes it like `485` (floats beyond 2^53 are left as
+/// they are, as they need not be exact). A key given twice in one object is refused, as typed
+/// reading does, rather than the last one silently winning.
+struct Document(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Document {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DocumentVisitor).map(Document)
+    }
+}
+
+struct DocumentVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DocumentVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if value.fract() == 0.0 && value.abs() <= EXACT {
+            // Exact: an integral float of at most 2^53 is an integer an i64 holds.
+            #[allow(clippy::cast_possible_truncation)]
+            return Ok((value as i64).into());
+        }
+        serde_json::Number::from_f64(value)
+            .map(serde_json::Value::Number)
+            .ok_or_else(|| E::custom("a number must be finite"))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        serde::Deserialize::deserialize(deserializer).map(|Document(value)| value)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Document(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if fields.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            let Document(value) = map.next_value()?;
+            fields.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(fields))
     }
 }
 
@@ -434,4 +524,38 @@ pub async fn read_limited_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::Document;
+    use serde_json::json;
+
+    #[test]
+    fn integral_numbers_are_read_as_integers_and_others_are_kept() {
+        let Document(value) =
+            serde_json::from_str(r#"{"a": 485.0, "b": [1e2, 0.5, -3.0, 1e300], "c": {"d": 7}}"#)
+                .unwrap();
+        assert_eq!(
+            value,
+            json!({"a": 485, "b": [100, 0.5, -3, 1e300], "c": {"d": 7}})
+        );
+        assert!(value["a"].is_i64());
+        #[derive(serde::Deserialize)]
+        struct Typed {
+            a: i32,
+        }
+        let typed: Typed = serde_json::from_value(json!({"a": 485})).unwrap();
+        assert_eq!(typed.a, 485);
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_as_a_data_error_naming_it() {
+        let error = serde_json::from_str::<Document>(r#"{"a": {"b": 1, "b": 2}}"#)
+            .err()
+            .unwrap();
+        assert!(error.is_data());
+        assert!(error.to_string().contains("duplicate field `b`"), "{error}");
+    }
 }

@@ -12,6 +12,7 @@ pub mod db;
 pub mod denials;
 pub mod digest;
 pub mod error;
+pub mod h1;
 pub mod http;
 pub mod idempotency;
 pub mod inbox;

@@ -93,3 +93,12 @@ pub fn string_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema
 pub fn integer() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     <u16 as utoipa::PartialSchema>::schema()
 }
+
+/// The schema of an id segment: a UUID, as utoipa documents a `Uuid` field.
+pub fn uuid() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        .into()
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{web, HttpServer};
+use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use futures_util::future::BoxFuture;
 use jsonwebtoken::DecodingKey;
@@ -274,17 +274,18 @@ pub fn serve<S: Service>(
     let document = Arc::new(S::openapi());
     let announcements = S::announce(&state);
     let context = web::Data::from(state);
-    let server = HttpServer::new(move || {
-        let (context, verifier) = (context.clone(), verifier.clone());
-        build_app(frame.clone(), document.clone(), move |cfg| {
-            cfg.app_data(context).app_data(verifier);
-            S::configure(cfg);
-        })
-    })
-    .listen(listener)
-    .map_err(|source| StartupError::Bind { address, source })?
-    .shutdown_timeout(30)
-    .run();
+    let server = crate::h1::serve(
+        listener,
+        move || {
+            let (context, verifier) = (context.clone(), verifier.clone());
+            build_app(frame.clone(), document.clone(), move |cfg| {
+                cfg.app_data(context).app_data(verifier);
+                S::configure(cfg);
+            })
+        },
+        30,
+    )
+    .map_err(|source| StartupError::Bind { address, source })?;
     Ok(Running {
         name: S::NAME,
         port,

@@ -5,6 +5,7 @@ pub mod repository;
 pub mod routes;
 
 use chrono::{DateTime, Utc};
+use praktijkregister_domain::CycleYear;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -80,7 +81,7 @@ pub struct AnnualPlan {
 #[into_params(parameter_in = Query)]
 pub struct SubmitParams {
     /// The cycle year the plan is for.
-    #[param(value_type = u16, example = 2026)]
+    #[param(value_type = CycleYear, inline, example = 2026)]
     pub cycle_year: Option<String>,
     /// The file name to keep with the document.
     #[param(example = "jaarplan-2026.pdf")]
@@ -92,7 +93,7 @@ pub struct SubmitParams {
 #[into_params(parameter_in = Query)]
 pub struct PlanListParams {
     /// Only plans of this cycle year.
-    #[param(value_type = Option<u16>, example = 2026)]
+    #[param(value_type = Option<CycleYear>, inline, example = 2026)]
     pub cycle_year: Option<String>,
 }
 

@@ -20,6 +20,7 @@ use super::{
     looks_like_pdf, AnnualPlan, AssessmentRequest, Decision, PlanListParams, SubmitParams,
     MAX_REMARKS,
 };
+use crate::access;
 use crate::cycles::repository::calendar_for;
 use crate::paths::{AnnualPlanPath, PracticePath};
 use crate::problems::Problems as _;
@@ -44,15 +45,15 @@ fn cycle_year(raw: Option<&str>, field: &str) -> Result<CycleYear, ApiError> {
     crate::cycles::parse_year(raw, field)
 }
 
-/// Keeps only a plain file name: no directories, no control characters, at most 200 characters.
-fn clean_filename(raw: Option<&str>) -> Option<String> {
-    let name = raw?.rsplit(['/', '\\']).next()?.trim();
-    let cleaned: String = name
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(200)
-        .collect();
-    (!cleaned.is_empty()).then_some(cleaned)
+/// The file name kept with the document: the last part of a path (some clients send the whole
+/// path), under the register's one text rule ([`Text::line`]: no control, bidi or invisible-only
+/// text), at most 200 characters; anything else is refused with 422 naming `filename`.
+fn filename(raw: Option<&str>) -> Result<Option<Text>, ApiError> {
+    raw.map(|raw| {
+        let name = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+        Text::line(name, 200).map_err(|e| ApiError::invalid("filename", &e))
+    })
+    .transpose()
 }
 
 /// `Content-Disposition` for a download (RFC 6266 §4.3): `filename` with the name in ASCII (other
@@ -143,6 +144,7 @@ pub async fn submit_annual_plan(
     principal.require_practice(scopes::ANNUAL_PLANS_SUBMIT, agb.as_str())?;
     require_pdf_media_type(&req)?;
     let year = cycle_year(params.cycle_year.as_deref(), "cycle_year")?;
+    let filename = filename(params.filename.as_deref())?;
     let document =
         read_limited_body(&req, payload, ctx.settings.cycle.annual_plan_max_bytes).await?;
     if !looks_like_pdf(&document) {
@@ -152,7 +154,6 @@ pub async fn submit_annual_plan(
             "the file is not a PDF: its content does not start with %PDF-",
         ));
     }
-    let filename = clean_filename(params.filename.as_deref());
     let sha256 = sha256_hex(&document);
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
@@ -214,7 +215,7 @@ pub async fn submit_annual_plan(
                         practice_agb: &agb,
                         cycle_year: year,
                         version,
-                        filename: filename.as_deref(),
+                        filename: filename.as_ref().map(Text::as_str),
                         sha256: &sha256,
                         submitted_at: now,
                         submitted_by: &principal.client_id,
@@ -305,8 +306,15 @@ pub async fn get_annual_plan(
     let mut conn = connection(&pool).await?;
     let row = repository::find(&mut conn, id)
         .await?
-        .filter(|plan| principal.may_access_practice(&plan.practice_agb))
         .ok_or_else(|| ApiError::annual_plan_not_found(&id))?;
+    if !principal.may_access_practice(&row.practice_agb) {
+        return Err(access::hidden(
+            &principal,
+            "annual_plan",
+            &id.to_string(),
+            "annual plan",
+        ));
+    }
     audit::record(
         &mut conn,
         (&principal).into(),
@@ -339,8 +347,15 @@ pub async fn get_annual_plan_document(
     let mut conn = connection(&pool).await?;
     let plan = repository::find(&mut conn, id)
         .await?
-        .filter(|plan| principal.may_access_practice(&plan.practice_agb))
         .ok_or_else(|| ApiError::annual_plan_not_found(&id))?;
+    if !principal.may_access_practice(&plan.practice_agb) {
+        return Err(access::hidden(
+            &principal,
+            "annual_plan",
+            &id.to_string(),
+            "annual plan",
+        ));
+    }
     let content = repository::document(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::annual_plan_not_found(&id))?;

@@ -205,7 +205,7 @@ pub struct Delivery {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryListParams {
     /// Only the versions of this month (`YYYY-MM`).
-    #[param(example = "2026-10")]
+    #[param(value_type = Option<praktijkregister_domain::Period>, inline, example = "2026-10")]
     pub period: Option<String>,
 }
 

@@ -120,6 +120,7 @@ pub struct IntervisionRow {
 }
 
 /// Every intervision group of the given therapists in `[from, to]`, with the figures of 001 §1.1.
+/// A meeting counts for a therapist only while a member of its group.
 /// Attendance is counted for all (therapist, group) pairs in one grouped join, not per pair: a
 /// subquery per pair read every meeting of the nation for each (DESIGN §7).
 pub async fn intervision(
@@ -152,6 +153,8 @@ pub async fn intervision(
          attended AS ( \
              SELECT att.therapist_agb, im.group_id, count(*) AS physical \
              FROM intervision_attendance att JOIN intervision_meetings im ON im.id = att.meeting_id \
+             JOIN intervision_members mm ON mm.group_id = im.group_id AND mm.therapist_agb = att.therapist_agb \
+                 AND im.held_on >= mm.joined_on AND (mm.left_on IS NULL OR im.held_on <= mm.left_on) \
              WHERE att.therapist_agb = ANY($1) AND im.physical AND im.held_on BETWEEN $2 AND $3 \
              GROUP BY att.therapist_agb, im.group_id) \
          SELECT mine.therapist_agb, mine.group_id::text AS group_id, \

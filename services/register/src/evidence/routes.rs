@@ -36,11 +36,11 @@ fn as_of(year: CycleYear, today: NaiveDate) -> NaiveDate {
 #[into_params(parameter_in = Query)]
 pub struct ComplianceParams {
     /// `basis`, `ldi` (module Leren door Inzicht) or `plus` (default).
-    #[param(example = "plus")]
+    #[param(value_type = Option<praktijkregister_domain::CriteriaSet>, inline, example = "plus")]
     pub criteria: Option<String>,
     /// Evaluate for this insurer (UZOVI): its treatment-index ceiling and the practice's consent.
     /// An insurer client is always evaluated for itself.
-    #[param(example = "7095")]
+    #[param(value_type = Option<praktijkregister_domain::UzoviCode>, inline, example = "7095")]
     pub insurer: Option<String>,
 }
 
@@ -86,7 +86,14 @@ pub async fn get_compliance(
     // An insurer is always evaluated for itself; a practice reads only its own compliance.
     let insurer = match &principal.binding {
         Binding::Insurer(own) => Some(own.clone()),
-        Binding::Practice(own) if *own != agb => return Err(ApiError::practice_not_found(&agb)),
+        Binding::Practice(own) if *own != agb => {
+            return Err(crate::access::hidden(
+                &principal,
+                "practice",
+                agb.as_str(),
+                "practice",
+            ))
+        }
         Binding::None | Binding::Practice(_) | Binding::EpdVendor(_) | Binding::Visitor(_) => {
             requested_insurer
         }
@@ -98,7 +105,7 @@ pub async fn get_compliance(
     let insurer_context = match &insurer {
         Some(uzovi) => {
             let consent_given = if principal.insurer().is_some() {
-                access::require_consent(&mut conn, uzovi, &agb).await?;
+                access::require_consent(&mut conn, &principal, uzovi, &agb).await?;
                 true
             } else {
                 access::has_consent(&mut conn, uzovi, &agb).await?

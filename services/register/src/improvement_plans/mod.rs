@@ -126,8 +126,8 @@ pub struct PracticeAboveCeiling {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PlanListParams {
-    /// Only plans for this treatment-index year.
-    #[param(value_type = Option<u16>, example = 2025)]
+    /// Only plans for this treatment-index year (2000 to 2099, as `year` of a plan).
+    #[param(value_type = Option<u16>, minimum = 2000, maximum = 2099, example = 2025)]
     pub year: Option<String>,
 }
 
@@ -136,10 +136,10 @@ pub struct PlanListParams {
 #[into_params(parameter_in = Query)]
 pub struct AboveCeilingParams {
     /// UZOVI code of the insurer; an insurer client may leave it out for its own.
-    #[param(example = "7095")]
+    #[param(value_type = Option<praktijkregister_domain::UzoviCode>, inline, example = "7095")]
     pub insurer: Option<String>,
-    /// The year of the treatment index.
-    #[param(value_type = u16, example = 2025)]
+    /// The year of the treatment index (2000 to 2099).
+    #[param(value_type = u16, minimum = 2000, maximum = 2099, example = 2025)]
     pub year: Option<String>,
 }
 

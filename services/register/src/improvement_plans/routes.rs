@@ -129,7 +129,7 @@ pub async fn list_improvement_plans(
     let mut conn = connection(&pool).await?;
     access::require_exists(&mut conn, &agb).await?;
     if let Some(insurer) = &only_insurer {
-        access::require_consent(&mut conn, insurer, &agb).await?;
+        access::require_consent(&mut conn, &principal, insurer, &agb).await?;
     }
     let plans =
         repository::list_for_practice(&mut conn, &agb, only_insurer.as_ref(), year, after, limit)

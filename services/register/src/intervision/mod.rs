@@ -1,6 +1,12 @@
 //! Intervision (intervisie, 001 §1.1): groups of therapists, who belongs to them when, their
 //! meetings and who attended. What is discussed is confidential (001 §1.3c) and has no place
 //! here: no request or record carries content, and unknown fields are refused.
+//!
+//! A group spans practices (001 §1.1d), but a therapist's membership counts for the compliance of
+//! every practice the therapist works at, so no practice makes another practice's therapist a
+//! member on its own: the group's owner invites, and a practice where the therapist works accepts
+//! or declines ([`Invitation`]). The registrar enrols directly; a practice may end its own
+//! therapist's membership of any group.
 
 pub mod repository;
 pub mod routes;
@@ -132,6 +138,59 @@ pub struct GroupSummary {
     pub meeting_count: i64,
 }
 
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    /// Waiting for a practice where the therapist works to answer.
+    Pending,
+    /// Accepted: the membership exists with the invitation's dates.
+    Accepted,
+    /// Declined: nothing changed.
+    Declined,
+    /// Withdrawn by the group before it was answered.
+    Withdrawn,
+}
+
+praktijkregister_domain::wire_names!(InvitationState, error = UnknownState, unknown = UnknownState, {
+    Pending = "pending",
+    Accepted = "accepted",
+    Declined = "declined",
+    Withdrawn = "withdrawn",
+});
+
+/// A stored invitation state that is not one of [`InvitationState`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a known invitation state")]
+pub struct UnknownState;
+
+/// The proposal of a group's owner that a therapist of another practice join the group, with the
+/// dates of the membership; the membership exists once a practice where the therapist works (or
+/// the registrar) accepts it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d12",
+    "group_id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d10", "group_name": "Intervisiegroep Utrecht-Oost",
+    "owner_practice_agb": "07012345", "therapist_agb": "07123460",
+    "joined_on": "2026-01-01", "left_on": null, "state": "pending",
+    "created_at": "2026-01-05T10:00:00Z", "answered_at": null
+}))]
+pub struct Invitation {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub group_name: String,
+    pub owner_practice_agb: Option<String>,
+    /// The invited therapist.
+    pub therapist_agb: String,
+    /// The membership's first day, once accepted.
+    pub joined_on: NaiveDate,
+    /// The membership's last day, once accepted; null for open-ended.
+    pub left_on: Option<NaiveDate>,
+    pub state: InvitationState,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
 /// Filter of the group list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -188,6 +247,14 @@ impl MemberRequest {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Whether these dates lie within `existing`'s: the change only ends or shortens the
+    /// membership, which needs no invitation.
+    pub fn within(&self, existing: &GroupMember) -> bool {
+        let end = |day: Option<NaiveDate>| day.unwrap_or(NaiveDate::MAX);
+        self.joined_on.date() >= existing.joined_on
+            && end(self.left_on.map(IsoDate::date)) <= end(existing.left_on)
     }
 }
 
@@ -308,6 +375,30 @@ mod tests {
         };
         assert_eq!(errors[0].field, "facilitator_name");
         assert_eq!(errors[0].code, "text_characters");
+    }
+
+    #[test]
+    fn only_dates_within_the_membership_end_it() {
+        let existing = GroupMember {
+            therapist_agb: "07123456".into(),
+            joined_on: "2026-01-01".parse().unwrap(),
+            left_on: None,
+        };
+        let request = |joined: &str, left: Option<&str>| MemberRequest {
+            joined_on: joined.parse().unwrap(),
+            left_on: left.map(|l| l.parse().unwrap()),
+        };
+        assert!(request("2026-01-01", None).within(&existing));
+        assert!(request("2026-01-01", Some("2026-06-30")).within(&existing));
+        assert!(request("2026-02-01", Some("2026-06-30")).within(&existing));
+        assert!(!request("2025-12-31", Some("2026-06-30")).within(&existing));
+        let ended = GroupMember {
+            left_on: Some("2026-06-30".parse().unwrap()),
+            ..existing
+        };
+        assert!(!request("2026-01-01", None).within(&ended));
+        assert!(!request("2026-01-01", Some("2026-07-01")).within(&ended));
+        assert!(request("2026-01-01", Some("2026-06-30")).within(&ended));
     }
 
     #[test]

@@ -8,11 +8,16 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{OefentherapieAgb, Text};
 use uuid::Uuid;
 
-use super::{GroupMember, GroupSummary, IntervisionGroup, Meeting, MeetingFields};
-use crate::schema::{
-    intervision_attendance, intervision_groups, intervision_meetings, intervision_members,
-    practice_memberships,
+use super::{
+    GroupMember, GroupSummary, IntervisionGroup, Invitation, InvitationState, Meeting,
+    MeetingFields,
 };
+use crate::schema::{
+    intervision_attendance, intervision_groups, intervision_invitations, intervision_meetings,
+    intervision_members, practice_memberships,
+};
+use praktijkregister_platform::db::decode;
+use praktijkregister_platform::error::ApiError;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = intervision_groups)]
@@ -372,4 +377,233 @@ pub async fn list_groups(
             created_at: group.created_at,
         })
         .collect())
+}
+
+/// Whether the therapist works at the practice on `day` (a membership of the practice holds).
+pub async fn works_at(
+    conn: &mut AsyncPgConnection,
+    therapist: &str,
+    practice: &OefentherapieAgb,
+    day: NaiveDate,
+) -> QueryResult<bool> {
+    diesel::select(exists(
+        practice_memberships::table
+            .filter(practice_memberships::practice_agb.eq(practice.as_str()))
+            .filter(practice_memberships::therapist_agb.eq(therapist))
+            .filter(practice_memberships::start_date.le(day))
+            .filter(
+                practice_memberships::end_date
+                    .is_null()
+                    .or(practice_memberships::end_date.ge(day)),
+            ),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// The therapist's membership of the group, if any.
+pub async fn member(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    therapist: &OefentherapieAgb,
+) -> QueryResult<Option<GroupMember>> {
+    intervision_members::table
+        .find((group_id, therapist.as_str()))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+        .map(|row| row.map(GroupMember::from))
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = intervision_invitations)]
+pub struct InvitationRow {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub therapist_agb: String,
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+impl InvitationRow {
+    pub fn state(&self) -> Result<InvitationState, ApiError> {
+        decode(
+            "intervision_invitations.state",
+            &self.state,
+            InvitationState::parse,
+        )
+    }
+
+    /// The invitation as shown, with its group's name and owner.
+    pub fn view(self, group: &GroupRow) -> Result<Invitation, ApiError> {
+        Ok(Invitation {
+            state: self.state()?,
+            id: self.id,
+            group_id: self.group_id,
+            group_name: group.name.clone(),
+            owner_practice_agb: group.owner_practice_agb.clone(),
+            therapist_agb: self.therapist_agb,
+            joined_on: self.joined_on,
+            left_on: self.left_on,
+            created_at: self.created_at,
+            answered_at: self.answered_at,
+        })
+    }
+}
+
+/// Creates the pending invitation of the therapist into the group, or gives the pending one new
+/// dates. The caller holds the group's lock, so two invitations cannot race to be the open one.
+pub async fn put_invitation(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    therapist: &OefentherapieAgb,
+    joined_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+    at: DateTime<Utc>,
+    by: &str,
+) -> QueryResult<InvitationRow> {
+    let open = intervision_invitations::table
+        .filter(intervision_invitations::group_id.eq(group_id))
+        .filter(intervision_invitations::therapist_agb.eq(therapist.as_str()))
+        .filter(intervision_invitations::state.eq(InvitationState::Pending.as_str()));
+    let updated = diesel::update(open)
+        .set((
+            intervision_invitations::joined_on.eq(joined_on),
+            intervision_invitations::left_on.eq(left_on),
+        ))
+        .returning(InvitationRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(row) = updated {
+        return Ok(row);
+    }
+    diesel::insert_into(intervision_invitations::table)
+        .values((
+            intervision_invitations::id.eq(Uuid::now_v7()),
+            intervision_invitations::group_id.eq(group_id),
+            intervision_invitations::therapist_agb.eq(therapist.as_str()),
+            intervision_invitations::joined_on.eq(joined_on),
+            intervision_invitations::left_on.eq(left_on),
+            intervision_invitations::state.eq(InvitationState::Pending.as_str()),
+            intervision_invitations::created_at.eq(at),
+            intervision_invitations::created_by.eq(by),
+        ))
+        .returning(InvitationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find_invitation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<InvitationRow>> {
+    intervision_invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The invitation, locked for the rest of the transaction (after its group's lock).
+pub async fn find_invitation_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<InvitationRow>> {
+    intervision_invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Records the answer to a pending invitation: `state` is accepted, declined or withdrawn.
+pub async fn answer_invitation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    state: InvitationState,
+    at: DateTime<Utc>,
+    by: &str,
+    for_practice: Option<&OefentherapieAgb>,
+) -> QueryResult<InvitationRow> {
+    diesel::update(intervision_invitations::table.find(id))
+        .set((
+            intervision_invitations::state.eq(state.as_str()),
+            intervision_invitations::answered_at.eq(at),
+            intervision_invitations::answered_by.eq(by),
+            intervision_invitations::answered_for_practice_agb
+                .eq(for_practice.map(OefentherapieAgb::as_str)),
+        ))
+        .returning(InvitationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Withdraws the pending invitation of the therapist into the group; `false` when there was none.
+pub async fn withdraw_invitation(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    therapist: &OefentherapieAgb,
+    at: DateTime<Utc>,
+    by: &str,
+) -> QueryResult<bool> {
+    let withdrawn = diesel::update(
+        intervision_invitations::table
+            .filter(intervision_invitations::group_id.eq(group_id))
+            .filter(intervision_invitations::therapist_agb.eq(therapist.as_str()))
+            .filter(intervision_invitations::state.eq(InvitationState::Pending.as_str())),
+    )
+    .set((
+        intervision_invitations::state.eq(InvitationState::Withdrawn.as_str()),
+        intervision_invitations::answered_at.eq(at),
+        intervision_invitations::answered_by.eq(by),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(withdrawn > 0)
+}
+
+/// The invitations a practice sees, by id (creation order), after `after`, `limit + 1` at most:
+/// those of therapists who work at the practice on `day`, and those the groups it owns sent.
+pub async fn invitations_of_practice(
+    conn: &mut AsyncPgConnection,
+    practice: &OefentherapieAgb,
+    day: NaiveDate,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Invitation>, ApiError> {
+    let works_here = practice_memberships::table
+        .filter(practice_memberships::practice_agb.eq(practice.as_str()))
+        .filter(practice_memberships::therapist_agb.eq(intervision_invitations::therapist_agb))
+        .filter(practice_memberships::start_date.le(day))
+        .filter(
+            practice_memberships::end_date
+                .is_null()
+                .or(practice_memberships::end_date.ge(day)),
+        );
+    let mut query = intervision_invitations::table
+        .inner_join(intervision_groups::table)
+        .filter(
+            intervision_groups::owner_practice_agb
+                .eq(practice.as_str())
+                .or(exists(works_here)),
+        )
+        .order(intervision_invitations::id)
+        .limit(limit + 1)
+        .select((InvitationRow::as_select(), GroupRow::as_select()))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(intervision_invitations::id.gt(after));
+    }
+    let rows: Vec<(InvitationRow, GroupRow)> = query.load(conn).await?;
+    rows.into_iter()
+        .map(|(invitation, group)| invitation.view(&group))
+        .collect()
 }

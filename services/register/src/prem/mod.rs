@@ -81,7 +81,7 @@ pub struct PremResult {
 #[into_params(parameter_in = Query)]
 pub struct PremListParams {
     /// Only this month (`YYYY-MM`).
-    #[param(example = "2026-10")]
+    #[param(value_type = Option<praktijkregister_domain::Period>, inline, example = "2026-10")]
     pub period: Option<String>,
 }
 

@@ -61,15 +61,21 @@ pub async fn put_iop(
     let practice = access::own_practice(&principal);
     let now = ctx.clock.now();
     let mut conn = connection(&pool).await?;
+    let principal = &principal;
     let client_id = &principal.client_id;
-    let (iop, created) = audit::transaction(&mut conn, (&principal).into(), |conn| {
+    let (iop, created) = audit::transaction(&mut conn, principal.into(), |conn| {
         async move {
             if !therapists::exists(conn, agb.as_str()).await? {
                 return Err(ApiError::therapist_not_found(&agb));
             }
             if let Some(practice) = practice {
                 if !repository::member_in_year(conn, practice, &agb, year).await? {
-                    return Err(ApiError::therapist_not_found(&agb));
+                    return Err(access::hidden(
+                        principal,
+                        "therapist",
+                        agb.as_str(),
+                        "therapist",
+                    ));
                 }
             }
             let (iop, created) =
@@ -123,7 +129,12 @@ pub async fn list_iops(
         Some(practice) => {
             let years = repository::membership_years(&mut conn, practice, &agb).await?;
             if years.is_empty() {
-                return Err(ApiError::therapist_not_found(&agb));
+                return Err(access::hidden(
+                    &principal,
+                    "therapist",
+                    agb.as_str(),
+                    "therapist",
+                ));
             }
             Some(years)
         }

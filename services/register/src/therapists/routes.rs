@@ -162,7 +162,12 @@ pub async fn get_therapist(
     let mut conn = connection(&pool).await?;
     if let Some(practice) = only_practice {
         if !repository::has_membership(&mut conn, practice, &agb).await? {
-            return Err(ApiError::therapist_not_found(&agb));
+            return Err(crate::access::hidden(
+                &principal,
+                "therapist",
+                agb.as_str(),
+                "therapist",
+            ));
         }
     }
     let therapist = repository::find(&mut conn, &agb, only_practice)

@@ -578,6 +578,51 @@ async fn arrange(app: &TestApp) -> Arranged {
         .await;
         groups.push(id);
     }
+    // Intervision invitations: a group of the other practice invites a therapist who works only at
+    // the own practice, and the own practice's group invites the other practice's therapist.
+    registrar_send(
+        "POST",
+        "/v1/therapists".into(),
+        json!({"agb": INVITED_THERAPIST, "name": "T. Invited"}),
+    )
+    .await;
+    registrar_send(
+        "PUT",
+        format!("/v1/practices/{OWN_PRACTICE}/therapists/{INVITED_THERAPIST}"),
+        json!({"start_date": "2024-01-01"}),
+    )
+    .await;
+    let invite_group: Value = serde_json::from_str(
+        &registrar_send(
+            "POST",
+            "/v1/intervision-groups".into(),
+            json!({"name": "Inviting", "owner_practice_agb": OTHER_PRACTICE}),
+        )
+        .await,
+    )
+    .unwrap();
+    let mut invitations = Vec::new();
+    for (owner, group, therapist) in [
+        (
+            OTHER_PRACTICE,
+            invite_group["id"].as_str().unwrap().to_string(),
+            INVITED_THERAPIST,
+        ),
+        (OWN_PRACTICE, groups[0].clone(), OTHER_THERAPIST),
+    ] {
+        let token = app.token_for(ClientRole::Practice, owner).await;
+        let answer = client
+            .caller(&token)
+            .send(
+                "PUT",
+                &format!("/v1/intervision-groups/{group}/members/{therapist}"),
+                &Body::Json(json!({"joined_on": "2024-01-01"})),
+            )
+            .await;
+        assert_eq!(answer.status, 202, "{}", answer.text);
+        let invitation: Value = serde_json::from_str(&answer.text).unwrap();
+        invitations.push(invitation["id"].as_str().unwrap().to_string());
+    }
     let run = uuid::Uuid::now_v7().to_string();
     {
         use diesel::RunQueryDsl as _;
@@ -596,6 +641,8 @@ async fn arrange(app: &TestApp) -> Arranged {
         other_plan: plans[1].clone(),
         own_group: groups[0].clone(),
         other_group: groups[1].clone(),
+        own_invitation: invitations[0].clone(),
+        other_invitation: invitations[1].clone(),
     }
 }
 
@@ -606,7 +653,13 @@ struct Arranged {
     other_plan: String,
     own_group: String,
     other_group: String,
+    /// Of a therapist of the own practice, from another practice's group.
+    own_invitation: String,
+    /// Of a therapist of the other practice, from the own practice's group.
+    other_invitation: String,
 }
+
+const INVITED_THERAPIST: &str = "07100004";
 
 const SPARE_THERAPIST: &str = "07100003";
 const VENDOR: &[ClientRole] = &[ClientRole::Registrar, ClientRole::EpdVendor];
@@ -643,6 +696,7 @@ fn delivery_body() -> Value {
 fn practice_data_rows(arranged: &Arranged) -> Vec<Row> {
     let period = current_period();
     let (own_group, other_group) = (&arranged.own_group, &arranged.other_group);
+    let (own_invitation, other_invitation) = (&arranged.own_invitation, &arranged.other_invitation);
     let row =
         |method, template, scope, allowed, path: String, other_path: Option<String>, body| Row {
             method,
@@ -818,6 +872,38 @@ fn practice_data_rows(arranged: &Arranged) -> Vec<Row> {
                 json!({"held_on": "2025-03-01", "physical": true, "duration_minutes": 120,
                 "facilitator_name": "M. Bakker", "facilitator_trained": true, "attendees": [OWN_THERAPIST]}),
             ),
+        ),
+        row(
+            "GET",
+            "/v1/practices/{agb}/intervision-invitations",
+            "quality:read",
+            READERS,
+            format!("/v1/practices/{OWN_PRACTICE}/intervision-invitations"),
+            Some(format!("/v1/practices/{OTHER_PRACTICE}/intervision-invitations")),
+            Body::None,
+        ),
+        // The first caller let in accepts (or declines); the next find it answered (409).
+        row(
+            "POST",
+            "/v1/practices/{agb}/intervision-invitations/{id}/acceptance",
+            "quality:write",
+            REGISTRAR_AND_PRACTICE,
+            format!("/v1/practices/{OWN_PRACTICE}/intervision-invitations/{own_invitation}/acceptance"),
+            Some(format!(
+                "/v1/practices/{OTHER_PRACTICE}/intervision-invitations/{other_invitation}/acceptance"
+            )),
+            Body::None,
+        ),
+        row(
+            "POST",
+            "/v1/practices/{agb}/intervision-invitations/{id}/decline",
+            "quality:write",
+            REGISTRAR_AND_PRACTICE,
+            format!("/v1/practices/{OWN_PRACTICE}/intervision-invitations/{own_invitation}/decline"),
+            Some(format!(
+                "/v1/practices/{OTHER_PRACTICE}/intervision-invitations/{other_invitation}/decline"
+            )),
+            Body::None,
         ),
         row(
             "PUT",

@@ -222,3 +222,61 @@ async fn a_statement_that_outlasts_the_statement_timeout_is_a_503_not_a_hang() {
         "{error:?}"
     );
 }
+
+/// What the server answers to `request` sent as raw bytes: status line, headers and body.
+async fn raw(app: &crate::helpers::TestApp, request: &[u8]) -> (String, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let (status, headers) = head.split_once("\r\n").unwrap();
+    (
+        status.to_string(),
+        headers.to_ascii_lowercase(),
+        body.to_string(),
+    )
+}
+
+#[tokio::test]
+async fn requests_the_http_layer_refuses_are_answered_as_problems() {
+    let app = spawn_app().await;
+    // Over the header limit, like an over-long request line: the head is too large (431).
+    let many_headers = format!(
+        "GET /health/live HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..120)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    let malformed = "GET /health/live HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n";
+    let without_host = "GET /health/live HTTP/1.1\r\nAccept: */*\r\n\r\n";
+    for (request, status) in [
+        (many_headers.as_bytes(), 431),
+        (malformed.as_bytes(), 400),
+        (without_host.as_bytes(), 400),
+    ] {
+        let (line, headers, body) = raw(&app, request).await;
+        assert!(line.starts_with(&format!("HTTP/1.1 {status} ")), "{line}");
+        assert!(
+            headers.contains("content-type: application/problem+json"),
+            "{headers}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["status"], status, "{body}");
+        assert!(problem["detail"].as_str().unwrap().len() > 10);
+    }
+    // The connection still serves ordinary requests as before.
+    let (line, headers, _) = raw(
+        &app,
+        b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(line.starts_with("HTTP/1.1 200 "), "{line}");
+    assert!(
+        headers.contains("content-type: application/json"),
+        "{headers}"
+    );
+}

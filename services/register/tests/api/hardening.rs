@@ -549,3 +549,132 @@ async fn repeated_wrong_secrets_for_one_client_id_are_answered_429() {
     let (other, other_secret) = app.create_client(ClientRole::Registrar, json!({})).await;
     assert_eq!(token_status(&app, &other, &other_secret).await, 200);
 }
+
+#[tokio::test]
+async fn integral_numbers_are_integers_and_a_key_given_twice_is_refused() {
+    let (app, _clock) = spawn_app_at(at("2026-11-10T10:00:00Z")).await;
+    let registrar = app.registrar_token().await;
+    let group = setup(&app, &registrar).await;
+    let practice = app.token_for(ClientRole::Practice, PRACTICE).await;
+    let member = send(
+        &app,
+        Method::PUT,
+        &practice,
+        &format!("/v1/intervision-groups/{group}/members/{THERAPIST}"),
+        Some(&json!({"joined_on": "2026-01-01"})),
+    )
+    .await;
+    assert_eq!(member.status(), 201);
+    let meetings = format!("/v1/intervision-groups/{group}/meetings");
+    let meeting = |duration: Value| {
+        json!({
+            "held_on": "2026-03-12", "physical": true, "duration_minutes": duration,
+            "facilitator_name": "M. Bakker", "facilitator_trained": true,
+            "adap_accreditation_number": "ADAP-1", "adap_accreditation_year": 2026.0,
+            "attendees": [THERAPIST],
+        })
+    };
+    let recorded = send(
+        &app,
+        Method::POST,
+        &practice,
+        &meetings,
+        Some(&meeting(json!(120.0))),
+    )
+    .await;
+    let recorded: Value = recorded.json().await.unwrap();
+    assert!(recorded["id"].is_string(), "{recorded}");
+    assert_eq!(recorded["duration_minutes"], 120);
+    assert_eq!(recorded["adap_accreditation_year"], 2026);
+    let fraction = send(
+        &app,
+        Method::POST,
+        &practice,
+        &meetings,
+        Some(&meeting(json!(120.5))),
+    )
+    .await;
+    assert_eq!(
+        problem_fields(&expect_problem(fraction, 422).await),
+        vec!["duration_minutes"]
+    );
+    let twice = app
+        .http
+        .post(app.url(&meetings))
+        .bearer_auth(&practice)
+        .header("Content-Type", "application/json")
+        .body(
+            r#"{"held_on": "2026-03-12", "physical": true, "physical": false, "duration_minutes": 60,
+                "facilitator_name": "M. Bakker", "facilitator_trained": true, "attendees": ["07100101"]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem_fields(&expect_problem(twice, 422).await),
+        vec!["physical"]
+    );
+}
+
+#[tokio::test]
+async fn years_in_queries_hold_the_declared_range_and_file_names_the_text_rule() {
+    let (app, _clock) = spawn_app_at(at("2026-03-10T10:00:00Z")).await;
+    app.create_practice(PRACTICE).await;
+    app.create_practice("07000102").await;
+    let registrar = app.registrar_token().await;
+    let practice = app.token_for(ClientRole::Practice, PRACTICE).await;
+    let pdf: &[u8] = b"%PDF-1.4\n%%EOF\n";
+    let submit = |query: String| {
+        let (app, practice) = (&app, practice.clone());
+        async move {
+            app.http
+                .post(app.url(&format!("/v1/practices/{PRACTICE}/annual-plans?{query}")))
+                .bearer_auth(&practice)
+                .header("Content-Type", "application/pdf")
+                .body(pdf)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (query, field) in [
+        ("cycle_year=1999", "cycle_year"),
+        ("cycle_year=2100", "cycle_year"),
+        ("cycle_year=2026&filename=jaarplan%07.pdf", "filename"),
+        (
+            "cycle_year=2026&filename=jaarplan%E2%80%AEfdp.exe",
+            "filename",
+        ),
+        ("cycle_year=2026&filename=C%3A%5Cdocs%5C", "filename"),
+    ] {
+        let problem = expect_problem(submit(query.to_string()).await, 422).await;
+        assert_eq!(problem_fields(&problem), vec![field], "{query}");
+    }
+    let stored = submit("cycle_year=2026&filename=C%3A%5Cdocs%5C%20jaarplan.pdf".into()).await;
+    assert_eq!(stored.status(), 201);
+    let stored: Value = stored.json().await.unwrap();
+    assert_eq!(stored["filename"], "jaarplan.pdf");
+    for path in [
+        format!("/v1/practices/{PRACTICE}/annual-plans?cycle_year=1999"),
+        format!("/v1/practices/{PRACTICE}/improvement-plans?year=2100"),
+        "/v1/improvement-plans?insurer=3311&year=1999".to_string(),
+    ] {
+        let response = send(&app, Method::GET, &registrar, &path, None).await;
+        expect_problem(response, 422).await;
+    }
+
+    // Another practice's plan is hidden, and the refusal is audited.
+    let other = app.token_for(ClientRole::Practice, "07000102").await;
+    let id = stored["id"].as_str().unwrap();
+    for path in [
+        format!("/v1/annual-plans/{id}"),
+        format!("/v1/annual-plans/{id}/document"),
+    ] {
+        expect_problem(send(&app, Method::GET, &other, &path, None).await, 404).await;
+    }
+    let lines = denied_lines(&app);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines
+        .iter()
+        .all(|l| l.subject_type == "annual_plan" && l.subject_id == id));
+}

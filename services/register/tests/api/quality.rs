@@ -156,24 +156,43 @@ async fn an_intervision_group_keeps_members_and_meetings_but_never_content() {
     assert_eq!(group["members"], json!([]));
     let members = format!("/v1/intervision-groups/{id}/members");
 
-    for (agb, joined, left) in [
-        (T1, "2026-01-01", None),
-        (T2, "2026-01-01", None),
-        (T3, "2026-02-01", Some("2026-06-30")),
-    ] {
+    for agb in [T1, T2] {
         let response = put(
             &app,
             &owner,
             &format!("{members}/{agb}"),
-            json!({"joined_on": joined, "left_on": left}),
+            json!({"joined_on": "2026-01-01", "left_on": null}),
         )
         .await;
         let member = expect_json(response, 201).await;
         assert_eq!(
             member,
-            json!({"therapist_agb": agb, "joined_on": joined, "left_on": left})
+            json!({"therapist_agb": agb, "joined_on": "2026-01-01", "left_on": null})
         );
     }
+    // T3 works at the partner practice: the owner invites, the partner accepts.
+    let invited = put(
+        &app,
+        &owner,
+        &format!("{members}/{T3}"),
+        json!({"joined_on": "2026-02-01", "left_on": "2026-06-30"}),
+    )
+    .await;
+    let invitation = expect_json(invited, 202).await;
+    assert_eq!(invitation["state"], "pending");
+    let partner = app.token_for(ClientRole::Practice, PARTNER).await;
+    let accepted = send(
+        &app,
+        reqwest::Method::POST,
+        &partner,
+        &format!(
+            "/v1/practices/{PARTNER}/intervision-invitations/{}/acceptance",
+            invitation["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(expect_json(accepted, 200).await["state"], "accepted");
     let replaced = put(
         &app,
         &owner,
@@ -268,7 +287,6 @@ async fn an_intervision_group_keeps_members_and_meetings_but_never_content() {
     expect_problem(delete(&app, &owner, &format!("{members}/{T2}")).await, 404).await;
 
     // The partner practice reads the group its therapist is in, but does not change it.
-    let partner = app.token_for(ClientRole::Practice, PARTNER).await;
     let read = get(&app, &partner, &format!("/v1/intervision-groups/{id}")).await;
     assert_eq!(expect_json(read, 200).await["id"], id.as_str());
     let change = put(
@@ -279,6 +297,11 @@ async fn an_intervision_group_keeps_members_and_meetings_but_never_content() {
     )
     .await;
     expect_problem(change, 403).await;
+    expect_problem(
+        post(&app, &partner, &meetings, meeting("2026-03-12", &[T3])).await,
+        403,
+    )
+    .await;
     let listed = expect_json(get(&app, &partner, "/v1/intervision-groups").await, 200).await;
     assert_eq!(listed["items"][0]["id"], id.as_str());
     assert_eq!(listed["items"][0]["member_count"], 2);
@@ -333,10 +356,288 @@ async fn an_intervision_group_keeps_members_and_meetings_but_never_content() {
     );
 
     assert_eq!(audit_count(&app, "intervision_group.create"), 1);
-    assert_eq!(audit_count(&app, "intervision_member.put"), 4);
+    assert_eq!(audit_count(&app, "intervision_member.put"), 3);
+    assert_eq!(audit_count(&app, "intervision_invitation.put"), 1);
+    assert_eq!(audit_count(&app, "intervision_invitation.accept"), 1);
     assert_eq!(audit_count(&app, "intervision_member.delete"), 1);
     assert_eq!(audit_count(&app, "intervision_meeting.create"), 1);
     assert_eq!(audit_count(&app, "intervision_group.read"), 2);
+}
+
+/// A therapist of another practice joins a group only when a practice where the therapist works
+/// accepts; inviting reveals nothing; that practice may end the membership; meetings count only
+/// while a member.
+#[tokio::test]
+async fn intervision_across_practices_needs_the_consent_of_the_therapist_s_practice() {
+    const GHOST: &str = "07199999";
+    let (app, _clock) = spawn_app_at(at("2026-11-10T10:00:00Z")).await;
+    for practice in [OWNER, PARTNER, STRANGER] {
+        app.create_practice(practice).await;
+    }
+    let registrar = app.registrar_token().await;
+    therapist_at(&app, &registrar, T1, OWNER, "2024-01-01", None).await;
+    therapist_at(&app, &registrar, T3, PARTNER, "2024-01-01", None).await;
+    let owner = app.token_for(ClientRole::Practice, OWNER).await;
+    let partner = app.token_for(ClientRole::Practice, PARTNER).await;
+    let stranger = app.token_for(ClientRole::Practice, STRANGER).await;
+    let group = expect_json(
+        post(
+            &app,
+            &owner,
+            "/v1/intervision-groups",
+            json!({"name": "Over de grens"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = group["id"].as_str().unwrap().to_string();
+    let members = format!("/v1/intervision-groups/{id}/members");
+    let meetings = format!("/v1/intervision-groups/{id}/meetings");
+    let joined = json!({"joined_on": "2026-02-01"});
+    expect_json(
+        put(&app, &owner, &format!("{members}/{T1}"), joined.clone()).await,
+        201,
+    )
+    .await;
+
+    // Another practice's therapist and an AGB code nobody holds get the same answer.
+    let invited = expect_json(
+        put(&app, &owner, &format!("{members}/{T3}"), joined.clone()).await,
+        202,
+    )
+    .await;
+    let ghost = expect_json(
+        put(&app, &owner, &format!("{members}/{GHOST}"), joined.clone()).await,
+        202,
+    )
+    .await;
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&invited), keys(&ghost));
+    for invitation in [&invited, &ghost] {
+        assert_eq!(invitation["state"], "pending");
+        assert_eq!(invitation["group_id"], id.as_str());
+        assert_eq!(invitation["joined_on"], "2026-02-01");
+    }
+    let invitation = invited["id"].as_str().unwrap().to_string();
+    let read = expect_json(
+        get(&app, &owner, &format!("/v1/intervision-groups/{id}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(read["members"].as_array().unwrap().len(), 1);
+    // Until accepted, T3 is no member: no meeting records T3.
+    let refused = post(&app, &owner, &meetings, meeting("2026-03-12", &[T1, T3])).await;
+    assert_eq!(
+        problem_fields(&expect_problem(refused, 422).await),
+        vec!["attendees[1]"]
+    );
+
+    // Who sees which invitation: the partner its therapist's, the owner what it sent.
+    let list = |token: &str, practice: &str| {
+        let path = format!("/v1/practices/{practice}/intervision-invitations");
+        let token = token.to_string();
+        let app = &app;
+        async move { get(app, &token, &path).await }
+    };
+    let of_partner = expect_json(list(&partner, PARTNER).await, 200).await;
+    assert_eq!(of_partner["items"].as_array().unwrap().len(), 1);
+    assert_eq!(of_partner["items"][0]["therapist_agb"], T3);
+    assert_eq!(of_partner["items"][0]["group_name"], "Over de grens");
+    let of_owner = expect_json(list(&owner, OWNER).await, 200).await;
+    assert_eq!(of_owner["items"].as_array().unwrap().len(), 2);
+    let of_stranger = expect_json(list(&stranger, STRANGER).await, 200).await;
+    assert_eq!(of_stranger["items"], json!([]));
+    expect_problem(list(&stranger, PARTNER).await, 404).await;
+
+    // Only a practice where the therapist works answers; anyone else finds no such invitation.
+    let answer = |token: &str, practice: &str, invitation: &str, how: &str| {
+        let path = format!("/v1/practices/{practice}/intervision-invitations/{invitation}/{how}");
+        let token = token.to_string();
+        let app = &app;
+        async move { send(app, reqwest::Method::POST, &token, &path, None).await }
+    };
+    expect_problem(
+        answer(&stranger, STRANGER, &invitation, "acceptance").await,
+        404,
+    )
+    .await;
+    expect_problem(answer(&owner, OWNER, &invitation, "acceptance").await, 404).await;
+    expect_problem(
+        answer(&partner, PARTNER, ghost["id"].as_str().unwrap(), "decline").await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM audit_events WHERE outcome = 'denied' \
+             AND subject_type = 'intervision_invitation'"
+        ),
+        3
+    );
+    let accepted = expect_json(
+        answer(&partner, PARTNER, &invitation, "acceptance").await,
+        200,
+    )
+    .await;
+    assert_eq!(accepted["state"], "accepted");
+    assert!(accepted["answered_at"].is_string());
+    expect_problem(
+        answer(&partner, PARTNER, &invitation, "acceptance").await,
+        409,
+    )
+    .await;
+    expect_problem(answer(&partner, PARTNER, &invitation, "decline").await, 409).await;
+    for held_on in ["2026-03-12", "2026-09-01"] {
+        expect_json(
+            post(&app, &owner, &meetings, meeting(held_on, &[T1, T3])).await,
+            201,
+        )
+        .await;
+    }
+
+    // Widening an accepted membership asks again; a decline leaves the dates.
+    let widened = put(
+        &app,
+        &owner,
+        &format!("{members}/{T3}"),
+        json!({"joined_on": "2026-01-01"}),
+    )
+    .await;
+    let again = expect_json(widened, 202).await;
+    let declined = expect_json(
+        answer(&partner, PARTNER, again["id"].as_str().unwrap(), "decline").await,
+        200,
+    )
+    .await;
+    assert_eq!(declined["state"], "declined");
+    let read = expect_json(
+        get(&app, &owner, &format!("/v1/intervision-groups/{id}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(read["members"][1]["therapist_agb"], T3);
+    assert_eq!(read["members"][1]["joined_on"], "2026-02-01");
+
+    // The partner ends its own therapist's membership, not before a meeting attended, and
+    // changes nothing else.
+    let t1_change = put(
+        &app,
+        &partner,
+        &format!("{members}/{T1}"),
+        json!({"joined_on": "2026-02-01", "left_on": "2026-05-01"}),
+    )
+    .await;
+    expect_problem(t1_change, 403).await;
+    let too_early = put(
+        &app,
+        &partner,
+        &format!("{members}/{T3}"),
+        json!({"joined_on": "2026-02-01", "left_on": "2026-08-31"}),
+    )
+    .await;
+    expect_problem(too_early, 409).await;
+    let ended = put(
+        &app,
+        &partner,
+        &format!("{members}/{T3}"),
+        json!({"joined_on": "2026-02-01", "left_on": "2026-09-30"}),
+    )
+    .await;
+    assert_eq!(expect_json(ended, 200).await["left_on"], "2026-09-30");
+    let after_end = post(&app, &owner, &meetings, meeting("2026-10-01", &[T3])).await;
+    expect_problem(after_end, 422).await;
+    expect_problem(
+        delete(&app, &partner, &format!("{members}/{T3}")).await,
+        409,
+    )
+    .await;
+
+    // The registrar enrols directly, and knows who is in the register.
+    let direct = put(
+        &app,
+        &registrar,
+        &format!("{members}/{T3}"),
+        json!({"joined_on": "2026-01-01", "left_on": "2026-09-30"}),
+    )
+    .await;
+    assert_eq!(expect_json(direct, 200).await["joined_on"], "2026-01-01");
+    expect_problem(
+        put(
+            &app,
+            &registrar,
+            &format!("{members}/{GHOST}"),
+            joined.clone(),
+        )
+        .await,
+        404,
+    )
+    .await;
+
+    // Meetings count only while a member, even an attendance written around the rules.
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut app.db().connect(),
+        &format!(
+            "INSERT INTO intervision_meetings (id, group_id, held_on, physical, duration_minutes, \
+             facilitator_name, facilitator_trained) \
+             VALUES (md5('late')::uuid, '{id}', '2026-10-15', true, 60, 'M. Bakker', true); \
+             INSERT INTO intervision_attendance (meeting_id, therapist_agb) \
+             VALUES (md5('late')::uuid, '{T3}')"
+        ),
+    )
+    .unwrap();
+    let service = app.token_for(ClientRole::Service, "").await;
+    let feed = get(&app, &service, "/v1/internal/evidence/2026")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let attended: Vec<u64> = feed
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|record| record["practice_agb"] == PARTNER)
+        .flat_map(|record| record["therapists"].as_array().unwrap().clone())
+        .filter(|therapist| therapist["agb"] == T3)
+        .flat_map(|therapist| therapist["intervision"].as_array().unwrap().clone())
+        .map(|membership| membership["physical_meetings_attended"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attended, vec![2]);
+
+    // The owner withdraws an open invitation.
+    assert_eq!(
+        delete(&app, &owner, &format!("{members}/{GHOST}"))
+            .await
+            .status(),
+        204
+    );
+    let of_owner = expect_json(list(&owner, OWNER).await, 200).await;
+    let states: Vec<&str> = of_owner["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["accepted", "withdrawn", "declined"]);
+
+    // A group hidden from a practice is a refused access in the audit trail.
+    expect_problem(
+        get(&app, &stranger, &format!("/v1/intervision-groups/{id}")).await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM audit_events WHERE outcome = 'denied' \
+             AND subject_type = 'intervision_group'"
+        ),
+        1
+    );
+    assert_eq!(audit_count(&app, "intervision_invitation.put"), 3);
+    assert_eq!(audit_count(&app, "intervision_invitation.accept"), 1);
+    assert_eq!(audit_count(&app, "intervision_invitation.decline"), 1);
+    assert_eq!(audit_count(&app, "intervision_invitation.list"), 4);
 }
 
 #[tokio::test]
