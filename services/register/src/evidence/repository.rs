@@ -119,19 +119,8 @@ pub struct IntervisionRow {
     pub adap_accredited_for_year: bool,
 }
 
-/// Every intervision group of the given therapists in `[from, to]`, with the figures of 001 §1.1.
-/// A meeting counts for a therapist only while a member of its group.
-/// Attendance is counted for all (therapist, group) pairs in one grouped join, not per pair: a
-/// subquery per pair read every meeting of the nation for each (DESIGN §7).
-pub async fn intervision(
-    conn: &mut AsyncPgConnection,
-    therapist_agbs: &[String],
-    from: NaiveDate,
-    to: NaiveDate,
-    year: i32,
-) -> diesel::QueryResult<Vec<IntervisionRow>> {
-    diesel::sql_query(
-        "WITH mine AS ( \
+/// The statement of [`intervision`]: $1 the therapists, $2..$3 the period, $4 the year.
+pub const INTERVISION: &str = "WITH mine AS ( \
              SELECT group_id, therapist_agb FROM intervision_members \
              WHERE therapist_agb = ANY($1) AND joined_on <= $3 AND (left_on IS NULL OR left_on >= $2)), \
          active AS ( \
@@ -152,10 +141,11 @@ pub async fn intervision(
              GROUP BY group_id), \
          attended AS ( \
              SELECT att.therapist_agb, im.group_id, count(*) AS physical \
-             FROM intervision_attendance att JOIN intervision_meetings im ON im.id = att.meeting_id \
+             FROM intervision_meetings im JOIN intervision_attendance att ON att.meeting_id = im.id \
              JOIN intervision_members mm ON mm.group_id = im.group_id AND mm.therapist_agb = att.therapist_agb \
                  AND im.held_on >= mm.joined_on AND (mm.left_on IS NULL OR im.held_on <= mm.left_on) \
-             WHERE att.therapist_agb = ANY($1) AND im.physical AND im.held_on BETWEEN $2 AND $3 \
+             WHERE im.group_id IN (SELECT group_id FROM mine) AND att.therapist_agb = ANY($1) \
+                 AND im.physical AND im.held_on BETWEEN $2 AND $3 \
              GROUP BY att.therapist_agb, im.group_id) \
          SELECT mine.therapist_agb, mine.group_id::text AS group_id, \
              coalesce(s.group_size, 0) AS group_size, coalesce(s.practices_in_group, 0) AS practices_in_group, \
@@ -165,14 +155,28 @@ pub async fn intervision(
          FROM mine LEFT JOIN sizes s ON s.group_id = mine.group_id \
              LEFT JOIN meetings mt ON mt.group_id = mine.group_id \
              LEFT JOIN attended ad ON ad.therapist_agb = mine.therapist_agb AND ad.group_id = mine.group_id \
-         ORDER BY mine.therapist_agb, group_id",
-    )
-    .bind::<Array<Text>, _>(therapist_agbs)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Int4, _>(year)
-    .load(conn)
-    .await
+         ORDER BY mine.therapist_agb, group_id";
+
+/// Every intervision group of the given therapists in `[from, to]`, with the figures of 001 §1.1.
+/// A meeting counts for a therapist only while a member of its group.
+/// Attendance is counted for all (therapist, group) pairs in one grouped join, not per pair: a
+/// subquery per pair read every meeting of the nation for each (DESIGN §7). It starts from the
+/// year's meetings of the therapists' own groups, so the planner never scans the year's meetings
+/// of the nation to find a practice's few (8 ms → 0.4 ms per practice at a fifth of the scale).
+pub async fn intervision(
+    conn: &mut AsyncPgConnection,
+    therapist_agbs: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+    year: i32,
+) -> diesel::QueryResult<Vec<IntervisionRow>> {
+    diesel::sql_query(INTERVISION)
+        .bind::<Array<Text>, _>(therapist_agbs)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .bind::<Int4, _>(year)
+        .load(conn)
+        .await
 }
 
 #[derive(Debug, QueryableByName)]
