@@ -16,10 +16,11 @@ use praktijkregister_platform::service::{self, Entry, Running, ServiceEntry};
 use praktijkregister_platform::telemetry;
 use praktijkregister_register::clients::NewClientRequest;
 use praktijkregister_register::settings::RegisterSettings;
+use praktijkregister_insurer_export::startup::InsurerExport;
 use praktijkregister_register::startup::Register;
 
 /// Every service of the suite, in start order.
-const SERVICES: &[&dyn ServiceEntry] = &[&Entry::<Register>::NEW];
+const SERVICES: &[&dyn ServiceEntry] = &[&Entry::<Register>::NEW, &Entry::<InsurerExport>::NEW];
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +60,11 @@ enum Command {
         /// A dozen practices in every state of the cycle, with therapists, KP data and annual plans.
         #[arg(long, required = true)]
         demo: bool,
+    },
+    /// Work with insurer snapshots.
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
     },
     /// Print a service's OpenAPI document.
     Openapi {
@@ -131,6 +137,21 @@ enum ClientCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Check a downloaded snapshot offline: canonical JSON, its id, and its signature.
+    Verify {
+        /// The snapshot body as downloaded (JSON).
+        file: PathBuf,
+        /// The file with the detached JWS (`…/snapshots/{id}/signature`).
+        #[arg(long)]
+        signature: PathBuf,
+        /// The JWK Set: a file, or the URL of the service's `/.well-known/jwks.json`.
+        #[arg(long)]
+        jwks: String,
+    },
+}
+
 fn parse_role(value: &str) -> Result<ClientRole, String> {
     ClientRole::parse(value).map_err(|e| e.to_string())
 }
@@ -176,6 +197,14 @@ async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Re
             let server = config.server(Register::NAME)?;
             seed_demo(&settings, &server, &config.section(Register::NAME)?).await
         }
+        Command::Snapshot {
+            command:
+                SnapshotCommand::Verify {
+                    file,
+                    signature,
+                    jwks,
+                },
+        } => verify_snapshot(&file, &signature, &jwks).await,
         Command::Openapi { service } => {
             use std::io::Write as _;
             let document = openapi_json(&service.openapi())?;
@@ -285,6 +314,35 @@ async fn seed_demo(
             client.role, client.name, client.client_id, client.client_secret
         );
     }
+    Ok(())
+}
+
+/// Verifies a snapshot file against its signature and a JWK Set (file or URL).
+async fn verify_snapshot(
+    file: &std::path::Path,
+    signature: &std::path::Path,
+    jwks: &str,
+) -> anyhow::Result<()> {
+    let body =
+        std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+    let signature = std::fs::read_to_string(signature)
+        .with_context(|| format!("could not read {}", signature.display()))?;
+    let jwks_text = if jwks.starts_with("http://") || jwks.starts_with("https://") {
+        reqwest::get(jwks)
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("could not fetch {jwks}"))?
+            .text()
+            .await
+            .with_context(|| format!("could not read {jwks}"))?
+    } else {
+        std::fs::read_to_string(jwks).with_context(|| format!("could not read {jwks}"))?
+    };
+    let keys: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(&jwks_text).context("the JWK Set is not valid")?;
+    let verified = praktijkregister_insurer_export::verify::verify(&body, &signature, &keys)
+        .context("the snapshot does not verify")?;
+    println!("valid: snapshot {} signed by key {}", verified.id, verified.kid);
     Ok(())
 }
 

@@ -11,4 +11,5 @@ pub mod schema;
 pub mod settings;
 pub mod snapshots;
 pub mod startup;
+pub mod verify;
 pub mod webhooks;

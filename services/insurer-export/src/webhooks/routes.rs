@@ -68,16 +68,22 @@ pub struct WebhookList {
     pub items: Vec<Webhook>,
 }
 
+/// The insurer's endpoint `id`, or 404; `removed` also finds one that was removed.
 async fn require_endpoint(
     conn: &mut AsyncPgConnection,
     uzovi: &UzoviCode,
     id: Uuid,
+    removed: bool,
 ) -> Result<(), ApiError> {
-    webhook_endpoints::table
+    let mut query = webhook_endpoints::table
         .filter(webhook_endpoints::id.eq(id))
-        .filter(webhook_endpoints::insurer_uzovi.eq(uzovi.as_str()))
-        .filter(webhook_endpoints::deleted_at.is_null())
+        .filter(webhook_endpoints::insurer_uzovi.eq(uzovi.as_str().to_string()))
         .select(webhook_endpoints::id)
+        .into_boxed();
+    if !removed {
+        query = query.filter(webhook_endpoints::deleted_at.is_null());
+    }
+    query
         .first::<Uuid>(conn)
         .await
         .optional()?
@@ -185,7 +191,8 @@ pub async fn list_webhooks(
 
 /// Remove a webhook endpoint
 ///
-/// No further changes are sent to it; pending deliveries are dropped as failed.
+/// No further changes are sent to it; pending deliveries are dropped as failed. Removing an
+/// endpoint that was removed before answers 204 again.
 #[utoipa::path(
     tag = "Webhooks",
     params(InsurerPath, WebhookPath),
@@ -206,9 +213,13 @@ pub async fn delete_webhook(
     let mut conn = connection(&pool).await?;
     audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
-            require_endpoint(conn, &uzovi, id).await?;
-            diesel::update(webhook_endpoints::table.find(id))
-                .set(webhook_endpoints::deleted_at.eq(diesel::dsl::now))
+            require_endpoint(conn, &uzovi, id, true).await?;
+            diesel::update(
+                webhook_endpoints::table
+                    .find(id)
+                    .filter(webhook_endpoints::deleted_at.is_null()),
+            )
+            .set(webhook_endpoints::deleted_at.eq(diesel::dsl::now))
                 .execute(conn)
                 .await?;
             diesel::update(
@@ -298,7 +309,7 @@ pub async fn list_deliveries(
 ) -> Result<web::Json<DeliveryList>, ApiError> {
     principal.require_insurer(scopes::WEBHOOKS_MANAGE, uzovi.as_str(), "insurer")?;
     let mut conn = connection(&pool).await?;
-    require_endpoint(&mut conn, &uzovi, id).await?;
+    require_endpoint(&mut conn, &uzovi, id, false).await?;
     let rows: Vec<DeliveryRow> = webhook_deliveries::table
         .filter(webhook_deliveries::endpoint_id.eq(id))
         .order(webhook_deliveries::created_at.desc())
@@ -375,7 +386,7 @@ pub async fn redeliver(
     let mut conn = connection(&pool).await?;
     audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
-            require_endpoint(conn, &uzovi, id).await?;
+            require_endpoint(conn, &uzovi, id, false).await?;
             let updated = diesel::update(
                 webhook_deliveries::table
                     .filter(webhook_deliveries::id.eq(delivery))
