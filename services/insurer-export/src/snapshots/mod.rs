@@ -611,3 +611,95 @@ pub async fn due_insurers(
         .collect()
 }
 
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::NaiveDate;
+    use praktijkregister_domain::{
+        CycleYear, MonthEvidence, OefentherapieAgb, Period, PremEvidence,
+        TreatmentIndexEvidence, VisitationEvidence,
+    };
+
+    use super::*;
+
+    fn evidence(index: f64, delivered: u32, complete: u32) -> Evidence {
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        Evidence {
+            practice_agb: OefentherapieAgb::parse("07000101").unwrap(),
+            year: CycleYear::new(2026).unwrap(),
+            as_of: day(11, 1),
+            months: vec![MonthEvidence {
+                period: Period::from_first_day(day(1, 1)).unwrap(),
+                delivered: true,
+                ldo_upload_date: Some(day(2, 3)),
+                ldo_records_delivered: delivered,
+                ldo_records_complete: complete,
+                prem_eligible: 10,
+                prem_offered: 10,
+            }],
+            therapists: Vec::new(),
+            prem: PremEvidence {
+                measured: true,
+                domain_scores: Vec::new(),
+            },
+            treatment_index: Some(TreatmentIndexEvidence {
+                value: index,
+                ci_lower: None,
+                ci_upper: None,
+            }),
+            // The register's default; the insurer's own threshold replaces it in a snapshot.
+            insurer_ceiling: Some(1000.0),
+            consent_given: None,
+            visitation: VisitationEvidence {
+                registered_for_year: true,
+                visitation_positive_in_year: true,
+                report_uploaded: Some(true),
+                entry_visitation_in_time: Some(true),
+            },
+            shared_address: Vec::new(),
+        }
+    }
+
+    fn status(evidence: Option<&Evidence>, consent: bool, criterion: Criterion, thresholds: Thresholds) -> CriterionStatus {
+        judge(evidence, consent, &[criterion], &thresholds)[0].status
+    }
+
+    #[test]
+    fn thresholds_at_their_edges_decide_as_the_insurer_set_them() {
+        let at_ceiling = evidence(140.0, 10, 9);
+        let ceiling = |value| Thresholds {
+            treatment_index_ceiling: value,
+            ..Thresholds::default()
+        };
+        let index = Criterion::PlusTreatmentIndex;
+        assert_eq!(status(Some(&at_ceiling), true, index, ceiling(140.0)), CriterionStatus::Met);
+        assert_eq!(status(Some(&at_ceiling), true, index, ceiling(139.9)), CriterionStatus::NotMet);
+
+        let fill = |value| Thresholds {
+            ldo_fill_rate_plus: value,
+            ..Thresholds::default()
+        };
+        let rate = Criterion::PlusLdoFillRate;
+        assert_eq!(status(Some(&at_ceiling), true, rate, fill(0.9)), CriterionStatus::Met);
+        assert_eq!(status(Some(&at_ceiling), true, rate, fill(0.91)), CriterionStatus::NotMet);
+    }
+
+    #[test]
+    fn without_consent_quality_criteria_are_not_judged_and_the_rest_are() {
+        let evidence = evidence(100.0, 10, 10);
+        let criteria = [Criterion::PlusTreatmentIndex, Criterion::PlusRegistered];
+        let outcomes = judge(Some(&evidence), false, &criteria, &Thresholds::default());
+        assert_eq!(outcomes[0].status, CriterionStatus::NoConsent);
+        assert!(outcomes[0].evidence.is_empty());
+        assert_eq!(outcomes[1].status, CriterionStatus::Met);
+        assert_eq!(outcome(&outcomes), CriterionStatus::Unknown);
+        let with = judge(Some(&evidence), true, &criteria, &Thresholds::default());
+        assert_eq!(outcome(&with), CriterionStatus::Met);
+        let missing = judge(None, true, &criteria, &Thresholds::default());
+        assert!(missing.iter().all(|o| o.status == CriterionStatus::Unknown));
+        let mut refused = with.clone();
+        refused[1].status = CriterionStatus::NotMet;
+        assert_eq!(outcome(&refused), CriterionStatus::NotMet);
+    }
+}

@@ -405,6 +405,10 @@ async fn csv_in_both_delimiters_and_json_hold_the_same_rows_and_fhir_lists_them(
         .await;
     assert_eq!(response.status(), 200);
     let bundle: Value = response.json().await.unwrap();
+    // CI validates the Bundle against the FHIR R4 models (.ci/validate_fhir.py).
+    if let Some(path) = std::env::var_os("PRR_FHIR_BUNDLE_OUT") {
+        std::fs::write(path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    }
     assert_eq!(bundle["resourceType"], "Bundle");
     assert_eq!(bundle["type"], "collection");
     let entries = bundle["entry"].as_array().unwrap();
