@@ -211,10 +211,8 @@ pub fn explain_hot_queries(url: &str, practices: u32, year: i32) -> anyhow::Resu
             "SELECT domain, sum(mean_score * responses) / nullif(sum(responses), 0) FROM prem_domain_scores \
              WHERE period >= {from} AND period < {next} GROUP BY domain")),
         ("benchmark_national", format!(
-            "WITH current AS (SELECT DISTINCT ON (practice_agb, period) id, practice_agb FROM deliveries \
-               WHERE period >= {from} AND period < {next} ORDER BY practice_agb, period, version DESC), \
-             per_practice AS (SELECT c.practice_agb, sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo \
-               FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb) \
+            "WITH per_practice AS (SELECT practice_agb, sum(ldo_records_complete)::float8 / nullif(sum(ldo_records_delivered), 0) AS ldo \
+               FROM delivery_year_totals WHERE year = {year} GROUP BY practice_agb) \
              SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ldo) FROM per_practice")),
     ];
     let mut summaries = serde_json::Map::new();
