@@ -81,15 +81,11 @@ pub async fn run_once(
 pub fn spawn(
     pool: DbPool,
     signer: TokenSigner,
-    register: Option<Arc<ServiceClient>>,
+    register: Arc<ServiceClient>,
     clock: Arc<dyn Clock>,
     settings: ScheduleSettings,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let Some(register) = register else {
-        tracing::warn!("no client secret for the register: snapshots are not built automatically");
-        return;
-    };
     let interval = Duration::from_secs(settings.check_interval_seconds);
     tokio::spawn(async move {
         loop {

@@ -8,7 +8,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use futures_util::future::BoxFuture;
 use praktijkregister_platform::auth::Scope;
 use praktijkregister_platform::clock::{Clock, SystemClock};
-use praktijkregister_platform::config::{non_empty, Environment, Settings};
+use praktijkregister_platform::config::{Environment, Settings};
 use praktijkregister_platform::db::DbPool;
 use praktijkregister_platform::service::Service;
 use praktijkregister_platform::service_client::ServiceClient;
@@ -55,8 +55,8 @@ pub struct ExportContext {
     pub environment: Environment,
     /// Signs the snapshots (the suite's signing key, published at `/.well-known/jwks.json`).
     pub signer: TokenSigner,
-    /// Reads the register; `None` when no client secret is configured (snapshots then answer 503).
-    pub register: Option<Arc<ServiceClient>>,
+    /// Reads the register (evidence feed, calendar).
+    pub register: Arc<ServiceClient>,
     pub clock: Arc<dyn Clock>,
     /// Stops the background tasks (webhook relay, schedule) when the context is dropped.
     pub background: Vec<watch::Sender<bool>>,
@@ -67,7 +67,7 @@ impl ExportContext {
     pub fn new(
         settings: &Settings,
         section: &ExportSettings,
-        register: Option<Arc<ServiceClient>>,
+        register: Arc<ServiceClient>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
@@ -80,15 +80,20 @@ impl ExportContext {
         })
     }
 
-    /// The register client of the section, or `None` without a secret.
-    pub fn register_client(section: &ExportSettings) -> anyhow::Result<Option<Arc<ServiceClient>>> {
-        if non_empty(section.service_client.client_secret.as_ref()).is_none() {
-            return Ok(None);
-        }
-        let client = ServiceClient::new(section.service_client.clone())
+    /// The client of the register: the configured secret, or in development the client's
+    /// development secret (which the register seeds).
+    pub fn register_client(
+        settings: &Settings,
+        section: &ExportSettings,
+    ) -> anyhow::Result<Arc<ServiceClient>> {
+        let client = section
+            .service_client
+            .clone()
+            .for_environment(settings)
+            .and_then(ServiceClient::new)
             .and_then(|c| c.with_base_url(&section.register_url))
             .map_err(|e| anyhow::anyhow!(e))?;
-        Ok(Some(Arc::new(client)))
+        Ok(Arc::new(client))
     }
 
     /// Starts the webhook relay on `pool`; it stops when the context is dropped.
@@ -156,7 +161,7 @@ impl Service for InsurerExport {
         pool: &'a DbPool,
     ) -> BoxFuture<'a, anyhow::Result<ExportContext>> {
         Box::pin(async move {
-            let register = ExportContext::register_client(section)?;
+            let register = ExportContext::register_client(settings, section)?;
             let mut context =
                 ExportContext::new(settings, section, register, Arc::new(SystemClock))?;
             context.spawn_webhook_relay(pool);

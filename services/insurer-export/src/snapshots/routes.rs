@@ -33,19 +33,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 const JOSE: &str = "application/jose";
 const FHIR_JSON: &str = "application/fhir+json";
 
-fn builder(ctx: &ExportContext) -> Result<Builder<'_>, ApiError> {
-    let register = ctx.register.as_deref().ok_or_else(|| {
-        ApiError::NotConfigured(
-            "no client secret is configured for reading the register \
-             (insurer_export.service_client.client_secret)"
-                .into(),
-        )
-    })?;
-    Ok(Builder {
+fn builder(ctx: &ExportContext) -> Builder<'_> {
+    Builder {
         signer: &ctx.signer,
-        register,
+        register: &ctx.register,
         now: ctx.clock.now(),
-    })
+    }
 }
 
 /// Build the snapshot of an insurer for a contract year
@@ -64,7 +57,7 @@ fn builder(ctx: &ExportContext) -> Result<Builder<'_>, ApiError> {
         (status = 409, description = "Not differentiated, no criteria, or already built", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid contract year", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "The register's evidence feed was incomplete or unreadable", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The register cannot be read (not reachable or not configured)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The register cannot be read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oauth2" = ["exports:build"]))
 )]
@@ -77,7 +70,7 @@ pub async fn build_snapshot(
     ContractYearPath(year): ContractYearPath,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::EXPORTS_BUILD)?;
-    let summary = builder(&ctx)?
+    let summary = builder(&ctx)
         .build(&pool, (&principal).into(), &uzovi, year, None)
         .await?;
     Ok(HttpResponse::Created()
@@ -135,7 +128,7 @@ pub async fn correct_snapshot(
             "a reason has 1 to 2000 characters",
         ));
     }
-    let summary = builder(&ctx)?
+    let summary = builder(&ctx)
         .build(
             &pool,
             (&principal).into(),

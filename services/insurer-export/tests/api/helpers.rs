@@ -54,6 +54,8 @@ pub async fn start_with(adjust: impl FnOnce(&mut ExportSettings)) -> Suite {
     register_section.bootstrap.registrar_client_id = REGISTRAR_ID.into();
     register_section.bootstrap.registrar_client_secret =
         Some(SecretString::from(REGISTRAR_SECRET));
+    // The test delivers the register's outbox itself (`Suite::sync`), to this test's service.
+    register_section.outbox.destinations.clear();
     let register = testing::spawn::<Register, _, _>(
         testing::test_settings(),
         register_section,
@@ -107,7 +109,8 @@ pub async fn start_with(adjust: impl FnOnce(&mut ExportSettings)) -> Suite {
         settings,
         section,
         |settings, section, pool| async move {
-            let register = ExportContext::register_client(&section).expect("register client");
+            let register =
+                ExportContext::register_client(&settings, &section).expect("register client");
             let mut context =
                 ExportContext::new(&settings, &section, register, Arc::new(SystemClock))
                     .expect("export context");
