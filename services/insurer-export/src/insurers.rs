@@ -57,7 +57,9 @@ pub struct Insurer {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"uzovi": "3311", "name": "Zorgverzekeraar Oost", "differentiated": true, "contact_email": "inkoop@zv-oost.example"}))]
 pub struct NewInsurer {
+    #[schema(pattern = "^[0-9]{4}$")]
     pub uzovi: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub differentiated: bool,
     pub contact_email: Option<String>,
@@ -68,6 +70,7 @@ pub struct NewInsurer {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Zorgverzekeraar Oost", "differentiated": true, "contact_email": "inkoop@zv-oost.example"}))]
 pub struct InsurerFields {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub differentiated: bool,
     pub contact_email: Option<String>,
@@ -535,6 +538,7 @@ pub async fn put_criteria(
     responses(
         (status = 200, description = "The criteria and their history", body = CriteriaHistory),
         (status = 404, description = "No such insurer (or not yours), or no criteria for the year", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid contract year", body = Problem, content_type = "application/problem+json"),
     ),
     security(("oauth2" = ["insurers:read"]))
 )]
