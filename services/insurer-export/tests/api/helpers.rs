@@ -50,6 +50,12 @@ pub struct Suite {
 
 /// Starts the register and the export service; `adjust` may change the export's section.
 pub async fn start_with(adjust: impl FnOnce(&mut ExportSettings)) -> Suite {
+    start_as(adjust, true).await
+}
+
+/// As [`start_with`]; without `webhook_relay` the export service delivers no webhooks (as
+/// while it is down).
+pub async fn start_as(adjust: impl FnOnce(&mut ExportSettings), webhook_relay: bool) -> Suite {
     let mut register_section = testing::section::<Register>();
     register_section.bootstrap.registrar_client_id = REGISTRAR_ID.into();
     register_section.bootstrap.registrar_client_secret =
@@ -114,7 +120,9 @@ pub async fn start_with(adjust: impl FnOnce(&mut ExportSettings)) -> Suite {
             let mut context =
                 ExportContext::new(&settings, &section, register, Arc::new(SystemClock))
                     .expect("export context");
-            context.spawn_webhook_relay(&pool);
+            if webhook_relay {
+                context.spawn_webhook_relay(&pool);
+            }
             context
         },
     )

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use praktijkregister_domain::RegistrationEvent;
+use praktijkregister_insurer_export::webhooks::relay::Relay;
 use praktijkregister_insurer_export::webhooks::signature;
 use serde_json::{json, Value};
 
@@ -213,4 +214,50 @@ async fn a_delivery_is_failed_once_its_retry_period_is_over() {
     }
     assert_eq!(status, "failed");
     assert!(receiver.received.lock().unwrap().verified.is_empty());
+}
+
+#[tokio::test]
+async fn queued_deliveries_wait_in_the_database_for_the_relay_of_the_next_start() {
+    let suite = crate::helpers::start_as(|_| {}, false).await;
+    suite.create_practice("07000101", "De Linde").await;
+    suite
+        .insurer_with_criteria(OWN, json!({"base_set": "basis"}))
+        .await;
+    let receiver = start_receiver();
+    receiver.down.store(false, Ordering::SeqCst);
+    let insurer = suite.insurer(OWN);
+    let caller = suite.export.client.caller(&insurer);
+    let (_, created) = caller
+        .post(
+            &format!("/v1/insurers/{OWN}/webhooks"),
+            json!({"url": receiver.url}),
+        )
+        .await;
+    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+    suite.rename_practice("07000101", "De Eik").await;
+    suite.sync().await;
+    // No relay runs: the change waits as a pending delivery.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received.lock().unwrap().verified.is_empty());
+    let path = format!("/v1/insurers/{OWN}/webhooks/{}/deliveries", created["id"].as_str().unwrap());
+    let (_, deliveries) = caller.get(&path).await;
+    assert_eq!(deliveries["items"][0]["status"], "pending");
+    assert_eq!(deliveries["items"][0]["attempts"], json!([]));
+
+    // The relay of the next start finds it in the database and delivers it once.
+    let section = praktijkregister_platform::testing::section::<
+        praktijkregister_insurer_export::startup::InsurerExport,
+    >();
+    let relay = Relay::new(
+        suite.export.pool.clone(),
+        section.webhooks,
+        praktijkregister_platform::config::Environment::Development,
+    )
+    .unwrap();
+    let report = relay.run_once().await.unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    assert_eq!(relay.run_once().await.unwrap().delivered, 0);
+    let received = receiver.received.lock().unwrap();
+    assert_eq!(received.verified.len(), 1);
+    assert_eq!(received.verified[0].1["type"], "practice.practice_changed");
 }
