@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use praktijkregister_domain::ClientRole;
+use praktijkregister_insurer_export::startup::InsurerExport;
 use praktijkregister_platform::audit::Actor;
 use praktijkregister_platform::config::{Config, ServerSettings, ServiceDefaults, Settings};
 use praktijkregister_platform::http::openapi_json;
@@ -16,7 +17,6 @@ use praktijkregister_platform::service::{self, Entry, Running, ServiceEntry};
 use praktijkregister_platform::telemetry;
 use praktijkregister_register::clients::NewClientRequest;
 use praktijkregister_register::settings::RegisterSettings;
-use praktijkregister_insurer_export::startup::InsurerExport;
 use praktijkregister_register::startup::Register;
 
 /// Every service of the suite, in start order.
@@ -323,8 +323,7 @@ async fn verify_snapshot(
     signature: &std::path::Path,
     jwks: &str,
 ) -> anyhow::Result<()> {
-    let body =
-        std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+    let body = std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
     let signature = std::fs::read_to_string(signature)
         .with_context(|| format!("could not read {}", signature.display()))?;
     let jwks_text = if jwks.starts_with("http://") || jwks.starts_with("https://") {
@@ -342,7 +341,10 @@ async fn verify_snapshot(
         serde_json::from_str(&jwks_text).context("the JWK Set is not valid")?;
     let verified = praktijkregister_insurer_export::verify::verify(&body, &signature, &keys)
         .context("the snapshot does not verify")?;
-    println!("valid: snapshot {} signed by key {}", verified.id, verified.kid);
+    println!(
+        "valid: snapshot {} signed by key {}",
+        verified.id, verified.kid
+    );
     Ok(())
 }
 

@@ -15,7 +15,15 @@ fn verify(dir: &Path, file: &str) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_praktijkregister"))
         .current_dir(dir)
         .env_remove("PRR_CONFIG_FILE")
-        .args(["snapshot", "verify", file, "--signature", "snapshot.jws", "--jwks", "jwks.json"])
+        .args([
+            "snapshot",
+            "verify",
+            file,
+            "--signature",
+            "snapshot.jws",
+            "--jwks",
+            "jwks.json",
+        ])
         .output()
         .expect("run the binary");
     let text = format!(
@@ -37,7 +45,11 @@ fn a_signed_snapshot_verifies_offline_and_a_changed_one_does_not() {
     }))
     .unwrap();
     std::fs::write(dir.join("snapshot.json"), &body).unwrap();
-    std::fs::write(dir.join("snapshot.jws"), signer.sign_detached(&body).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("snapshot.jws"),
+        signer.sign_detached(&body).unwrap(),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("jwks.json"),
         serde_json::to_vec(&signer.jwks()).unwrap(),
@@ -48,7 +60,9 @@ fn a_signed_snapshot_verifies_offline_and_a_changed_one_does_not() {
     assert!(ok, "{text}");
     assert!(text.contains("valid: snapshot"), "{text}");
 
-    let changed = String::from_utf8(body.clone()).unwrap().replace("true", "false");
+    let changed = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("true", "false");
     std::fs::write(dir.join("changed.json"), changed).unwrap();
     let (ok, text) = verify(&dir, "changed.json");
     assert!(!ok, "{text}");

@@ -304,4 +304,3 @@ pub async fn list_changes(
         snapshot_id: latest.map(|(id, _)| id),
     }))
 }
-

@@ -183,10 +183,7 @@ pub async fn list_insurers(
 }
 
 /// The insurer, or 404; an insurer client finds only itself.
-pub async fn find(
-    conn: &mut AsyncPgConnection,
-    uzovi: &UzoviCode,
-) -> Result<Insurer, ApiError> {
+pub async fn find(conn: &mut AsyncPgConnection, uzovi: &UzoviCode) -> Result<Insurer, ApiError> {
     insurers::table
         .find(uzovi.as_str())
         .select(Insurer::as_select())
@@ -246,18 +243,17 @@ pub async fn update_insurer(
     let mut conn = connection(&pool).await?;
     let insurer = audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
-            let updated: Option<Insurer> =
-                diesel::update(insurers::table.find(uzovi.as_str()))
-                    .set((
-                        insurers::name.eq(fields.name.trim()),
-                        insurers::differentiated.eq(fields.differentiated),
-                        insurers::contact_email.eq(&fields.contact_email),
-                        insurers::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .returning(Insurer::as_returning())
-                    .get_result(conn)
-                    .await
-                    .optional()?;
+            let updated: Option<Insurer> = diesel::update(insurers::table.find(uzovi.as_str()))
+                .set((
+                    insurers::name.eq(fields.name.trim()),
+                    insurers::differentiated.eq(fields.differentiated),
+                    insurers::contact_email.eq(&fields.contact_email),
+                    insurers::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Insurer::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
             let insurer = updated.ok_or_else(|| ApiError::not_found("insurer", &uzovi))?;
             let event = AuditEvent::success("insurer.update", "insurer", uzovi.as_str());
             Ok((insurer, event))
@@ -430,10 +426,14 @@ pub async fn version_by_id(
 
 /// Marks the version used by a snapshot: frozen from now on.
 pub async fn freeze(conn: &mut AsyncPgConnection, id: i64) -> Result<(), ApiError> {
-    diesel::update(criteria_sets::table.find(id).filter(criteria_sets::used_at.is_null()))
-        .set(criteria_sets::used_at.eq(diesel::dsl::now))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        criteria_sets::table
+            .find(id)
+            .filter(criteria_sets::used_at.is_null()),
+    )
+    .set(criteria_sets::used_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -553,8 +553,9 @@ pub async fn get_criteria(
     let mut conn = connection(&pool).await?;
     find(&mut conn, &uzovi).await?;
     let versions = versions(&mut conn, &uzovi, year).await?;
-    let current = versions.as_slice().first().cloned().ok_or_else(|| {
-        ApiError::NotFound(format!("insurer {uzovi} has no criteria for {year}"))
-    })?;
+    let current =
+        versions.as_slice().first().cloned().ok_or_else(|| {
+            ApiError::NotFound(format!("insurer {uzovi} has no criteria for {year}"))
+        })?;
     Ok(web::Json(CriteriaHistory { current, versions }))
 }

@@ -71,7 +71,9 @@ pub async fn run_once(
                 tracing::info!(insurer = %uzovi, snapshot = %summary.id, "built the yearly snapshot");
                 built.push(summary.id);
             }
-            Err(e) => tracing::warn!(insurer = %uzovi, error = %e, "the yearly snapshot could not be built"),
+            Err(e) => {
+                tracing::warn!(insurer = %uzovi, error = %e, "the yearly snapshot could not be built")
+            }
         }
     }
     Ok(built)

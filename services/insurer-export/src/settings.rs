@@ -39,9 +39,10 @@ pub struct WebhookSettings {
 impl ServiceSettings for ExportSettings {
     fn validate(&self, check: &mut Check<'_>) {
         check.http_url("register_url", &self.register_url, false);
-        check
-            .section("schedule")
-            .positive("check_interval_seconds", self.schedule.check_interval_seconds);
+        check.section("schedule").positive(
+            "check_interval_seconds",
+            self.schedule.check_interval_seconds,
+        );
         let mut webhooks = check.section("webhooks");
         for (key, value) in [
             ("retry_period_seconds", self.webhooks.retry_period_seconds),

@@ -19,7 +19,9 @@ pub struct Verified {
 pub enum VerifyError {
     #[error("the file is not JSON: {0}")]
     NotJson(String),
-    #[error("the file is not the canonical form of its JSON (RFC 8785): it was changed or re-formatted")]
+    #[error(
+        "the file is not the canonical form of its JSON (RFC 8785): it was changed or re-formatted"
+    )]
     NotCanonical,
     #[error(transparent)]
     Signature(#[from] DetachedSignatureError),

@@ -117,7 +117,9 @@ mod tests {
             "change": {"type": "consent", "insurer_uzovi": "3311", "given": true}
         });
         let event: RegisterEvent = serde_json::from_value(wire.clone()).unwrap();
-        assert!(matches!(&event, RegisterEvent::Practice(p) if p.change == PracticeChange::Consent { insurer_uzovi: "3311".into(), given: true }));
+        assert!(
+            matches!(&event, RegisterEvent::Practice(p) if p.change == PracticeChange::Consent { insurer_uzovi: "3311".into(), given: true })
+        );
         assert_eq!(event.kind(), "consent_changed");
         assert_eq!(serde_json::to_value(&event).unwrap(), wire);
 

@@ -215,7 +215,8 @@ mod tests {
     #[test]
     fn the_same_value_has_the_same_bytes_whatever_the_member_order() {
         let one: Value = serde_json::from_str(r#"{"b":1,"a":[1,2,{"d":1,"c":2}]}"#).unwrap();
-        let two: Value = serde_json::from_str(r#"{ "a" : [1, 2, {"c":2, "d":1}], "b" : 1 }"#).unwrap();
+        let two: Value =
+            serde_json::from_str(r#"{ "a" : [1, 2, {"c":2, "d":1}], "b" : 1 }"#).unwrap();
         assert_eq!(to_vec(&one).unwrap(), to_vec(&two).unwrap());
     }
 

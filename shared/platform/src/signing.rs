@@ -166,8 +166,9 @@ impl TokenSigner {
         let header = serde_json::json!({"alg": "EdDSA", "kid": self.current.kid});
         let header = URL_SAFE_NO_PAD.encode(header.to_string());
         let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
-        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, Algorithm::EdDSA)
-            .map_err(KeyError::Sign)?;
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, Algorithm::EdDSA)
+                .map_err(KeyError::Sign)?;
         Ok(format!("{header}..{signature}"))
     }
 

@@ -355,8 +355,7 @@ impl Builder<'_> {
             async move {
                 let (insurer, criteria, current) =
                     precheck(conn, uzovi, contract_year, correction.is_some()).await?;
-                let listed =
-                    list(conn, uzovi, cycle_year, &criteria, &evidence).await?;
+                let listed = list(conn, uzovi, cycle_year, &criteria, &evidence).await?;
                 let body = SnapshotBody {
                     format: FORMAT.to_string(),
                     insurer: SnapshotInsurer {
@@ -575,7 +574,10 @@ pub async fn list_stored(
 ) -> Result<Vec<SnapshotSummary>, ApiError> {
     Ok(snapshots::table
         .filter(snapshots::insurer_uzovi.eq(uzovi.as_str()))
-        .order((snapshots::contract_year.desc(), snapshots::created_at.desc()))
+        .order((
+            snapshots::contract_year.desc(),
+            snapshots::created_at.desc(),
+        ))
         .select(SnapshotSummary::as_select())
         .load(conn)
         .await?)
@@ -611,14 +613,13 @@ pub async fn due_insurers(
         .collect()
 }
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use chrono::NaiveDate;
     use praktijkregister_domain::{
-        CycleYear, MonthEvidence, OefentherapieAgb, Period, PremEvidence,
-        TreatmentIndexEvidence, VisitationEvidence,
+        CycleYear, MonthEvidence, OefentherapieAgb, Period, PremEvidence, TreatmentIndexEvidence,
+        VisitationEvidence,
     };
 
     use super::*;
@@ -661,7 +662,12 @@ mod tests {
         }
     }
 
-    fn status(evidence: Option<&Evidence>, consent: bool, criterion: Criterion, thresholds: Thresholds) -> CriterionStatus {
+    fn status(
+        evidence: Option<&Evidence>,
+        consent: bool,
+        criterion: Criterion,
+        thresholds: Thresholds,
+    ) -> CriterionStatus {
         judge(evidence, consent, &[criterion], &thresholds)[0].status
     }
 
@@ -673,16 +679,28 @@ mod tests {
             ..Thresholds::default()
         };
         let index = Criterion::PlusTreatmentIndex;
-        assert_eq!(status(Some(&at_ceiling), true, index, ceiling(140.0)), CriterionStatus::Met);
-        assert_eq!(status(Some(&at_ceiling), true, index, ceiling(139.9)), CriterionStatus::NotMet);
+        assert_eq!(
+            status(Some(&at_ceiling), true, index, ceiling(140.0)),
+            CriterionStatus::Met
+        );
+        assert_eq!(
+            status(Some(&at_ceiling), true, index, ceiling(139.9)),
+            CriterionStatus::NotMet
+        );
 
         let fill = |value| Thresholds {
             ldo_fill_rate_plus: value,
             ..Thresholds::default()
         };
         let rate = Criterion::PlusLdoFillRate;
-        assert_eq!(status(Some(&at_ceiling), true, rate, fill(0.9)), CriterionStatus::Met);
-        assert_eq!(status(Some(&at_ceiling), true, rate, fill(0.91)), CriterionStatus::NotMet);
+        assert_eq!(
+            status(Some(&at_ceiling), true, rate, fill(0.9)),
+            CriterionStatus::Met
+        );
+        assert_eq!(
+            status(Some(&at_ceiling), true, rate, fill(0.91)),
+            CriterionStatus::NotMet
+        );
     }
 
     #[test]

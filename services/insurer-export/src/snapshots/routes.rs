@@ -164,9 +164,7 @@ async fn current(
     principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
     let id = super::current_id(conn, uzovi, year)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}"))
-        })?;
+        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}")))?;
     super::stored(conn, uzovi, &id).await
 }
 

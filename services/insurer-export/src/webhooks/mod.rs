@@ -38,7 +38,10 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// Whether an address is one a webhook must not reach outside development: loopback, private,
@@ -64,7 +67,9 @@ pub fn is_internal(address: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_internal(IpAddr::V4(v4)))
         }
     }
 }
@@ -136,8 +141,17 @@ mod tests {
     #[test]
     fn internal_addresses_are_recognised() {
         for internal in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
@@ -161,8 +175,10 @@ mod tests {
             let problem = error.to_problem();
             assert_eq!(problem.errors[0].code, code, "{url}");
         }
-        assert!(check_endpoint("http://127.0.0.1:9/x", Environment::Development, "url")
-            .await
-            .is_ok());
+        assert!(
+            check_endpoint("http://127.0.0.1:9/x", Environment::Development, "url")
+                .await
+                .is_ok()
+        );
     }
 }

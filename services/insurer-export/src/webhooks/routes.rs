@@ -220,8 +220,8 @@ pub async fn delete_webhook(
                     .filter(webhook_endpoints::deleted_at.is_null()),
             )
             .set(webhook_endpoints::deleted_at.eq(diesel::dsl::now))
-                .execute(conn)
-                .await?;
+            .execute(conn)
+            .await?;
             diesel::update(
                 webhook_deliveries::table
                     .filter(webhook_deliveries::endpoint_id.eq(id))
@@ -230,7 +230,10 @@ pub async fn delete_webhook(
             .set(webhook_deliveries::status.eq("failed"))
             .execute(conn)
             .await?;
-            Ok(((), AuditEvent::success("webhook.delete", "webhook", id.to_string())))
+            Ok((
+                (),
+                AuditEvent::success("webhook.delete", "webhook", id.to_string()),
+            ))
         }
         .scope_boxed()
     })
@@ -405,7 +408,11 @@ pub async fn redeliver(
             }
             Ok((
                 (),
-                AuditEvent::success("webhook.redeliver", "webhook_delivery", delivery.to_string()),
+                AuditEvent::success(
+                    "webhook.redeliver",
+                    "webhook_delivery",
+                    delivery.to_string(),
+                ),
             ))
         }
         .scope_boxed()

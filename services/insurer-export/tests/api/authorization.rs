@@ -34,7 +34,9 @@ async fn first_delivery(suite: &Suite, uzovi: &str, webhook: &str) -> String {
         .export
         .client
         .caller(&suite.registrar())
-        .get(&format!("/v1/insurers/{uzovi}/webhooks/{webhook}/deliveries"))
+        .get(&format!(
+            "/v1/insurers/{uzovi}/webhooks/{webhook}/deliveries"
+        ))
         .await;
     assert_eq!(status, 200, "{deliveries}");
     deliveries["items"][0]["id"].as_str().unwrap().to_string()
@@ -75,12 +77,13 @@ async fn every_operation_lets_in_exactly_the_roles_it_declares() {
         "change": {"type": "consent", "insurer_uzovi": OWN, "given": true}
     });
     let both: &'static [ClientRole] = &[Registrar, Insurer];
-    let row = |method: &'static str,
-               template: &'static str,
-               scope: &'static str,
-               allowed: &'static [ClientRole],
-               (path, other): (String, Option<String>),
-               body: Body| Row::new(method, template, Some(scope), allowed, path, other, body);
+    let row =
+        |method: &'static str,
+         template: &'static str,
+         scope: &'static str,
+         allowed: &'static [ClientRole],
+         (path, other): (String, Option<String>),
+         body: Body| Row::new(method, template, Some(scope), allowed, path, other, body);
     let rows = vec![
         Row::new(
             "GET",

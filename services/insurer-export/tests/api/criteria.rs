@@ -105,7 +105,10 @@ async fn a_snapshot_needs_a_differentiating_insurer_with_criteria() {
     let build = format!("/v1/insurers/{OWN}/exports/{}", contract_year());
     let (status, problem) = caller.post(&build, json!({})).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("differentiated"));
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("differentiated"));
     let (status, _) = caller
         .put(
             &format!("/v1/insurers/{OWN}"),

@@ -58,8 +58,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut ExportSettings)) -> Suite {
 pub async fn start_as(adjust: impl FnOnce(&mut ExportSettings), webhook_relay: bool) -> Suite {
     let mut register_section = testing::section::<Register>();
     register_section.bootstrap.registrar_client_id = REGISTRAR_ID.into();
-    register_section.bootstrap.registrar_client_secret =
-        Some(SecretString::from(REGISTRAR_SECRET));
+    register_section.bootstrap.registrar_client_secret = Some(SecretString::from(REGISTRAR_SECRET));
     // The test delivers the register's outbox itself (`Suite::sync`), to this test's service.
     register_section.outbox.destinations.clear();
     let register = testing::spawn::<Register, _, _>(
@@ -212,8 +211,7 @@ pub enum Target {
 impl Suite {
     /// The registrar of the export service.
     pub fn registrar(&self) -> String {
-        self.issuer
-            .token(ClientRole::Registrar, scopes::ALL)
+        self.issuer.token(ClientRole::Registrar, scopes::ALL)
     }
 
     /// An insurer client of the export service bound to `uzovi`.
@@ -292,15 +290,20 @@ impl Suite {
                 };
                 let year = CycleYear::new(year).unwrap();
                 let mut row = lifecycle::find_or_apply(conn, &agb, year, cause).await?;
-                let mut steps = vec![RegistrationEvent::PlanSubmitted, RegistrationEvent::PlanApproved];
+                let mut steps = vec![
+                    RegistrationEvent::PlanSubmitted,
+                    RegistrationEvent::PlanApproved,
+                ];
                 steps.push(match target {
                     Target::Refused => RegistrationEvent::VisitationNegative,
                     Target::AwaitingKp => RegistrationEvent::VisitationPositive {
                         all_therapists_kp_registered: false,
                     },
-                    Target::Registered | Target::Withdrawn => RegistrationEvent::VisitationPositive {
-                        all_therapists_kp_registered: true,
-                    },
+                    Target::Registered | Target::Withdrawn => {
+                        RegistrationEvent::VisitationPositive {
+                            all_therapists_kp_registered: true,
+                        }
+                    }
                 });
                 if target == Target::Withdrawn {
                     steps.push(RegistrationEvent::Withdrawn);

@@ -1,5 +1,7 @@
 //! API tests of the insurer-export service against the real register.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod authorization;
 mod contract;
 mod criteria;

@@ -58,13 +58,21 @@ async fn the_snapshot_holds_exactly_the_practices_registered_for_the_year() {
     ] {
         suite.create_practice(agb, &format!("Praktijk {agb}")).await;
     }
-    suite.register_practice(REGISTERED, year, Target::Registered).await;
+    suite
+        .register_practice(REGISTERED, year, Target::Registered)
+        .await;
     suite
         .register_practice(PREVIOUS_YEAR_ONLY, year - 1, Target::Registered)
         .await;
-    suite.register_practice(WITHDRAWN, year, Target::Withdrawn).await;
-    suite.register_practice(REFUSED, year, Target::Refused).await;
-    suite.register_practice(AWAITING_KP, year, Target::AwaitingKp).await;
+    suite
+        .register_practice(WITHDRAWN, year, Target::Withdrawn)
+        .await;
+    suite
+        .register_practice(REFUSED, year, Target::Refused)
+        .await;
+    suite
+        .register_practice(AWAITING_KP, year, Target::AwaitingKp)
+        .await;
     suite.sync().await;
     suite
         .insurer_with_criteria(OWN, json!({"base_set": "basis"}))
@@ -127,7 +135,9 @@ async fn a_snapshot_never_changes_verifies_and_a_tampered_one_does_not() {
     let suite = start().await;
     let year = cycle_year();
     suite.create_practice(REGISTERED, "De Linde").await;
-    suite.register_practice(REGISTERED, year, Target::Registered).await;
+    suite
+        .register_practice(REGISTERED, year, Target::Registered)
+        .await;
     suite.sync().await;
     suite
         .insurer_with_criteria(OWN, json!({"base_set": "plus"}))
@@ -154,12 +164,13 @@ async fn a_snapshot_never_changes_verifies_and_a_tampered_one_does_not() {
         .text()
         .await
         .unwrap();
-    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(suite.export.client.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        reqwest::get(suite.export.client.url("/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let verified = verify(&body, &signature, &jwks).unwrap();
     assert_eq!(verified.id, id);
 
@@ -167,7 +178,10 @@ async fn a_snapshot_never_changes_verifies_and_a_tampered_one_does_not() {
     suite.rename_practice(REGISTERED, "De Eik").await;
     suite.sync().await;
     let later = suite.get_raw(&insurer, &path, &[]).await;
-    assert_eq!(later.headers()["etag"].to_str().unwrap(), format!("\"{id}\""));
+    assert_eq!(
+        later.headers()["etag"].to_str().unwrap(),
+        format!("\"{id}\"")
+    );
     let later_body = later.bytes().await.unwrap().to_vec();
     assert_eq!(later_body, body, "the snapshot is byte-identical");
     assert!(verify(&later_body, &signature, &jwks).is_ok());
@@ -228,7 +242,9 @@ async fn without_consent_an_insurer_sees_no_quality_figures() {
     let suite = start().await;
     let year = cycle_year();
     suite.create_practice(REGISTERED, "De Linde").await;
-    suite.register_practice(REGISTERED, year, Target::Registered).await;
+    suite
+        .register_practice(REGISTERED, year, Target::Registered)
+        .await;
     suite.consent(REGISTERED, OWN).await;
     suite.sync().await;
     let criteria = json!({"criteria": ["basis.prem_measured", "plus.registered"]});
@@ -283,7 +299,9 @@ async fn without_consent_an_insurer_sees_no_quality_figures() {
     let own_feed = changes(&suite, &suite.insurer(OWN), OWN).await;
     assert_eq!(own_feed.len(), 1, "{own_feed:?}");
     assert_eq!(own_feed[0]["type"], "consent_revoked");
-    assert!(changes(&suite, &suite.insurer(OTHER), OTHER).await.is_empty());
+    assert!(changes(&suite, &suite.insurer(OTHER), OTHER)
+        .await
+        .is_empty());
 }
 
 #[tokio::test]
@@ -372,7 +390,11 @@ async fn csv_in_both_delimiters_and_json_hold_the_same_rows_and_fhir_lists_them(
 
     for (query, delimiter, bom) in [("", b';', true), ("?delimiter=comma", b',', false)] {
         let response = suite
-            .get_raw(&insurer, &format!("{path}{query}"), &[("Accept", "text/csv")])
+            .get_raw(
+                &insurer,
+                &format!("{path}{query}"),
+                &[("Accept", "text/csv")],
+            )
             .await;
         assert_eq!(response.status(), 200);
         assert!(response.headers()["content-type"]
@@ -387,12 +409,25 @@ async fn csv_in_both_delimiters_and_json_hold_the_same_rows_and_fhir_lists_them(
             .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
         assert_eq!(header[0], "practice_agb");
-        assert_eq!(&header[9..], ["basis.kp_registered", "basis.prem_measured", "ldi.ldo_monthly_upload", "ldi.ldo_fill_rate"]);
+        assert_eq!(
+            &header[9..],
+            [
+                "basis.kp_registered",
+                "basis.prem_measured",
+                "ldi.ldo_monthly_upload",
+                "ldi.ldo_fill_rate"
+            ]
+        );
         let rows: Vec<Vec<String>> = reader
             .records()
             .map(|r| {
                 let r = r.unwrap();
-                let mut row = vec![r[0].to_string(), r[1].to_string(), r[7].to_string(), r[8].to_string()];
+                let mut row = vec![
+                    r[0].to_string(),
+                    r[1].to_string(),
+                    r[7].to_string(),
+                    r[8].to_string(),
+                ];
                 row.extend(r.iter().skip(9).map(String::from));
                 row
             })

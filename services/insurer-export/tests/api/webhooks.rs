@@ -30,10 +30,13 @@ struct Receiver {
     _server: actix_web::dev::ServerHandle,
 }
 
+/// The receiver's state: whether it is down, what it received, the secret it verifies with.
+type ReceiverState = (Arc<AtomicBool>, Arc<Mutex<Received>>, Arc<Mutex<String>>);
+
 async fn receive(
     req: HttpRequest,
     body: web::Bytes,
-    state: web::Data<(Arc<AtomicBool>, Arc<Mutex<Received>>, Arc<Mutex<String>>)>,
+    state: web::Data<ReceiverState>,
 ) -> HttpResponse {
     let (down, received, secret) = state.get_ref();
     let mut received = received.lock().unwrap();
@@ -52,7 +55,9 @@ async fn receive(
     let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or(0);
     let expected = signature(&secret.lock().unwrap(), &id, timestamp, &body).unwrap();
     let sent = header("webhook-signature");
-    if !sent.split(' ').any(|s| s == expected) || (chrono::Utc::now().timestamp() - timestamp).abs() > 300 {
+    if !sent.split(' ').any(|s| s == expected)
+        || (chrono::Utc::now().timestamp() - timestamp).abs() > 300
+    {
         received.bad_signatures += 1;
         return HttpResponse::Unauthorized().finish();
     }
@@ -185,7 +190,8 @@ async fn a_change_reaches_the_receiver_signed_after_retries_once() {
 
 #[tokio::test]
 async fn a_delivery_is_failed_once_its_retry_period_is_over() {
-    let suite = crate::helpers::start_with(|section| section.webhooks.retry_period_seconds = 1).await;
+    let suite =
+        crate::helpers::start_with(|section| section.webhooks.retry_period_seconds = 1).await;
     suite.create_practice("07000101", "De Linde").await;
     suite
         .insurer_with_criteria(OWN, json!({"base_set": "basis"}))
@@ -206,7 +212,10 @@ async fn a_delivery_is_failed_once_its_retry_period_is_over() {
     let mut status = String::new();
     for _ in 0..100 {
         let (_, deliveries) = caller.get(&path).await;
-        status = deliveries["items"][0]["status"].as_str().unwrap_or_default().to_string();
+        status = deliveries["items"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if status == "failed" {
             break;
         }
@@ -239,7 +248,10 @@ async fn queued_deliveries_wait_in_the_database_for_the_relay_of_the_next_start(
     // No relay runs: the change waits as a pending delivery.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.received.lock().unwrap().verified.is_empty());
-    let path = format!("/v1/insurers/{OWN}/webhooks/{}/deliveries", created["id"].as_str().unwrap());
+    let path = format!(
+        "/v1/insurers/{OWN}/webhooks/{}/deliveries",
+        created["id"].as_str().unwrap()
+    );
     let (_, deliveries) = caller.get(&path).await;
     assert_eq!(deliveries["items"][0]["status"], "pending");
     assert_eq!(deliveries["items"][0]["attempts"], json!([]));
