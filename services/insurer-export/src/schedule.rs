@@ -91,12 +91,14 @@ pub fn spawn(
     let interval = Duration::from_secs(settings.check_interval_seconds);
     tokio::spawn(async move {
         loop {
-            if let Err(e) = run_once(&pool, &signer, &register, clock.now()).await {
-                tracing::warn!(error = %e, "the snapshot schedule could not check");
-            }
+            // The first check waits one interval too: after a start the register's outbox first
+            // brings this service's view of the practices up to date.
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
                 _ = stopped.changed() => break,
+            }
+            if let Err(e) = run_once(&pool, &signer, &register, clock.now()).await {
+                tracing::warn!(error = %e, "the snapshot schedule could not check");
             }
         }
     });

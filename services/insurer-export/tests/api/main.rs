@@ -6,5 +6,6 @@ mod authorization;
 mod contract;
 mod criteria;
 mod helpers;
+mod schedule;
 mod snapshots;
 mod webhooks;
