@@ -478,55 +478,74 @@ pub async fn put_criteria(
         .thresholds
         .validate()
         .map_err(|e| ApiError::field(format!("thresholds.{}", e.field()), e.code(), e))?;
-    let thresholds = serde_json::to_value(request.thresholds).map_err(ApiError::internal)?;
     let client_id = principal.client_id.clone();
     let mut conn = connection(&pool).await?;
     let created = audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
-            // Locks the insurer: two changes of one year take turns for the next version number.
-            insurers::table
-                .find(uzovi.as_str())
-                .select(insurers::uzovi)
-                .for_update()
-                .first::<String>(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("insurer", &uzovi))?;
-            let existing = versions(conn, &uzovi, year).await?;
-            if let Some(current) = existing.as_slice().first().filter(|c| c.frozen) {
-                return Err(ApiError::conflict(format!(
-                    "version {} of the criteria of insurer {uzovi} for {year} was used by a snapshot and is frozen; publish a correction of the snapshot instead",
-                    current.version
-                )));
-            }
-            let version = existing.as_slice().first().map_or(1, |c| c.version + 1);
-            let ids: Vec<&str> = criteria.iter().map(|c| c.as_str()).collect();
-            let row: CriteriaRow = diesel::insert_into(criteria_sets::table)
-                .values((
-                    criteria_sets::insurer_uzovi.eq(uzovi.as_str()),
-                    criteria_sets::contract_year.eq(i32::from(year.value())),
-                    criteria_sets::version.eq(version),
-                    criteria_sets::base_set.eq(base_set.map(|s| s.as_str())),
-                    criteria_sets::criteria.eq(ids),
-                    criteria_sets::thresholds.eq(&thresholds),
-                    criteria_sets::created_by.eq(&client_id),
-                ))
-                .returning(CriteriaRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let view = row.view()?;
-            let event = AuditEvent::success(
-                "criteria.set",
-                "insurer",
-                format!("{uzovi}/{year}"),
+            let view = add_version(
+                conn,
+                &uzovi,
+                year,
+                base_set,
+                &criteria,
+                &request.thresholds,
+                &client_id,
             )
-            .with_detail(json!({"version": view.version}));
+            .await?;
+            let event = AuditEvent::success("criteria.set", "insurer", format!("{uzovi}/{year}"))
+                .with_detail(json!({"version": view.version}));
             Ok((view, event))
         }
         .scope_boxed()
     })
     .await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Records the next version of the insurer's criteria for `year`, on the caller's transaction;
+/// 404 without the insurer, 409 when the current version is frozen.
+pub async fn add_version(
+    conn: &mut AsyncPgConnection,
+    uzovi: &UzoviCode,
+    year: ContractYear,
+    base_set: Option<CriteriaSet>,
+    criteria: &[Criterion],
+    thresholds: &Thresholds,
+    created_by: &str,
+) -> Result<CriteriaVersion, ApiError> {
+    // Locks the insurer: two changes of one year take turns for the next version number.
+    insurers::table
+        .find(uzovi.as_str())
+        .select(insurers::uzovi)
+        .for_update()
+        .first::<String>(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("insurer", uzovi))?;
+    let existing = versions(conn, uzovi, year).await?;
+    if let Some(current) = existing.as_slice().first().filter(|c| c.frozen) {
+        return Err(ApiError::conflict(format!(
+            "version {} of the criteria of insurer {uzovi} for {year} was used by a snapshot and is frozen; publish a correction of the snapshot instead",
+            current.version
+        )));
+    }
+    let version = existing.as_slice().first().map_or(1, |c| c.version + 1);
+    let ids: Vec<&str> = criteria.iter().map(|c| c.as_str()).collect();
+    let thresholds = serde_json::to_value(thresholds).map_err(ApiError::internal)?;
+    let row: CriteriaRow = diesel::insert_into(criteria_sets::table)
+        .values((
+            criteria_sets::insurer_uzovi.eq(uzovi.as_str()),
+            criteria_sets::contract_year.eq(i32::from(year.value())),
+            criteria_sets::version.eq(version),
+            criteria_sets::base_set.eq(base_set.map(|s| s.as_str())),
+            criteria_sets::criteria.eq(ids),
+            criteria_sets::thresholds.eq(&thresholds),
+            criteria_sets::created_by.eq(created_by),
+        ))
+        .returning(CriteriaRow::as_returning())
+        .get_result(conn)
+        .await?;
+    row.view()
 }
 
 /// Read an insurer's criteria for a contract year

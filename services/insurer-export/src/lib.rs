@@ -3,6 +3,7 @@
 //! (as JSON, CSV and FHIR), the change feed after it and webhooks that push each change.
 
 pub mod changes;
+pub mod demo;
 pub mod events;
 pub mod insurers;
 pub mod paths;

@@ -127,3 +127,41 @@ async fn a_snapshot_needs_a_differentiating_insurer_with_criteria() {
         .await;
     assert_eq!(status, 409, "{problem}");
 }
+
+#[tokio::test]
+async fn the_demo_seeds_three_differentiating_insurers_with_criteria_once() {
+    let suite = start().await;
+    let summary =
+        praktijkregister_insurer_export::demo::seed(&suite.export.pool, chrono::Utc::now())
+            .await
+            .unwrap();
+    assert!(summary.webhook_secret.unwrap().starts_with("whsec_"));
+    let (_, list) = suite
+        .export
+        .client
+        .caller(&suite.registrar())
+        .get("/v1/insurers")
+        .await;
+    let insurers = list["items"].as_array().unwrap();
+    assert_eq!(insurers.len(), 3);
+    assert!(insurers.iter().all(|i| i["differentiated"] == true));
+    let (status, criteria) = suite
+        .export
+        .client
+        .caller(&suite.insurer(OWN))
+        .get(&format!("/v1/insurers/{OWN}/criteria/{}", contract_year()))
+        .await;
+    assert_eq!(status, 200, "{criteria}");
+    assert_eq!(criteria["current"]["base_set"], "plus");
+    let (_, hooks) = suite
+        .export
+        .client
+        .caller(&suite.insurer(OWN))
+        .get(&format!("/v1/insurers/{OWN}/webhooks"))
+        .await;
+    assert_eq!(hooks["items"].as_array().unwrap().len(), 1);
+    let again = praktijkregister_insurer_export::demo::seed(&suite.export.pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(again.webhook_secret.is_none());
+}
