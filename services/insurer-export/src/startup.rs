@@ -155,6 +155,12 @@ impl Service for InsurerExport {
         praktijkregister_scopes::insurer_export::ALL
     }
 
+    fn metrics_sources(
+        _state: &ExportContext,
+    ) -> Vec<Arc<dyn praktijkregister_platform::metrics::MetricsSource>> {
+        vec![Arc::new(webhooks::relay::WebhookMetrics)]
+    }
+
     fn build_state<'a>(
         settings: &'a Settings,
         section: &'a ExportSettings,

@@ -244,3 +244,59 @@ pub fn spawn(
         }
     });
 }
+
+/// The webhook queue in `/metrics`: deliveries by state, and the age of the oldest pending one
+/// (a growing value means an endpoint is down or the relay is stuck).
+pub struct WebhookMetrics;
+
+#[async_trait::async_trait]
+impl praktijkregister_platform::metrics::MetricsSource for WebhookMetrics {
+    async fn render(
+        &self,
+        conn: &mut AsyncPgConnection,
+        service: &str,
+    ) -> Result<String, ApiError> {
+        use std::fmt::Write as _;
+        let by_status: Vec<(String, i64)> = webhook_deliveries::table
+            .group_by(webhook_deliveries::status)
+            .select((webhook_deliveries::status, diesel::dsl::count_star()))
+            .load(conn)
+            .await?;
+        let oldest: Option<DateTime<Utc>> = webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq("pending"))
+            .select(diesel::dsl::min(webhook_deliveries::created_at))
+            .first(conn)
+            .await?;
+        let label = service.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP prr_webhook_deliveries Webhook deliveries by state."
+        );
+        let _ = writeln!(out, "# TYPE prr_webhook_deliveries gauge");
+        for state in ["pending", "delivered", "failed"] {
+            let count = by_status
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            let _ = writeln!(
+                out,
+                "prr_webhook_deliveries{{service=\"{label}\",status=\"{state}\"}} {count}"
+            );
+        }
+        let age = oldest.map_or(0.0, |at| {
+            (Utc::now() - at).num_milliseconds() as f64 / 1000.0
+        });
+        let _ = writeln!(
+            out,
+            "# HELP prr_webhook_oldest_pending_age_seconds Age of the oldest pending webhook delivery."
+        );
+        let _ = writeln!(out, "# TYPE prr_webhook_oldest_pending_age_seconds gauge");
+        let _ = writeln!(
+            out,
+            "prr_webhook_oldest_pending_age_seconds{{service=\"{label}\"}} {:.3}",
+            age.max(0.0)
+        );
+        Ok(out)
+    }
+}

@@ -166,6 +166,19 @@ async fn a_change_reaches_the_receiver_signed_after_retries_once() {
     assert_eq!(attempts[0]["status"], 503);
     assert_eq!(attempts.last().unwrap()["status"], 204);
 
+    // The queue is in the service's metrics.
+    let metrics = reqwest::get(suite.export.client.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains("prr_webhook_deliveries{service=\"insurer_export\",status=\"delivered\"} 1"),
+        "{metrics}"
+    );
+
     // Redelivered by hand: the receiver gets the same message id again.
     let (status, _) = caller
         .post(
