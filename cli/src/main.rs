@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use praktijkregister_domain::ClientRole;
+use praktijkregister_insurer_export::startup::InsurerExport;
 use praktijkregister_platform::audit::Actor;
 use praktijkregister_platform::config::{Config, ServerSettings, ServiceDefaults, Settings};
 use praktijkregister_platform::http::openapi_json;
@@ -19,7 +20,7 @@ use praktijkregister_register::settings::RegisterSettings;
 use praktijkregister_register::startup::Register;
 
 /// Every service of the suite, in start order.
-const SERVICES: &[&dyn ServiceEntry] = &[&Entry::<Register>::NEW];
+const SERVICES: &[&dyn ServiceEntry] = &[&Entry::<Register>::NEW, &Entry::<InsurerExport>::NEW];
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +60,11 @@ enum Command {
         /// A dozen practices in every state of the cycle, with therapists, KP data and annual plans.
         #[arg(long, required = true)]
         demo: bool,
+    },
+    /// Work with insurer snapshots.
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
     },
     /// Print a service's OpenAPI document.
     Openapi {
@@ -131,6 +137,21 @@ enum ClientCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Check a downloaded snapshot offline: canonical JSON, its id, and its signature.
+    Verify {
+        /// The snapshot body as downloaded (JSON).
+        file: PathBuf,
+        /// The file with the detached JWS (`…/snapshots/{id}/signature`).
+        #[arg(long)]
+        signature: PathBuf,
+        /// The JWK Set: a file, or the URL of the service's `/.well-known/jwks.json`.
+        #[arg(long)]
+        jwks: String,
+    },
+}
+
 fn parse_role(value: &str) -> Result<ClientRole, String> {
     ClientRole::parse(value).map_err(|e| e.to_string())
 }
@@ -174,8 +195,17 @@ async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Re
         }
         Command::Seed { demo: _ } => {
             let server = config.server(Register::NAME)?;
-            seed_demo(&settings, &server, &config.section(Register::NAME)?).await
+            seed_demo(&settings, &server, &config.section(Register::NAME)?).await?;
+            seed_export_demo(&settings, &config.server(InsurerExport::NAME)?).await
         }
+        Command::Snapshot {
+            command:
+                SnapshotCommand::Verify {
+                    file,
+                    signature,
+                    jwks,
+                },
+        } => verify_snapshot(&file, &signature, &jwks).await,
         Command::Openapi { service } => {
             use std::io::Write as _;
             let document = openapi_json(&service.openapi())?;
@@ -285,6 +315,63 @@ async fn seed_demo(
             client.role, client.name, client.client_id, client.client_secret
         );
     }
+    Ok(())
+}
+
+/// The insurer-export service's demonstration data: insurers, criteria sets and a webhook.
+async fn seed_export_demo(settings: &Settings, server: &ServerSettings) -> anyhow::Result<()> {
+    use praktijkregister_insurer_export::demo;
+    let pool = service::migrate::<InsurerExport>(settings, server).await?;
+    let summary = demo::seed(&pool, chrono::Utc::now()).await?;
+    let year = summary.contract_year;
+    match summary.webhook_secret {
+        Some(secret) => {
+            println!(
+                "insurer export: insurers 3311 Zilveren Kruis (plus), 7095 VGZ (ldi) and 9664 CZ \
+                 (plus, ceiling 140) with criteria for {year}; a webhook of {} to {} with \
+                 secret={secret}",
+                demo::DEMO_INSURER,
+                demo::DEMO_WEBHOOK_URL
+            );
+            println!(
+                "the snapshots of {year} are built by the service once it has run for a while \
+                 after the export date, or now: POST /v1/insurers/{}/exports/{year}",
+                demo::DEMO_INSURER
+            );
+        }
+        None => println!("insurer export: insurers exist already; nothing seeded"),
+    }
+    Ok(())
+}
+
+/// Verifies a snapshot file against its signature and a JWK Set (file or URL).
+async fn verify_snapshot(
+    file: &std::path::Path,
+    signature: &std::path::Path,
+    jwks: &str,
+) -> anyhow::Result<()> {
+    let body = std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+    let signature = std::fs::read_to_string(signature)
+        .with_context(|| format!("could not read {}", signature.display()))?;
+    let jwks_text = if jwks.starts_with("http://") || jwks.starts_with("https://") {
+        reqwest::get(jwks)
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("could not fetch {jwks}"))?
+            .text()
+            .await
+            .with_context(|| format!("could not read {jwks}"))?
+    } else {
+        std::fs::read_to_string(jwks).with_context(|| format!("could not read {jwks}"))?
+    };
+    let keys: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(&jwks_text).context("the JWK Set is not valid")?;
+    let verified = praktijkregister_insurer_export::verify::verify(&body, &signature, &keys)
+        .context("the snapshot does not verify")?;
+    println!(
+        "valid: snapshot {} signed by key {}",
+        verified.id, verified.kid
+    );
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod deliveries;
 pub mod demo;
 pub mod epd;
 pub mod evidence;
+pub mod export_events;
 pub mod improvement_plans;
 pub mod intervision;
 pub mod kp;

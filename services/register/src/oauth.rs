@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::clients::repository::{self as clients, ClientRow};
 use crate::credentials::{self, Verification};
-use praktijkregister_platform::signing::TokenSubject;
+use praktijkregister_platform::signing::{JwksDocument, TokenSubject};
 
 /// The form of a token request (`application/x-www-form-urlencoded`).
 #[derive(Debug, ToSchema)]
@@ -360,14 +360,6 @@ pub async fn token(
             expires_in: ctx.signer.lifetime_seconds(),
             scope,
         }))
-}
-
-/// The published signing keys (JWK Set).
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "q0eC1y6pXo0s8cF1m3l8Dg", "alg": "EdDSA", "use": "sig"}]}))]
-pub struct JwksDocument {
-    #[schema(value_type = Vec<Object>)]
-    pub keys: Vec<serde_json::Value>,
 }
 
 /// Token verification keys

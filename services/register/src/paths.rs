@@ -5,19 +5,8 @@
 use praktijkregister_domain::{CycleYear, EpdVendorId, OefentherapieAgb, Period, UzoviCode};
 use praktijkregister_platform::error::ApiError;
 use praktijkregister_platform::path_param;
+use praktijkregister_platform::paths::exact;
 use uuid::Uuid;
-
-/// The segment as sent, for a parser: the domain types trim what they parse (a CSV field, a form
-/// value), but a path names one resource and `07000101%20` is not `07000101` (DESIGN §4). A segment
-/// with surrounding whitespace is handed on as a value no parser accepts, so that the type's own
-/// refusal (404 for an identifier, 422 for a year) answers it.
-fn exact(raw: &str) -> &str {
-    if raw.trim() == raw {
-        raw
-    } else {
-        "\u{0}"
-    }
-}
 
 path_param! {
     /// The practice (`{agb}`) of the path.

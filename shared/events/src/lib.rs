@@ -11,12 +11,14 @@
 //! platform's outbox and inbox what they need to know about any event.
 
 pub mod kp;
+pub mod practice;
 pub mod visitation;
 
 use serde::Serialize;
 use uuid::Uuid;
 
 pub use kp::{KpEvent, KpEventKind, KpState, INSURER_EXPORT};
+pub use practice::{PracticeChange, PracticeEvent, PracticeLocation, RegisterEvent};
 pub use visitation::{VisitationEvent, VisitationEventKind, VisitationOutcome};
 
 /// What the outbox (sending) and the inbox (receiving, once per id) need of an event.

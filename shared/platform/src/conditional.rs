@@ -46,3 +46,13 @@ pub fn required_version(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
             )
         })
 }
+
+/// Whether an `If-None-Match` value (`*` or a list of entity tags) matches `etag`. The comparison
+/// is weak (RFC 9110 §13.1.2): a `W/` prefix is ignored.
+pub fn none_match<'a>(values: impl IntoIterator<Item = &'a str>, etag: &str) -> bool {
+    values
+        .into_iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
+}

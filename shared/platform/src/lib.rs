@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod canonical_json;
 pub mod clock;
 pub mod conditional;
 pub mod config;

@@ -102,3 +102,14 @@ pub fn uuid() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
         .into()
 }
+
+/// The segment as sent, for a parser: domain types trim what they parse (a CSV field, a form
+/// value), but a path names one resource and `07000101%20` is not `07000101` (DESIGN §4). A
+/// segment with surrounding whitespace is handed on as a value no parser accepts.
+pub fn exact(raw: &str) -> &str {
+    if raw.trim() == raw {
+        raw
+    } else {
+        "\u{0}"
+    }
+}

@@ -280,6 +280,40 @@ impl ServiceClient {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
+        let (service, bytes) = self
+            .send(method, url, body, retry, "application/json")
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| ServiceCallError::BadAnswer {
+            service,
+            status: None,
+            detail: format!("the answer is not the expected JSON: {e}"),
+        })
+    }
+
+    /// `GET` a body of another media type (`accept`), e.g. an NDJSON feed, whole; retried as an
+    /// idempotent call.
+    pub async fn get_bytes(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> Result<actix_web::web::Bytes, ServiceCallError> {
+        self.send::<()>(Method::GET, url, None, Retry::Idempotent, accept)
+            .await
+            .map(|(_, bytes)| bytes)
+    }
+
+    /// One call with its retries; the upstream's name and the body of its 2xx answer.
+    async fn send<B>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        retry: Retry,
+        accept: &str,
+    ) -> Result<(String, actix_web::web::Bytes), ServiceCallError>
+    where
+        B: Serialize + ?Sized,
+    {
         let target = self.resolve(url)?;
         let service = target
             .host_str()
@@ -308,12 +342,12 @@ impl ServiceClient {
                 .http
                 .request(method.clone(), target.clone())
                 .bearer_auth(&token)
-                .header(reqwest::header::ACCEPT, "application/json");
+                .header(reqwest::header::ACCEPT, accept);
             if let Some(body) = body {
                 request = request.json(body);
             }
             let outcome = match request.send().await {
-                Ok(response) => self.read::<T>(response, &service).await,
+                Ok(response) => self.read(response, &service).await,
                 Err(e) => Err(transport_error(&e, &service)),
             };
             match outcome {
@@ -323,7 +357,8 @@ impl ServiceClient {
                     self.forget_token(&token).await;
                 }
                 Err(e) if attempt < attempts && retryable(&e) => self.pause(attempt, &e).await,
-                other => return other,
+                Ok(bytes) => return Ok((service, bytes)),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -346,22 +381,18 @@ impl ServiceClient {
         parsed.map_err(|e| ServiceCallError::Invalid(format!("URL {url:?}: {e}")))
     }
 
-    async fn read<T: DeserializeOwned>(
+    async fn read(
         &self,
         response: reqwest::Response,
         service: &str,
-    ) -> Result<T, ServiceCallError> {
+    ) -> Result<actix_web::web::Bytes, ServiceCallError> {
         let status = response.status();
         let bytes = response
             .bytes()
             .await
             .map_err(|e| transport_error(&e, service))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| ServiceCallError::BadAnswer {
-                service: service.to_string(),
-                status: None,
-                detail: format!("the answer is not the expected JSON: {e}"),
-            });
+            return Ok(bytes);
         }
         if status.is_client_error() {
             return Err(ServiceCallError::Refused {
@@ -488,7 +519,7 @@ fn transport_error(error: &reqwest::Error, service: &str) -> ServiceCallError {
     }
 }
 
-fn describe_transport(error: &reqwest::Error) -> String {
+pub fn describe_transport(error: &reqwest::Error) -> String {
     let mut text = if error.is_timeout() {
         "timed out".to_string()
     } else if error.is_connect() {

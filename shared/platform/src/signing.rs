@@ -159,6 +159,19 @@ impl TokenSigner {
             .collect()
     }
 
+    /// A detached JWS (RFC 7515 Appendix F) over `payload`: `header..signature`, signed with the
+    /// current key and naming it by `kid`, so that a document published beside its signature can
+    /// be checked against the published key set ([`verify_detached`]).
+    pub fn sign_detached(&self, payload: &[u8]) -> Result<String, KeyError> {
+        let header = serde_json::json!({"alg": "EdDSA", "kid": self.current.kid});
+        let header = URL_SAFE_NO_PAD.encode(header.to_string());
+        let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, Algorithm::EdDSA)
+                .map_err(KeyError::Sign)?;
+        Ok(format!("{header}..{signature}"))
+    }
+
     pub fn issue(&self, subject: TokenSubject<'_>) -> Result<String, KeyError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -182,6 +195,60 @@ impl TokenSigner {
         header.typ = Some("at+jwt".into());
         jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(KeyError::Sign)
     }
+}
+
+/// Why a detached signature does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DetachedSignatureError {
+    #[error("the signature is not a detached JWS (header..signature)")]
+    Malformed,
+    #[error("the signature's algorithm is not EdDSA")]
+    Algorithm,
+    #[error("no key {0:?} in the key set")]
+    UnknownKey(String),
+    #[error("the signature does not match the document")]
+    Mismatch,
+}
+
+/// Checks a detached JWS made by [`TokenSigner::sign_detached`] over `payload` against the key
+/// of its `kid` in `jwks`; the key id on success.
+pub fn verify_detached(
+    jws: &str,
+    payload: &[u8],
+    jwks: &JwkSet,
+) -> Result<String, DetachedSignatureError> {
+    let mut parts = jws.trim().split('.');
+    let (Some(header), Some(""), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(DetachedSignatureError::Malformed);
+    };
+    let decoded = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| DetachedSignatureError::Malformed)?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&decoded).map_err(|_| DetachedSignatureError::Malformed)?;
+    if header["alg"] != "EdDSA" {
+        return Err(DetachedSignatureError::Algorithm);
+    }
+    let kid = header["kid"]
+        .as_str()
+        .ok_or(DetachedSignatureError::Malformed)?
+        .to_string();
+    let jwk = jwks
+        .find(&kid)
+        .ok_or_else(|| DetachedSignatureError::UnknownKey(kid.clone()))?;
+    let key =
+        DecodingKey::from_jwk(jwk).map_err(|_| DetachedSignatureError::UnknownKey(kid.clone()))?;
+    let input = format!("{}.{}", header_part(jws), URL_SAFE_NO_PAD.encode(payload));
+    match jsonwebtoken::crypto::verify(signature, input.as_bytes(), &key, Algorithm::EdDSA) {
+        Ok(true) => Ok(kid),
+        _ => Err(DetachedSignatureError::Mismatch),
+    }
+}
+
+fn header_part(jws: &str) -> &str {
+    jws.trim().split('.').next().unwrap_or_default()
 }
 
 fn read(path: &Path) -> Result<String, KeyError> {
@@ -234,4 +301,41 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?;
     file.write_all(contents)
+}
+
+/// The published signing keys (JWK Set).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "q0eC1y6pXo0s8cF1m3l8Dg", "alg": "EdDSA", "use": "sig"}]}))]
+pub struct JwksDocument {
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<serde_json::Value>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_detached_signature_holds_for_its_document_only() {
+        let auth = Settings::defaults().unwrap().auth;
+        let signer = TokenSigner::generate(&auth).unwrap();
+        let jws = signer.sign_detached(b"{\"a\":1}").unwrap();
+        assert!(jws.contains(".."), "{jws}");
+        let kid = verify_detached(&jws, b"{\"a\":1}", &signer.jwks()).unwrap();
+        assert_eq!(Some(kid), signer.jwks().keys[0].common.key_id);
+        assert_eq!(
+            verify_detached(&jws, b"{\"a\":2}", &signer.jwks()),
+            Err(DetachedSignatureError::Mismatch)
+        );
+        let other = TokenSigner::generate(&auth).unwrap();
+        assert!(matches!(
+            verify_detached(&jws, b"{\"a\":1}", &other.jwks()),
+            Err(DetachedSignatureError::UnknownKey(_))
+        ));
+        assert_eq!(
+            verify_detached("abc", b"", &signer.jwks()),
+            Err(DetachedSignatureError::Malformed)
+        );
+    }
 }

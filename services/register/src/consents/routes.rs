@@ -71,6 +71,10 @@ pub async fn grant_consent(
                 client_id,
             )
             .await?;
+            if created {
+                crate::export_events::consent(conn, agb.as_str(), uzovi.as_str(), true, now)
+                    .await?;
+            }
             let event = AuditEvent::success("consent.grant", "consent", format!("{agb}/{uzovi}"))
                 .with_detail(json!({"granted_on": consent.granted_on, "created": created}));
             Ok(((consent, created), event))
@@ -122,6 +126,7 @@ pub async fn revoke_consent(
                     "practice {agb} has no active consent for insurer {uzovi}"
                 )));
             }
+            crate::export_events::consent(conn, agb.as_str(), uzovi.as_str(), false, now).await?;
             let event = AuditEvent::success("consent.revoke", "consent", format!("{agb}/{uzovi}"));
             Ok(((), event))
         }

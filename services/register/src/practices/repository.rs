@@ -155,7 +155,9 @@ pub async fn insert(
         .optional()?;
     let Some(row) = inserted else { return Ok(None) };
     insert_locations(conn, agb, &fields.locations).await?;
-    Ok(Some(assemble(row, fields.locations.clone())?))
+    let practice = assemble(row, fields.locations.clone())?;
+    crate::export_events::practice_data(conn, &practice).await?;
+    Ok(Some(practice))
 }
 
 async fn locations_of(
@@ -258,7 +260,9 @@ pub async fn update(
         .execute(conn)
         .await?;
     insert_locations(conn, agb, &fields.locations).await?;
-    Ok(Update::Done(assemble(row, fields.locations.clone())?))
+    let practice = assemble(row, fields.locations.clone())?;
+    crate::export_events::practice_data(conn, &practice).await?;
+    Ok(Update::Done(practice))
 }
 
 /// Filters of the practice list.

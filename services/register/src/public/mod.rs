@@ -66,15 +66,7 @@ pub fn body_etag(body: &[u8]) -> String {
     format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(body)))
 }
 
-/// Whether an `If-None-Match` value (`*` or a list of entity tags) matches `etag`. The comparison
-/// is weak (RFC 9110 §13.1.2): a `W/` prefix is ignored.
-pub fn none_match<'a>(values: impl IntoIterator<Item = &'a str>, etag: &str) -> bool {
-    values
-        .into_iter()
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
-}
+pub use praktijkregister_platform::conditional::none_match;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -62,6 +62,17 @@ pub async fn find_or_apply(
         },
     )
     .await?;
+    crate::export_events::registration(
+        conn,
+        practice_agb,
+        year,
+        None,
+        RegistrationState::Applied,
+        None,
+        cause.reason,
+        cause.at,
+    )
+    .await?;
     Ok(row)
 }
 
@@ -126,6 +137,17 @@ pub async fn apply(
             reason: cause.reason,
             at: cause.at,
         },
+    )
+    .await?;
+    crate::export_events::registration(
+        conn,
+        &row.practice_agb,
+        row.cycle_year,
+        Some(from),
+        to,
+        registered_at,
+        cause.reason,
+        cause.at,
     )
     .await?;
     Ok(updated)

@@ -36,6 +36,9 @@ fn setup() -> Setup {
     let mut register = testing::section::<Register>();
     register.bootstrap.registrar_client_id = REGISTRAR_ID.into();
     register.bootstrap.registrar_client_secret = Some(SecretString::from(REGISTRAR_SECRET));
+    // The tests read the outbox as the register writes it: no relay delivers it to the
+    // insurer-export service's default address.
+    register.outbox.destinations.clear();
     Setup { settings, register }
 }
 

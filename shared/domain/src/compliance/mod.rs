@@ -222,6 +222,26 @@ impl Criterion {
         }
     }
 
+    /// Whether the criterion is judged on the practice's quality data: its LDO registration,
+    /// PREM results or treatment index. 001 §1.3c: the register shares practice-level quality
+    /// data with an insurer only with the practice's consent, so without it such a criterion is
+    /// not judged for that insurer. KP registration, registration, visitation, intervision
+    /// participation (never its content), IOPs and the shared-address features are register
+    /// data of the practice, shown with its registration.
+    pub fn needs_quality_data(self) -> bool {
+        matches!(
+            self,
+            Self::BasisPremMeasured
+                | Self::LdiLdoMonthlyUpload
+                | Self::LdiLdoFillRate
+                | Self::PlusTreatmentIndex
+                | Self::PlusLdoMonthlyUpload
+                | Self::PlusLdoFillRate
+                | Self::PlusPremOffered
+                | Self::PlusPremScores
+        )
+    }
+
     /// Where the condition is written: document 001 and its section.
     pub fn source(self) -> &'static str {
         match self {

@@ -1,0 +1,10 @@
+DROP TABLE webhook_attempts;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_endpoints;
+DROP TABLE snapshots;
+DROP TABLE changes;
+DROP TABLE consents;
+DROP TABLE registrations;
+DROP TABLE practices;
+DROP TABLE criteria_sets;
+DROP TABLE insurers;

@@ -1,0 +1,437 @@
+//! Building, correcting and pulling snapshots, and the explanation of one practice.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use praktijkregister_domain::UzoviCode;
+use praktijkregister_platform::audit::{self, AuditEvent};
+use praktijkregister_platform::auth::Principal;
+use praktijkregister_platform::conditional::none_match;
+use praktijkregister_platform::db::{connection, DbPool};
+use praktijkregister_platform::error::{ApiError, Problem};
+use praktijkregister_platform::http::Json;
+use praktijkregister_scopes::insurer_export as scopes;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::formats::{self, Delimiter};
+use super::{Builder, Correction, ListedPractice, SnapshotBody, SnapshotSummary, Stored};
+use crate::paths::{ContractYearPath, InsurerPath, PracticePath, SnapshotPath};
+use crate::startup::ExportContext;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(build_snapshot)
+        .service(correct_snapshot)
+        .service(get_export)
+        .service(explain_practice)
+        .service(list_snapshots)
+        .service(get_snapshot)
+        .service(get_signature);
+}
+
+/// The media type of the detached signature.
+const JOSE: &str = "application/jose";
+const FHIR_JSON: &str = "application/fhir+json";
+
+fn builder(ctx: &ExportContext) -> Builder<'_> {
+    Builder {
+        signer: &ctx.signer,
+        register: &ctx.register,
+        now: ctx.clock.now(),
+    }
+}
+
+/// Build the snapshot of an insurer for a contract year
+///
+/// Builds, signs and stores the list of the insurer for contract year Y+1 now: exactly the
+/// practices registered for cycle year Y, each judged on the insurer's current criteria set
+/// (which is frozen from then on) over the register's evidence. The service also builds it by
+/// itself on the export date. 409 when the insurer does not contract differentiated, has no
+/// criteria for the year, or already has a snapshot for it (publish a correction instead).
+#[utoipa::path(
+    tag = "Snapshots",
+    params(InsurerPath, ContractYearPath),
+    responses(
+        (status = 201, description = "Built", body = SnapshotSummary),
+        (status = 404, description = "No such insurer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not differentiated, no criteria, or already built", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid contract year", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The register's evidence feed was incomplete or unreadable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The register cannot be read", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["exports:build"]))
+)]
+#[post("/v1/insurers/{uzovi}/exports/{contract_year}")]
+pub async fn build_snapshot(
+    ctx: web::Data<ExportContext>,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+    ContractYearPath(year): ContractYearPath,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(scopes::EXPORTS_BUILD)?;
+    let summary = builder(&ctx)
+        .build(&pool, (&principal).into(), &uzovi, year, None)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/insurers/{uzovi}/snapshots/{}", summary.id),
+        ))
+        .json(summary))
+}
+
+/// Why a snapshot is corrected.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Practice 07012345 was registered in time; the register corrected its visitation date."}))]
+pub struct CorrectionRequest {
+    /// Shown in the correction's body and audit trail.
+    pub reason: String,
+}
+
+/// Publish a correction of a snapshot
+///
+/// Builds a new snapshot of the insurer for the contract year as the register stands now, with
+/// the reason, that supersedes the current one (which stays readable under its id). The criteria
+/// set applied is the current version.
+#[utoipa::path(
+    tag = "Snapshots",
+    params(InsurerPath, ContractYearPath),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 201, description = "The correction", body = SnapshotSummary),
+        (status = 404, description = "No such insurer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No snapshot to correct, not differentiated, or no criteria", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, or invalid contract year", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The register's evidence feed was incomplete or unreadable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The register cannot be read", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["exports:build"]))
+)]
+#[post("/v1/insurers/{uzovi}/exports/{contract_year}/corrections")]
+pub async fn correct_snapshot(
+    ctx: web::Data<ExportContext>,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+    ContractYearPath(year): ContractYearPath,
+    body: Json<CorrectionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(scopes::EXPORTS_BUILD)?;
+    let reason = body.into_inner().reason;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::field(
+            "reason",
+            "text_length",
+            "a reason has 1 to 2000 characters",
+        ));
+    }
+    let summary = builder(&ctx)
+        .build(
+            &pool,
+            (&principal).into(),
+            &uzovi,
+            year,
+            Some(Correction { reason }),
+        )
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/insurers/{uzovi}/snapshots/{}", summary.id),
+        ))
+        .json(summary))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// The CSV separator: `semicolon` (default, with a UTF-8 byte-order mark, for Dutch Excel)
+    /// or `comma`.
+    #[param(example = "comma")]
+    pub delimiter: Option<String>,
+}
+
+/// The current snapshot of the insurer and year, read by `principal` (404 for another insurer's).
+async fn current(
+    conn: &mut diesel_async::AsyncPgConnection,
+    principal: &Principal,
+    uzovi: &UzoviCode,
+    year: praktijkregister_domain::ContractYear,
+) -> Result<Stored, ApiError> {
+    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
+    let id = super::current_id(conn, uzovi, year)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}")))?;
+    super::stored(conn, uzovi, &id).await
+}
+
+fn parse_body(stored: &Stored) -> Result<SnapshotBody, ApiError> {
+    serde_json::from_slice(&stored.body).map_err(ApiError::internal)
+}
+
+/// Pull an insurer's list
+///
+/// The current snapshot of the insurer for the contract year (the correction, if one was
+/// published). By `Accept`: `application/json` (default) gives the signed body byte for byte;
+/// `text/csv` one row per practice, the same rows as the JSON (`;` with a UTF-8 byte-order mark,
+/// or `,` with `?delimiter=comma`); `application/fhir+json` a FHIR R4 `Bundle` of `Organization`
+/// (identifiers AGB-Z and KvK) and `Location` resources. `ETag` is the snapshot id: send it in
+/// `If-None-Match` for a 304. The signature is at `/v1/insurers/{uzovi}/snapshots/{id}/signature`.
+/// An insurer pulls only its own list (another UZOVI answers 404). Every pull is in the audit
+/// trail.
+#[utoipa::path(
+    tag = "Snapshots",
+    params(
+        InsurerPath, ContractYearPath, ExportParams,
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "The snapshot id (ETag) already held"),
+    ),
+    responses(
+        (status = 200, description = "The list",
+            content(
+                (SnapshotBody = "application/json"),
+                (String = "text/csv"),
+                (Object = "application/fhir+json"),
+            ),
+            headers(
+                ("ETag" = String, description = "The snapshot id, quoted"),
+                ("Snapshot-Id" = String, description = "The snapshot id"),
+            )),
+        (status = 304, description = "Not modified: the snapshot is the one held",
+            headers(("ETag" = String, description = "The snapshot id, quoted"))),
+        (status = 404, description = "No such insurer (or not yours), or no snapshot for the year", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid contract year or delimiter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["exports:read"]))
+)]
+#[get("/v1/insurers/{uzovi}/exports/{contract_year}")]
+pub async fn get_export(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+    ContractYearPath(year): ContractYearPath,
+    params: web::Query<ExportParams>,
+) -> Result<HttpResponse, ApiError> {
+    let delimiter = match params.delimiter.as_deref() {
+        None | Some("semicolon") => Delimiter::Semicolon,
+        Some("comma") => Delimiter::Comma,
+        Some(_) => {
+            return Err(ApiError::field(
+                "delimiter",
+                "delimiter",
+                "the delimiter is semicolon or comma",
+            ))
+        }
+    };
+    let mut conn = connection(&pool).await?;
+    let stored = current(&mut conn, &principal, &uzovi, year).await?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let form = if accept.contains("text/csv") {
+        "csv"
+    } else if accept.contains(FHIR_JSON) {
+        "fhir"
+    } else {
+        "json"
+    };
+    let event = AuditEvent::success("export.pull", "snapshot", &stored.summary.id)
+        .with_detail(json!({"insurer": uzovi, "contract_year": year.value(), "format": form}));
+    audit::record(&mut conn, (&principal).into(), &event).await?;
+    let etag = format!("\"{}\"", stored.summary.id);
+    let matches = none_match(
+        req.headers()
+            .get_all(header::IF_NONE_MATCH)
+            .filter_map(|v| v.to_str().ok()),
+        &etag,
+    );
+    if matches {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::VARY, "Accept"))
+            .finish());
+    }
+    let mut answer = HttpResponse::Ok();
+    answer
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::VARY, "Accept"))
+        .insert_header(("Snapshot-Id", stored.summary.id.clone()));
+    Ok(match form {
+        "csv" => {
+            let body = parse_body(&stored)?;
+            let bytes = formats::csv(&body, delimiter).map_err(ApiError::internal)?;
+            answer
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"praktijkregister-{uzovi}-{}.csv\"",
+                        year.value()
+                    ),
+                ))
+                .body(bytes)
+        }
+        "fhir" => {
+            let body = parse_body(&stored)?;
+            answer
+                .content_type(FHIR_JSON)
+                .json(formats::fhir_bundle(&body, &stored.summary.id))
+        }
+        _ => answer.content_type("application/json").body(stored.body),
+    })
+}
+
+/// One practice of a snapshot, explained criterion by criterion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Explanation {
+    pub snapshot_id: String,
+    pub contract_year: u16,
+    pub cycle_year: u16,
+    pub practice: ListedPractice,
+}
+
+/// Explain one practice's eligibility
+///
+/// The practice as the insurer's current snapshot lists it: eligible or not, and per criterion
+/// of the insurer's set `met`, `not_met`, `unknown` or `no_consent`, with the evidence it was
+/// judged on, the reason and the section of 001 it comes from. Quality figures only with the
+/// practice's consent. 404 when the practice is not on the list. Every read is in the audit
+/// trail.
+#[utoipa::path(
+    tag = "Snapshots",
+    params(InsurerPath, ContractYearPath, PracticePath),
+    responses(
+        (status = 200, description = "The explanation", body = Explanation),
+        (status = 404, description = "No such insurer (or not yours), no snapshot, or the practice is not on the list", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid contract year", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["exports:read"]))
+)]
+#[get("/v1/insurers/{uzovi}/exports/{contract_year}/practices/{agb}")]
+pub async fn explain_practice(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+    ContractYearPath(year): ContractYearPath,
+    PracticePath(agb): PracticePath,
+) -> Result<web::Json<Explanation>, ApiError> {
+    let mut conn = connection(&pool).await?;
+    let stored = current(&mut conn, &principal, &uzovi, year).await?;
+    let body = parse_body(&stored)?;
+    let practice = body
+        .practices
+        .into_iter()
+        .find(|p| p.agb == agb.as_str())
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "practice {agb} is not on the list of insurer {uzovi} for {year}"
+            ))
+        })?;
+    let event = AuditEvent::success("export.explain", "practice", agb.as_str())
+        .with_detail(json!({"insurer": uzovi, "snapshot": stored.summary.id}));
+    audit::record(&mut conn, (&principal).into(), &event).await?;
+    Ok(web::Json(Explanation {
+        snapshot_id: stored.summary.id,
+        contract_year: body.contract_year,
+        cycle_year: body.cycle_year,
+        practice,
+    }))
+}
+
+/// The snapshots of an insurer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnapshotList {
+    pub items: Vec<SnapshotSummary>,
+}
+
+/// List an insurer's snapshots
+///
+/// Every snapshot of the insurer, corrections and the snapshots they superseded included,
+/// newest first.
+#[utoipa::path(
+    tag = "Snapshots",
+    params(InsurerPath),
+    responses(
+        (status = 200, description = "The snapshots", body = SnapshotList),
+        (status = 404, description = "No such insurer (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["exports:read"]))
+)]
+#[get("/v1/insurers/{uzovi}/snapshots")]
+pub async fn list_snapshots(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+) -> Result<web::Json<SnapshotList>, ApiError> {
+    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
+    let mut conn = connection(&pool).await?;
+    crate::insurers::find(&mut conn, &uzovi).await?;
+    Ok(web::Json(SnapshotList {
+        items: super::list_stored(&mut conn, &uzovi).await?,
+    }))
+}
+
+/// Read a snapshot by id
+///
+/// The signed body of any snapshot of the insurer, also one a correction superseded, byte for
+/// byte: its SHA-256 is its id.
+#[utoipa::path(
+    tag = "Snapshots",
+    params(InsurerPath, SnapshotPath),
+    responses(
+        (status = 200, description = "The body", body = SnapshotBody,
+            headers(("ETag" = String, description = "The snapshot id, quoted"))),
+        (status = 404, description = "No such snapshot (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["exports:read"]))
+)]
+#[get("/v1/insurers/{uzovi}/snapshots/{snapshot_id}")]
+pub async fn get_snapshot(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+    SnapshotPath(id): SnapshotPath,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
+    let mut conn = connection(&pool).await?;
+    let stored = super::stored(&mut conn, &uzovi, &id).await?;
+    let event = AuditEvent::success("snapshot.read", "snapshot", &id);
+    audit::record(&mut conn, (&principal).into(), &event).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{id}\"")))
+        .content_type("application/json")
+        .body(stored.body))
+}
+
+/// Read a snapshot's signature
+///
+/// The detached JWS (RFC 7515 Appendix F, `EdDSA`, with the `kid` of the key in
+/// `/.well-known/jwks.json`) over the snapshot's body. `praktijkregister snapshot verify FILE
+/// --signature SIG --jwks JWKS` checks the two offline.
+#[utoipa::path(
+    tag = "Snapshots",
+    params(InsurerPath, SnapshotPath),
+    responses(
+        (status = 200, description = "The detached JWS", body = String, content_type = "application/jose"),
+        (status = 404, description = "No such snapshot (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["exports:read"]))
+)]
+#[get("/v1/insurers/{uzovi}/snapshots/{snapshot_id}/signature")]
+pub async fn get_signature(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+    SnapshotPath(id): SnapshotPath,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
+    let mut conn = connection(&pool).await?;
+    let stored = super::stored(&mut conn, &uzovi, &id).await?;
+    Ok(HttpResponse::Ok().content_type(JOSE).body(stored.signature))
+}
