@@ -23,6 +23,12 @@ pub enum BootstrapError {
     Hash(String),
     #[error("the registrar's name is refused: {0}")]
     Name(TextError),
+    #[error("the name of service client {client_id} is refused: {source}")]
+    ServiceClientName {
+        client_id: String,
+        #[source]
+        source: TextError,
+    },
     #[error("could not keep the development secret at {path}")]
     Io {
         path: String,
@@ -116,4 +122,65 @@ pub async fn ensure_registrar(
         client_secret,
         revoked,
     })
+}
+
+/// Seeds, in development, each service client of `[register.bootstrap.service_clients]` with its
+/// development secret (the file the calling service reads too), so the services of one machine
+/// call each other without configuration. A revoked client stays revoked; an id held by a client
+/// of another role is left alone. Returns the ids seeded or brought up to date.
+pub async fn ensure_service_clients(
+    settings: &Settings,
+    section: &RegisterSettings,
+    pool: &DbPool,
+) -> Result<Vec<String>, BootstrapError> {
+    if settings.app.environment != Environment::Development {
+        return Ok(Vec::new());
+    }
+    let mut conn = pool.get().await?;
+    let mut seeded = Vec::new();
+    for (client_id, name) in &section.bootstrap.service_clients {
+        let secret = praktijkregister_platform::service_client::development_secret(
+            &settings.app.data_dir,
+            client_id,
+        )
+        .map_err(|source| BootstrapError::Io {
+            path: settings
+                .app
+                .data_dir
+                .join("service-clients")
+                .display()
+                .to_string(),
+            source,
+        })?;
+        match repository::find(&mut conn, client_id).await? {
+            Some(row) if row.revoked_at.is_some() => {
+                tracing::warn!(client_id = %client_id, "the service client is revoked and stays revoked");
+            }
+            Some(row) if row.role != ClientRole::Service.as_str() => {
+                tracing::warn!(client_id = %client_id, role = %row.role, "a client of another role holds the id of a service client; not seeded");
+            }
+            Some(row) => {
+                if !credentials::verify_secret(&secret, &row.secret_hash) {
+                    repository::set_secret(&mut conn, client_id, &hash(&secret)?).await?;
+                }
+                seeded.push(client_id.clone());
+            }
+            None => {
+                let client = NewClient {
+                    name: Text::line(name, crate::clients::MAX_NAME).map_err(|source| {
+                        BootstrapError::ServiceClientName {
+                            client_id: client_id.clone(),
+                            source,
+                        }
+                    })?,
+                    role: ClientRole::Service,
+                    binding: Binding::default(),
+                    scopes: None,
+                };
+                repository::insert(&mut conn, client_id, &client, &hash(&secret)?).await?;
+                seeded.push(client_id.clone());
+            }
+        }
+    }
+    Ok(seeded)
 }

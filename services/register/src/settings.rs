@@ -47,12 +47,16 @@ impl ServiceSettings for RegisterSettings {
         let id = &self.bootstrap.registrar_client_id;
         bootstrap.require(
             "registrar_client_id",
-            (1..=64).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            crate::clients::valid_client_id(id),
             "use 1 to 64 letters, digits, `-` or `_`",
         );
+        for (id, name) in &self.bootstrap.service_clients {
+            bootstrap.require(
+                &format!("service_clients.{id}"),
+                crate::clients::valid_client_id(id) && !name.trim().is_empty(),
+                "use a client id of 1 to 64 letters, digits, `-` or `_`, and a name",
+            );
+        }
         bootstrap.require(
             "registrar_client_secret",
             self.bootstrap
@@ -155,6 +159,11 @@ impl ComplianceSettings {
 pub struct BootstrapSettings {
     pub registrar_client_id: String,
     pub registrar_client_secret: Option<SecretString>,
+    /// The clients (role `service`) the other services of the suite call with, by client id with
+    /// their name. Seeded in development only, with each client's development secret, so that
+    /// `serve all` needs no configuration; in production they are created with the command line.
+    #[serde(default)]
+    pub service_clients: std::collections::BTreeMap<String, String>,
 }
 
 impl BootstrapSettings {
@@ -329,10 +338,6 @@ mod tests {
             (
                 "[register.outbox.destinations]\n\"insurer-export\" = \"ftp://x\"",
                 "register.outbox.destinations.insurer-export",
-            ),
-            (
-                "[register.outbox.destinations]\n\"insurer-export\" = \"http://127.0.0.1:8083/v1/x\"",
-                "register.service_client.client_secret",
             ),
         ] {
             let error = load(toml).expect_err(toml);

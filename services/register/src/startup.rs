@@ -195,6 +195,7 @@ impl Service for Register {
     ) -> BoxFuture<'a, anyhow::Result<RegisterContext>> {
         Box::pin(async move {
             let registrar = bootstrap::ensure_registrar(settings, section, pool).await?;
+            bootstrap::ensure_service_clients(settings, section, pool).await?;
             let verifier = HttpKpVerifier::new(&section.kp_verifier)?;
             let mut context = RegisterContext::new(
                 settings,

@@ -251,6 +251,9 @@ pub fn serve<S: Service>(
     let verifier = web::Data::new(verifier);
     let relay = match S::outbox(section) {
         Some((outbox, client)) => {
+            let client = client
+                .for_environment(settings)
+                .map_err(StartupError::Outbox)?;
             let tokens = ServiceClient::new(client).map_err(StartupError::Outbox)?;
             let relay = OutboxRelay::new(pool.clone(), outbox, Arc::new(tokens))
                 .map_err(StartupError::Outbox)?;

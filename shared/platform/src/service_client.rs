@@ -11,7 +11,11 @@
 //! Failures become problems: unreachable → 503, no answer in time → 504, a 5xx or unreadable
 //! answer → 502 (see [`ServiceCallError`]).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -19,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::config::{Environment, Settings};
 use crate::error::ApiError;
 use crate::outbox::TokenSource;
 
@@ -53,9 +58,6 @@ impl ServiceClientSettings {
         if self.client_id.trim().is_empty() {
             return Err(format!("{prefix}.client_id must be set"));
         }
-        if crate::config::non_empty(self.client_secret.as_ref()).is_none() {
-            return Err(format!("{prefix}.client_secret must be set"));
-        }
         if self.timeout_ms == 0 {
             return Err(format!("{prefix}.timeout_ms must be greater than 0"));
         }
@@ -63,6 +65,70 @@ impl ServiceClientSettings {
             return Err(format!("{prefix}.retries must be at most 10"));
         }
         Ok(())
+    }
+
+    /// The settings with their secret: the configured one, or in development (where the whole
+    /// suite runs on one machine without configuration) the client's development secret, which
+    /// the register seeds its client with. In production an empty secret is refused.
+    pub fn for_environment(mut self, settings: &Settings) -> Result<Self, String> {
+        if crate::config::non_empty(self.client_secret.as_ref()).is_some() {
+            return Ok(self);
+        }
+        match settings.app.environment {
+            Environment::Production => Err(format!(
+                "service client {}: client_secret must be set in production",
+                self.client_id
+            )),
+            Environment::Development => {
+                let secret = development_secret(&settings.app.data_dir, &self.client_id)
+                    .map_err(|e| {
+                        format!(
+                            "service client {}: the development secret could not be kept under {}: {e}",
+                            self.client_id,
+                            settings.app.data_dir.display()
+                        )
+                    })?;
+                self.client_secret = Some(SecretString::from(secret));
+                Ok(self)
+            }
+        }
+    }
+}
+
+/// The development secret of service client `client_id`, kept at
+/// `<data_dir>/service-clients/<client_id>` (created on first use, readable by the owner only).
+/// The calling service and the register's bootstrap read the same file, so the services of one
+/// machine can call each other without configuration.
+pub fn development_secret(data_dir: &Path, client_id: &str) -> std::io::Result<String> {
+    let valid_id = !client_id.is_empty()
+        && client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid_id {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a client id of letters, digits, `-` or `_` is needed",
+        ));
+    }
+    let dir = data_dir.join("service-clients");
+    let path = dir.join(client_id);
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        if !secret.trim().is_empty() {
+            return Ok(secret.trim().to_string());
+        }
+        std::fs::remove_file(&path)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    match crate::signing::write_private(&path, secret.as_bytes()) {
+        Ok(()) => Ok(secret),
+        // Another service of the machine created it first: theirs is the secret.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path)?.trim().to_string())
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use actix_web::ResponseError;
 use base64::Engine as _;
+use praktijkregister_platform::config::{Config, Settings};
 use praktijkregister_platform::error::ApiError;
 use praktijkregister_platform::outbox::TokenSource;
 use praktijkregister_platform::service_client::{
-    ServiceCallError, ServiceClient, ServiceClientSettings,
+    development_secret, ServiceCallError, ServiceClient, ServiceClientSettings,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{json, Value};
 use support::{eventually, serve, Request};
 
@@ -283,4 +284,64 @@ async fn a_refused_token_is_renewed_once_and_other_refusals_are_kept() {
         other => panic!("{other:?}"),
     }
     assert_eq!(problem_status(error), 404);
+}
+
+fn settings_in(dir: &std::path::Path, environment: &str) -> Settings {
+    let toml = format!(
+        "[app]\nenvironment = \"{environment}\"\ndata_dir = \"{}\"\n",
+        dir.display()
+    );
+    Config::from_toml(&[], &toml)
+        .and_then(|config| config.common())
+        .expect("settings")
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("prr-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn in_development_an_empty_secret_becomes_the_shared_development_secret() {
+    let dir = scratch_dir("dev-secret");
+    let common = settings_in(&dir, "development");
+    let mut unset = settings("http://127.0.0.1:1/oauth/token");
+    unset.client_secret = None;
+    let first = unset.clone().for_environment(&common).expect("a secret");
+    let second = unset.for_environment(&common).expect("the same secret");
+    let secret = |s: &ServiceClientSettings| {
+        s.client_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_string())
+    };
+    assert_eq!(secret(&first), secret(&second));
+    // The register's bootstrap reads the same file for the client it seeds.
+    let kept = development_secret(&dir, "visitation-service").expect("kept secret");
+    assert_eq!(secret(&first).as_deref(), Some(kept.as_str()));
+    assert_eq!(kept.len(), 43);
+    // A configured secret is left as it is.
+    let configured = settings("http://127.0.0.1:1/oauth/token")
+        .for_environment(&common)
+        .expect("configured");
+    assert_eq!(secret(&configured).as_deref(), Some("s3cret-value"));
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn in_production_an_empty_secret_is_refused_and_no_file_is_made() {
+    let dir = scratch_dir("prod-secret");
+    let common = settings_in(&dir, "production");
+    let mut unset = settings("http://127.0.0.1:1/oauth/token");
+    unset.client_secret = None;
+    let refusal = unset.for_environment(&common).expect_err("refused");
+    assert!(refusal.contains("client_secret"), "{refusal}");
+    assert!(!dir.join("service-clients").exists());
+}
+
+#[test]
+fn a_client_id_that_is_not_a_file_name_is_refused() {
+    let dir = scratch_dir("bad-id");
+    assert!(development_secret(&dir, "../escape").is_err());
+    assert!(development_secret(&dir, "").is_err());
 }

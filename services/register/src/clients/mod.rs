@@ -48,6 +48,14 @@ pub struct Binding {
 /// Longest name of a client.
 pub const MAX_NAME: usize = 200;
 
+/// Whether `id` may name a client chosen in configuration: 1 to 64 letters, digits, `-` or `_`.
+pub fn valid_client_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A validated client to create.
 #[derive(Debug)]
 pub struct NewClient {

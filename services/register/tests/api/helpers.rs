@@ -82,6 +82,11 @@ pub async fn spawn_app_with_dependencies(
                 praktijkregister_register::bootstrap::ensure_registrar(&settings, &register, &pool)
                     .await
                     .expect("seed registrar");
+            praktijkregister_register::bootstrap::ensure_service_clients(
+                &settings, &register, &pool,
+            )
+            .await
+            .expect("seed service clients");
             let mut context = RegisterContext::new(&settings, &register, &pool, verifier, clock)
                 .expect("register context");
             context.seeded_registrar = Some(registrar);

@@ -497,3 +497,38 @@ async fn a_restart_does_not_unrevoke_the_seeded_registrar() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn in_development_the_listed_service_clients_get_the_secret_their_services_read() {
+    let app = crate::helpers::spawn_app_with(|setup| {
+        setup
+            .register
+            .bootstrap
+            .service_clients
+            .insert("peer-outbox".into(), "A peer service".into());
+    })
+    .await;
+    // The calling service reads the same development secret under the shared data directory.
+    let secret =
+        praktijkregister_platform::service_client::development_secret(&app.data_dir, "peer-outbox")
+            .expect("development secret");
+    let response = token_response(
+        &app,
+        &[("grant_type", "client_credentials")],
+        Some(("peer-outbox", &secret)),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    let scope = body["scope"].as_str().expect("scope");
+    assert!(scope.contains("visitation-outcomes:write"), "{scope}");
+    assert!(!scope.contains("clients:manage"), "{scope}");
+    // Another secret is refused: the client is not open to anyone.
+    let wrong = token_response(
+        &app,
+        &[("grant_type", "client_credentials")],
+        Some(("peer-outbox", "not-the-secret")),
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+}
