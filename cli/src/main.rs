@@ -19,7 +19,10 @@ use praktijkregister_register::settings::RegisterSettings;
 use praktijkregister_register::startup::Register;
 
 /// Every service of the suite, in start order.
-const SERVICES: &[&dyn ServiceEntry] = &[&Entry::<Register>::NEW];
+const SERVICES: &[&dyn ServiceEntry] = &[
+    &Entry::<Register>::NEW,
+    &Entry::<praktijkregister_visitation::startup::Visitation>::NEW,
+];
 
 #[derive(Parser)]
 #[command(

@@ -360,8 +360,8 @@ pub fn session_violations(
         ));
     }
     for (field, (practice, standing)) in [
-        ("practice_a", &parties.practice_a),
-        ("practice_b", &parties.practice_b),
+        ("practice_a_agb", &parties.practice_a),
+        ("practice_b_agb", &parties.practice_b),
     ] {
         match standing.plan_approved_on {
             None => found.push(Violation::new(
@@ -404,7 +404,7 @@ pub fn session_violations(
     let (visitor, standing) = &parties.visitor;
     if standing.trained_on.is_none_or(|trained| trained > date) {
         found.push(Violation::new(
-            "visitor",
+            "visitor_id",
             "visitor_not_trained",
             format!("visitor {} is not trained on {date}", visitor.id),
         ));
@@ -413,14 +413,14 @@ pub fn session_violations(
         && standing.authorised_until.is_none_or(|until| until >= date);
     if !authorised {
         found.push(Violation::new(
-            "visitor",
+            "visitor_id",
             "visitor_not_authorised",
             format!("visitor {} is not authorised on {date}", visitor.id),
         ));
     }
     if !standing.available {
         found.push(Violation::new(
-            "visitor",
+            "visitor_id",
             "visitor_not_available",
             format!(
                 "visitor {} is not available in that part of {date}",
@@ -430,7 +430,7 @@ pub fn session_violations(
     }
     if standing.busy_in_slot {
         found.push(Violation::new(
-            "visitor",
+            "visitor_id",
             "visitor_double_booked",
             format!(
                 "visitor {} already holds a session in that part of {date}",
@@ -440,7 +440,7 @@ pub fn session_violations(
     }
     if standing.sessions_in_year >= standing.max_per_year {
         found.push(Violation::new(
-            "visitor",
+            "visitor_id",
             "visitor_over_capacity_year",
             format!(
                 "visitor {} already holds {} sessions in {}",
@@ -450,7 +450,7 @@ pub fn session_violations(
     }
     if standing.sessions_in_week >= standing.max_per_week {
         found.push(Violation::new(
-            "visitor",
+            "visitor_id",
             "visitor_over_capacity_week",
             format!(
                 "visitor {} already holds {} sessions in the week of {date}",
@@ -462,12 +462,12 @@ pub fn session_violations(
     let (a, b) = (parties.practice_a.0, parties.practice_b.0);
     for conflict in practice_conflicts(a, b, relations, period) {
         found.push(Violation::new(
-            "practice_b",
+            "practice_b_agb",
             conflict.code(),
             conflict.message(),
         ));
     }
-    for (field, practice) in [("practice_a", a), ("practice_b", b)] {
+    for (field, practice) in [("practice_a_agb", a), ("practice_b_agb", b)] {
         for conflict in visitor_conflicts(visitor, practice, relations, period) {
             found.push(Violation::new(
                 field,

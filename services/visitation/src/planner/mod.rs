@@ -1,0 +1,3 @@
+//! The planner.
+
+pub mod routes;

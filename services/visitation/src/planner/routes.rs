@@ -1,0 +1,3 @@
+//! `POST /v1/cycles/{year}/visitation-plan`.
+
+pub fn configure(_cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {}
