@@ -1,4 +1,8 @@
 //! API tests of the visitation service, against a real register started by each test.
 
+mod contract;
+mod due;
 mod helpers;
+mod outbox;
+mod outcomes;
 mod sessions;
