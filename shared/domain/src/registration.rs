@@ -495,8 +495,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 9 states × 9 events, minus the 13 + 8 legal ones.
-        assert_eq!(refused, 81 - 21);
+        // 9 states × 10 events, minus the 14 + 8 legal ones.
+        assert_eq!(refused, 90 - 22);
     }
 
     // DESIGN §3.2: the allowed next states of each state, as a table.
@@ -522,6 +522,7 @@ mod tests {
             (
                 S::VisitationPlanned,
                 vec![
+                    S::PlanApproved,
                     S::VisitationPlanned,
                     S::AwaitingKp,
                     S::Registered,
