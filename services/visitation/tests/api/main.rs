@@ -1,5 +1,6 @@
 //! API tests of the visitation service, against a real register started by each test.
 
+mod authorization;
 mod contract;
 mod due;
 mod helpers;
