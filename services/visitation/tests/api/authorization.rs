@@ -103,6 +103,7 @@ async fn every_endpoint_answers_every_role_as_its_scope_and_tenancy_say() {
         Row::new("POST", "/v1/visitations/{id}/outcome", Some("visitation-outcomes:finalise"), REGISTRAR_AND_VISITOR, format!("/v1/visitations/{own_visitation}/outcome"), Some(format!("/v1/visitations/{other_visitation}/outcome")), Body::Json(json!({"outcome": "negative"}))),
         Row::new("GET", "/v1/cycles/{year}/components", Some("visitations:read"), READERS, format!("/v1/cycles/{YEAR}/components"), None, Body::None),
         Row::new("PUT", "/v1/cycles/{year}/components", Some("visitation-plan:manage"), REGISTRAR, format!("/v1/cycles/{}/components", YEAR + 1), None, Body::Json(json!({"components": ["records", "hygiene"]}))),
+        Row::new("POST", "/v1/cycles/{year}/visitation-plan", Some("visitation-plan:manage"), REGISTRAR, format!("/v1/cycles/{YEAR}/visitation-plan"), None, Body::None),
         Row::new("GET", "/v1/cycles/{year}/due", Some("visitation-plan:manage"), REGISTRAR, format!("/v1/cycles/{YEAR}/due"), None, Body::None),
     ];
     let mut callers = vec![(None, None)];

@@ -6,4 +6,5 @@ mod due;
 mod helpers;
 mod outbox;
 mod outcomes;
+mod planner;
 mod sessions;
