@@ -82,7 +82,10 @@ mod tests {
     #[test]
     fn the_defaults_load_with_the_eight_components_and_the_register_as_destination() {
         let settings = load("").unwrap();
-        assert_eq!(settings.components, praktijkregister_domain::DEFAULT_COMPONENTS);
+        assert_eq!(
+            settings.components,
+            praktijkregister_domain::DEFAULT_COMPONENTS
+        );
         assert_eq!(
             settings.outbox.destinations["register"],
             "http://127.0.0.1:8081/v1/internal/visitation-outcomes"
@@ -96,10 +99,19 @@ mod tests {
     #[test]
     fn bad_values_are_refused_by_key() {
         for (toml, key) in [
-            ("[visitation]\nreport_max_bytes = 0", "visitation.report_max_bytes"),
+            (
+                "[visitation]\nreport_max_bytes = 0",
+                "visitation.report_max_bytes",
+            ),
             ("[visitation]\ncomponents = []", "visitation.components"),
-            ("[visitation]\ncomponents = [\"a\", \"a\"]", "visitation.components"),
-            ("[visitation]\nregister_url = \"ftp://x\"", "visitation.register_url"),
+            (
+                "[visitation]\ncomponents = [\"a\", \"a\"]",
+                "visitation.components",
+            ),
+            (
+                "[visitation]\nregister_url = \"ftp://x\"",
+                "visitation.register_url",
+            ),
         ] {
             let error = load(toml).expect_err(toml);
             assert!(error.contains(key), "{toml}: {error}");

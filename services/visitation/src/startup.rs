@@ -75,7 +75,9 @@ impl VisitationContext {
             .for_environment(settings)
             .map_err(anyhow::Error::msg)?;
         let client = ServiceClient::new(client)
-            .and_then(|c| c.with_base_url(&format!("{}/", section.register_url.trim_end_matches('/'))))
+            .and_then(|c| {
+                c.with_base_url(&format!("{}/", section.register_url.trim_end_matches('/')))
+            })
             .map_err(anyhow::Error::msg)?;
         Ok(Self {
             settings: section.clone(),

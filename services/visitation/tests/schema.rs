@@ -11,7 +11,8 @@ use praktijkregister_platform::testing::TestDatabase;
 use praktijkregister_visitation::startup::MIGRATIONS;
 
 /// The first line of `src/schema.rs`.
-const HEADER: &str = "//! Diesel table definitions of the visitation database (see `migrations/`).\n";
+const HEADER: &str =
+    "//! Diesel table definitions of the visitation database (see `migrations/`).\n";
 
 #[test]
 fn checked_in_schema_matches_the_migrations() {

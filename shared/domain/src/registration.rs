@@ -409,7 +409,11 @@ mod tests {
             (S::PlanApproved, planned(), S::VisitationPlanned),
             (S::VisitationPlanned, planned(), S::VisitationPlanned),
             // DESIGN §3.3: a cancelled session leaves the plan approved, awaiting a new date.
-            (S::VisitationPlanned, E::VisitationCancelled, S::PlanApproved),
+            (
+                S::VisitationPlanned,
+                E::VisitationCancelled,
+                S::PlanApproved,
+            ),
             // 000, 001: positive visitation registers when every therapist is KP-registered.
             (S::VisitationPlanned, positive(true), S::Registered),
             (S::VisitationPlanned, positive(false), S::AwaitingKp),

@@ -572,9 +572,9 @@ impl OutcomeError {
     /// The components or indicators concerned.
     pub fn subjects(&self) -> &[String] {
         match self {
-            Self::Unscored(names) | Self::Insufficient(names) | Self::UnexplainedDeviation(names) => {
-                names
-            }
+            Self::Unscored(names)
+            | Self::Insufficient(names)
+            | Self::UnexplainedDeviation(names) => names,
         }
     }
 }
@@ -717,10 +717,16 @@ mod tests {
         );
         let mut b2 = b.clone();
         b2.kvk_number = a.kvk_number.clone();
-        assert_eq!(codes(&practice_conflicts(&a, &b2, &[], season())), ["same_kvk"]);
+        assert_eq!(
+            codes(&practice_conflicts(&a, &b2, &[], season())),
+            ["same_kvk"]
+        );
         let mut b3 = b.clone();
         b3.addresses = a.addresses.clone();
-        assert_eq!(codes(&practice_conflicts(&a, &b3, &[], season())), ["same_address"]);
+        assert_eq!(
+            codes(&practice_conflicts(&a, &b3, &[], season())),
+            ["same_address"]
+        );
         // 001 §1.2d: a shared intervision group.
         let (mut a4, mut b4) = (a.clone(), b.clone());
         a4.intervision_groups = set(&["g1"]);
@@ -905,7 +911,10 @@ mod tests {
     fn who_is_due_and_why() {
         let y = CycleYear::new(2026).unwrap();
         use PracticeTier::*;
-        assert_eq!(visitation_due(Praktijkregister, y, false, None), Ok(DueReason::Yearly));
+        assert_eq!(
+            visitation_due(Praktijkregister, y, false, None),
+            Ok(DueReason::Yearly)
+        );
         assert_eq!(
             visitation_due(Praktijkregister, y, false, Some(day("2025-09-01"))),
             Ok(DueReason::Yearly)
@@ -948,7 +957,9 @@ mod tests {
         assert_eq!(check_outcome(&components(), &scores, &[], false), Ok(()));
         scores.remove("vvocm_guidelines");
         assert_eq!(
-            check_outcome(&components(), &scores, &[], false).unwrap_err().code(),
+            check_outcome(&components(), &scores, &[], false)
+                .unwrap_err()
+                .code(),
             "components_unscored"
         );
     }
@@ -970,7 +981,10 @@ mod tests {
             indicator: "prem".into(),
             explanation: Some("kleine populatie".into()),
         }];
-        assert_eq!(check_outcome(&components(), &scores, &explained, true), Ok(()));
+        assert_eq!(
+            check_outcome(&components(), &scores, &explained, true),
+            Ok(())
+        );
     }
 
     // ISO 32000-1 §7.5.2, §7.5.5.

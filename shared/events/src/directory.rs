@@ -103,6 +103,9 @@ mod tests {
         let directory: VisitationDirectory = serde_json::from_value(example).unwrap();
         assert_eq!(directory.practices[0].intervision_groups.len(), 1);
         let back = serde_json::to_value(&directory).unwrap();
-        assert_eq!(serde_json::from_value::<VisitationDirectory>(back).unwrap(), directory);
+        assert_eq!(
+            serde_json::from_value::<VisitationDirectory>(back).unwrap(),
+            directory
+        );
     }
 }

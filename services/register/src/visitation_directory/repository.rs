@@ -112,7 +112,13 @@ pub async fn directory(
     .bind::<Date, _>(today)
     .load(conn)
     .await?;
-    Ok(assemble(calendar, practices, locations, memberships, members))
+    Ok(assemble(
+        calendar,
+        practices,
+        locations,
+        memberships,
+        members,
+    ))
 }
 
 fn assemble(

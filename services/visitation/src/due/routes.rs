@@ -66,7 +66,12 @@ pub async fn get_due(
         .practices
         .iter()
         .map(|p| {
-            let due = visitation_due(tier(p), year, p.new_to_register, p.last_positive_visitation_on);
+            let due = visitation_due(
+                tier(p),
+                year,
+                p.new_to_register,
+                p.last_positive_visitation_on,
+            );
             DueItem {
                 practice_agb: p.agb.clone(),
                 name: p.name.clone(),

@@ -27,7 +27,10 @@ impl FlowNetwork {
         let id = self.edges.len();
         self.edges.push(Edge { to, capacity });
         self.out[from].push(id);
-        self.edges.push(Edge { to: from, capacity: 0 });
+        self.edges.push(Edge {
+            to: from,
+            capacity: 0,
+        });
         self.out[to].push(id + 1);
         id
     }
@@ -70,7 +73,14 @@ impl FlowNetwork {
         (level[sink] != u32::MAX).then_some(level)
     }
 
-    fn push(&mut self, v: usize, sink: usize, limit: u32, level: &[u32], next: &mut [usize]) -> u32 {
+    fn push(
+        &mut self,
+        v: usize,
+        sink: usize,
+        limit: u32,
+        level: &[u32],
+        next: &mut [usize],
+    ) -> u32 {
         if v == sink {
             return limit;
         }
@@ -108,6 +118,9 @@ mod tests {
         network.add_edge(3, 5, 1);
         network.add_edge(4, 5, 1);
         assert_eq!(network.max_flow(0, 5), 2);
-        assert_eq!((network.flow_on(a), network.flow_on(b), network.flow_on(c)), (0, 1, 1));
+        assert_eq!(
+            (network.flow_on(a), network.flow_on(b), network.flow_on(c)),
+            (0, 1, 1)
+        );
     }
 }

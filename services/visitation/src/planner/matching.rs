@@ -24,7 +24,10 @@ impl ComplementGraph<'_> {
 
 /// A maximum matching that extends `initial` (a matching: `initial[v]` is `v`'s mate or `None`).
 /// Deterministic: vertices and neighbours are visited in index order.
-pub fn maximum_matching(graph: &ComplementGraph<'_>, initial: Vec<Option<usize>>) -> Vec<Option<usize>> {
+pub fn maximum_matching(
+    graph: &ComplementGraph<'_>,
+    initial: Vec<Option<usize>>,
+) -> Vec<Option<usize>> {
     let n = graph.len();
     let mut mate: Vec<usize> = initial.into_iter().map(|m| m.unwrap_or(NONE)).collect();
     // Berge: a matching is maximum when no augmenting path exists; a vertex without one now has
@@ -186,7 +189,10 @@ mod tests {
         for (u, m) in mate.iter().enumerate() {
             if let Some(v) = *m {
                 assert_eq!(mate[v], Some(u), "symmetric");
-                assert!(u != v && !conflicts[u].contains(&v), "{u}-{v} is a conflict");
+                assert!(
+                    u != v && !conflicts[u].contains(&v),
+                    "{u}-{v} is a conflict"
+                );
             }
         }
         mate.iter().filter(|m| m.is_some()).count() / 2
@@ -201,8 +207,17 @@ mod tests {
             let n = rng.gen_range(1..=11);
             let density = [0.2, 0.5, 0.8, 0.95][round % 4];
             let conflicts = random_conflicts(&mut rng, n, density);
-            let mate = maximum_matching(&ComplementGraph { conflicts: &conflicts }, vec![None; n]);
-            assert_eq!(check(&mate, &conflicts), brute_force(&conflicts), "round {round}: {conflicts:?}");
+            let mate = maximum_matching(
+                &ComplementGraph {
+                    conflicts: &conflicts,
+                },
+                vec![None; n],
+            );
+            assert_eq!(
+                check(&mate, &conflicts),
+                brute_force(&conflicts),
+                "round {round}: {conflicts:?}"
+            );
         }
     }
 
@@ -211,21 +226,30 @@ mod tests {
     fn a_blossom_is_contracted() {
         let n = 6;
         let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0), (4, 5)];
-        let mut conflicts = vec![BTreeSet::new(); n];
-        for u in 0..n {
-            for v in 0..n {
-                if u != v && !edges.iter().any(|&(a, b)| (a, b) == (u, v) || (b, a) == (u, v)) {
-                    conflicts[u].insert(v);
-                }
-            }
-        }
+        let conflicts: Vec<BTreeSet<usize>> = (0..n)
+            .map(|u| {
+                (0..n)
+                    .filter(|&v| {
+                        u != v
+                            && !edges
+                                .iter()
+                                .any(|&(a, b)| (a, b) == (u, v) || (b, a) == (u, v))
+                    })
+                    .collect()
+            })
+            .collect();
         // A start that leaves 5 exposed behind the blossom: 0-1, 2-3.
         let mut initial = vec![None; n];
         for (a, b) in [(0, 1), (2, 3)] {
             initial[a] = Some(b);
             initial[b] = Some(a);
         }
-        let mate = maximum_matching(&ComplementGraph { conflicts: &conflicts }, initial);
+        let mate = maximum_matching(
+            &ComplementGraph {
+                conflicts: &conflicts,
+            },
+            initial,
+        );
         assert_eq!(check(&mate, &conflicts), 3);
     }
 }

@@ -125,7 +125,10 @@ pub fn conflict_sets(input: &PlanInput) -> Vec<BTreeSet<usize>> {
     let n = input.candidates.len();
     let mut by_key: BTreeMap<(u8, &str), Vec<usize>> = BTreeMap::new();
     for (i, c) in input.candidates.iter().enumerate() {
-        by_key.entry((0, c.profile.kvk_number.as_str())).or_default().push(i);
+        by_key
+            .entry((0, c.profile.kvk_number.as_str()))
+            .or_default()
+            .push(i);
         for address in &c.profile.addresses {
             by_key.entry((1, address.as_str())).or_default().push(i);
         }
@@ -209,7 +212,10 @@ fn greedy(input: &PlanInput, conflicts: &[BTreeSet<usize>]) -> Vec<Option<usize>
 }
 
 /// The parts of days of `visitor` on or after `from`, in order.
-fn usable(visitor: &PlannerVisitor, from: NaiveDate) -> impl Iterator<Item = &(NaiveDate, PartOfDay)> {
+fn usable(
+    visitor: &PlannerVisitor,
+    from: NaiveDate,
+) -> impl Iterator<Item = &(NaiveDate, PartOfDay)> {
     visitor.slots.iter().filter(move |(date, _)| *date >= from)
 }
 
@@ -239,7 +245,12 @@ pub fn propose(input: &PlanInput) -> Proposal {
     let n = input.candidates.len();
     let conflicts = conflict_sets(input);
     let initial = greedy(input, &conflicts);
-    let mate = maximum_matching(&ComplementGraph { conflicts: &conflicts }, initial);
+    let mate = maximum_matching(
+        &ComplementGraph {
+            conflicts: &conflicts,
+        },
+        initial,
+    );
     let pairs: Vec<(usize, usize)> = (0..n)
         .filter_map(|u| mate[u].filter(|v| u < *v).map(|v| (u, v)))
         .collect();
@@ -284,7 +295,9 @@ pub fn propose(input: &PlanInput) -> Proposal {
         let visitor = &input.visitors[v];
         let earliest = |p: usize| {
             let (a, b) = pairs[p];
-            input.candidates[a].earliest.max(input.candidates[b].earliest)
+            input.candidates[a]
+                .earliest
+                .max(input.candidates[b].earliest)
         };
         assigned.sort_by_key(|p| (earliest(*p), *p));
         let mut used_in_week: BTreeMap<NaiveDate, u32> = BTreeMap::new();
@@ -294,7 +307,11 @@ pub fn propose(input: &PlanInput) -> Proposal {
                 break;
             }
             let week = week_start(date);
-            let left = visitor.week_left.get(&week).copied().unwrap_or(visitor.max_per_week);
+            let left = visitor
+                .week_left
+                .get(&week)
+                .copied()
+                .unwrap_or(visitor.max_per_week);
             if used_in_week.get(&week).copied().unwrap_or(0) >= left {
                 continue;
             }
@@ -383,7 +400,10 @@ pub fn violations(input: &PlanInput, proposal: &Proposal) -> Vec<String> {
         }
         for c in [a, b] {
             if !visitor_conflicts(&v.profile, &c.profile, &input.relations, period).is_empty() {
-                found.push(format!("{s:?}: the visitor conflicts with {}", c.profile.agb));
+                found.push(format!(
+                    "{s:?}: the visitor conflicts with {}",
+                    c.profile.agb
+                ));
             }
             if !practices_seen.insert(c.profile.agb.as_str()) {
                 found.push(format!("{} is in two sessions", c.profile.agb));
@@ -399,7 +419,9 @@ pub fn violations(input: &PlanInput, proposal: &Proposal) -> Vec<String> {
             found.push(format!("{s:?}: the visitor is double-booked"));
         }
         *per_visitor.entry(v.profile.id.as_str()).or_default() += 1;
-        *per_week.entry((v.profile.id.as_str(), week_start(s.date))).or_default() += 1;
+        *per_week
+            .entry((v.profile.id.as_str(), week_start(s.date)))
+            .or_default() += 1;
     }
     for (id, count) in per_visitor {
         if count > visitors[id].year_left {

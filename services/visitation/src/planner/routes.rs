@@ -14,7 +14,10 @@ use praktijkregister_platform::error::{ApiError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{propose, Candidate, PlanInput, PlannerVisitor, ProposedSession, UnplacedPractice, UnplacedReason};
+use super::{
+    propose, Candidate, PlanInput, PlannerVisitor, ProposedSession, UnplacedPractice,
+    UnplacedReason,
+};
 use crate::directory::{awaiting_visitation, tier, YearDirectory};
 use crate::paths::CycleYearPath;
 use crate::sessions::routes::plan;
@@ -60,7 +63,11 @@ fn parse_dry_run(raw: Option<&str>) -> Result<bool, ApiError> {
     match raw {
         None | Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(_) => Err(ApiError::field("dry_run", "boolean", "dry_run is true or false")),
+        Some(_) => Err(ApiError::field(
+            "dry_run",
+            "boolean",
+            "dry_run is true or false",
+        )),
     }
 }
 
@@ -166,7 +173,12 @@ async fn gather(
     let mut candidates = Vec::new();
     let mut unplaced = Vec::new();
     for p in &directory.raw.practices {
-        let due = visitation_due(tier(p), year, p.new_to_register, p.last_positive_visitation_on);
+        let due = visitation_due(
+            tier(p),
+            year,
+            p.new_to_register,
+            p.last_positive_visitation_on,
+        );
         if due.is_err() || busy_practices.contains(&p.agb) {
             continue;
         }
@@ -203,7 +215,9 @@ async fn gather(
             .or_default() += 1;
     }
     let mut availability: BTreeMap<String, Vec<(NaiveDate, PartOfDay)>> = BTreeMap::new();
-    for (visitor, date, part) in visitors::repository::all_availability(conn, season.0, season.1).await? {
+    for (visitor, date, part) in
+        visitors::repository::all_availability(conn, season.0, season.1).await?
+    {
         if taken.contains(&(visitor.clone(), date, part.clone())) {
             continue;
         }
@@ -243,7 +257,11 @@ async fn gather(
         .into_iter()
         .map(|s| {
             let (a, b) = (s.practice_a_agb, s.practice_b_agb);
-            if a <= b { (a, b) } else { (b, a) }
+            if a <= b {
+                (a, b)
+            } else {
+                (b, a)
+            }
         })
         .collect();
     let input = PlanInput {

@@ -48,12 +48,21 @@ fn generated(seed: u64, n: usize, visitors: usize, rate: f64) -> PlanInput {
                     candidates[j].profile.kvk_number = kvk;
                 }
                 1 => {
-                    let address = candidates[i].profile.addresses.iter().next().cloned().unwrap();
+                    let address = candidates[i]
+                        .profile
+                        .addresses
+                        .iter()
+                        .next()
+                        .cloned()
+                        .unwrap();
                     candidates[j].profile.addresses.insert(address);
                 }
                 2 => {
                     let group = format!("g{i}-{j}");
-                    candidates[i].profile.intervision_groups.insert(group.clone());
+                    candidates[i]
+                        .profile
+                        .intervision_groups
+                        .insert(group.clone());
                     candidates[j].profile.intervision_groups.insert(group);
                 }
                 _ => relations.push(DeclaredRelation {
@@ -80,7 +89,11 @@ fn generated(seed: u64, n: usize, visitors: usize, rate: f64) -> PlanInput {
             let mut slots = BTreeSet::new();
             for _ in 0..rng.gen_range(1..8) {
                 let date = day("2027-06-01") + chrono::Days::new(rng.gen_range(0..40));
-                let part = if rng.gen_bool(0.5) { PartOfDay::Morning } else { PartOfDay::Afternoon };
+                let part = if rng.gen_bool(0.5) {
+                    PartOfDay::Morning
+                } else {
+                    PartOfDay::Afternoon
+                };
                 slots.insert((date, part));
             }
             PlannerVisitor {
@@ -145,7 +158,11 @@ fn brute_force_pairs(input: &PlanInput) -> usize {
 }
 
 fn check(input: &PlanInput, proposal: &Proposal) {
-    assert!(violations(input, proposal).is_empty(), "{:?}", violations(input, proposal));
+    assert!(
+        violations(input, proposal).is_empty(),
+        "{:?}",
+        violations(input, proposal)
+    );
     // Every candidate is placed once or listed once with a reason.
     let mut seen: Vec<&str> = proposal
         .sessions
@@ -154,7 +171,11 @@ fn check(input: &PlanInput, proposal: &Proposal) {
         .chain(proposal.unplaced.iter().map(|u| u.practice_agb.as_str()))
         .collect();
     seen.sort_unstable();
-    let all: Vec<&str> = input.candidates.iter().map(|c| c.profile.agb.as_str()).collect();
+    let all: Vec<&str> = input
+        .candidates
+        .iter()
+        .map(|c| c.profile.agb.as_str())
+        .collect();
     assert_eq!(seen, all);
 }
 
@@ -169,7 +190,12 @@ fn a_generated_season_is_planned_within_the_rules() {
     check(&input, &proposal);
     let placed = proposal.sessions.len() * 2;
     let conflicts = conflict_sets(&input);
-    let mate = maximum_matching(&ComplementGraph { conflicts: &conflicts }, vec![None; 24]);
+    let mate = maximum_matching(
+        &ComplementGraph {
+            conflicts: &conflicts,
+        },
+        vec![None; 24],
+    );
     assert_eq!(placed, mate.iter().filter(|m| m.is_some()).count());
     assert!(placed >= 20, "{proposal:?}");
     assert_eq!(propose(&input), proposal);
@@ -216,10 +242,13 @@ fn unplaced_practices_have_their_reason() {
     input.candidates[2].profile.kvk_number = kvk;
     input.visitors = vec![ample_visitor("a")];
     let proposal = propose(&input);
-    assert_eq!(proposal.unplaced, [UnplacedPractice {
-        practice_agb: "07000000".into(),
-        reason: UnplacedReason::NoConflictFreePartner,
-    }]);
+    assert_eq!(
+        proposal.unplaced,
+        [UnplacedPractice {
+            practice_agb: "07000000".into(),
+            reason: UnplacedReason::NoConflictFreePartner,
+        }]
+    );
     // Three practices without conflicts: one is the odd one out.
     let mut input = generated(1, 3, 0, 0.0);
     input.visitors = vec![ample_visitor("a")];
@@ -230,7 +259,13 @@ fn unplaced_practices_have_their_reason() {
     let input = generated(1, 2, 0, 0.0);
     let proposal = propose(&input);
     let reasons: Vec<UnplacedReason> = proposal.unplaced.iter().map(|u| u.reason).collect();
-    assert_eq!(reasons, [UnplacedReason::NoVisitorOrSlot, UnplacedReason::NoVisitorOrSlot]);
+    assert_eq!(
+        reasons,
+        [
+            UnplacedReason::NoVisitorOrSlot,
+            UnplacedReason::NoVisitorOrSlot
+        ]
+    );
 }
 
 // Pairs in the same region that did not meet last year come first.
@@ -240,7 +275,9 @@ fn the_same_region_and_new_partners_are_preferred() {
     for (c, region) in input.candidates.iter_mut().zip(["10", "11", "10", "11"]) {
         c.region = region.into();
     }
-    input.met_last_year.insert(("07000001".into(), "07000003".into()));
+    input
+        .met_last_year
+        .insert(("07000001".into(), "07000003".into()));
     input.visitors = vec![ample_visitor("a")];
     let proposal = propose(&input);
     let pairs: BTreeSet<(String, String)> = proposal
@@ -248,7 +285,10 @@ fn the_same_region_and_new_partners_are_preferred() {
         .iter()
         .map(|s| (s.practice_a_agb.clone(), s.practice_b_agb.clone()))
         .collect();
-    assert!(pairs.contains(&("07000000".into(), "07000002".into())), "{pairs:?}");
+    assert!(
+        pairs.contains(&("07000000".into(), "07000002".into())),
+        "{pairs:?}"
+    );
     assert!(proposal.sessions.iter().all(|s| s.same_region));
     // With the only same-region partner met last year, it is still chosen over none.
     assert!(proposal.sessions.iter().any(|s| s.met_last_year));

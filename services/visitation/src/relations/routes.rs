@@ -70,7 +70,10 @@ pub async fn create_relation(
         }
     }
     let reason = errors.check("reason", Text::lines(&body.reason, 2000));
-    if body.valid_until.is_some_and(|until| until < body.valid_from) {
+    if body
+        .valid_until
+        .is_some_and(|until| until < body.valid_from)
+    {
         errors.push(
             "valid_until",
             "relation_period",
@@ -101,7 +104,8 @@ pub async fn create_relation(
                 }
             }
             repository::insert(conn, &row, &by).await?;
-            let event = AuditEvent::success("relation.declare", "declared_relation", row.id.to_string());
+            let event =
+                AuditEvent::success("relation.declare", "declared_relation", row.id.to_string());
             Ok((row.view(), event))
         }
         .scope_boxed()

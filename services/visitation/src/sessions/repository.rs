@@ -92,7 +92,10 @@ pub async fn page(
 }
 
 /// The planned sessions of a year, for the planner.
-pub async fn planned_in_year(conn: &mut AsyncPgConnection, year: i32) -> QueryResult<Vec<SessionRow>> {
+pub async fn planned_in_year(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+) -> QueryResult<Vec<SessionRow>> {
     s::table
         .filter(s::cycle_year.eq(year))
         .filter(s::status.eq(PLANNED))
@@ -114,12 +117,14 @@ pub async fn visitations_of(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, practice_agb, colleague_practice_agb, status)| SessionVisitation {
-            id,
-            practice_agb,
-            colleague_practice_agb,
-            status,
-        })
+        .map(
+            |(id, practice_agb, colleague_practice_agb, status)| SessionVisitation {
+                id,
+                practice_agb,
+                colleague_practice_agb,
+                status,
+            },
+        )
         .collect())
 }
 
@@ -222,7 +227,9 @@ pub async fn practice_planned(
     if let Some(except) = except {
         query = query.filter(v::session_id.ne(except));
     }
-    diesel::select(diesel::dsl::exists(query)).get_result(conn).await
+    diesel::select(diesel::dsl::exists(query))
+        .get_result(conn)
+        .await
 }
 
 /// Planned sessions of the visitor other than `except`: in that part of that day, in the year, and

@@ -76,8 +76,14 @@ pub async fn create_session(
     principal.require(scopes::VISITATION_SESSIONS_WRITE)?;
     let body = body.into_inner();
     let mut errors = FieldErrors::new();
-    let a = errors.check("practice_a_agb", OefentherapieAgb::parse(&body.practice_a_agb));
-    let b = errors.check("practice_b_agb", OefentherapieAgb::parse(&body.practice_b_agb));
+    let a = errors.check(
+        "practice_a_agb",
+        OefentherapieAgb::parse(&body.practice_a_agb),
+    );
+    let b = errors.check(
+        "practice_b_agb",
+        OefentherapieAgb::parse(&body.practice_b_agb),
+    );
     let visitor = errors.check("visitor_id", VisitorId::parse(&body.visitor_id));
     errors.into_result()?;
     let (a, b, visitor) = (checked(a)?, checked(b)?, checked(visitor)?);
@@ -96,19 +102,26 @@ pub async fn create_session(
                 except: None,
             };
             let session = plan(conn, &directory, &proposal, today).await?;
-            let event = AuditEvent::success("session.create", "visitation_session", session.id.to_string())
-                .with_detail(serde_json::json!({
-                    "date": session.date, "part_of_day": session.part_of_day,
-                    "visitor_id": session.visitor_id,
-                    "practices": [session.practice_a_agb, session.practice_b_agb]
-                }));
+            let event = AuditEvent::success(
+                "session.create",
+                "visitation_session",
+                session.id.to_string(),
+            )
+            .with_detail(serde_json::json!({
+                "date": session.date, "part_of_day": session.part_of_day,
+                "visitor_id": session.visitor_id,
+                "practices": [session.practice_a_agb, session.practice_b_agb]
+            }));
             Ok((session, event))
         }
         .scope_boxed()
     })
     .await?;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/v1/visitation-sessions/{}", session.id)))
+        .insert_header((
+            "Location",
+            format!("/v1/visitation-sessions/{}", session.id),
+        ))
         .json(session))
 }
 
@@ -274,7 +287,10 @@ pub async fn reschedule_session(
         return Err(ApiError::field(
             "date",
             "date_outside_cycle_year",
-            format!("a session of {} stays in {}", current.cycle_year, current.cycle_year),
+            format!(
+                "a session of {} stays in {}",
+                current.cycle_year, current.cycle_year
+            ),
         ));
     }
     let directory = ctx.directory.fresh(year).await?;

@@ -96,8 +96,7 @@ pub async fn violations(
         proposal.except,
     )
     .await?;
-    let visitor_profile =
-        directory.visitor_profile(&visitor.id, visitor.therapist_agb.as_deref());
+    let visitor_profile = directory.visitor_profile(&visitor.id, visitor.therapist_agb.as_deref());
     let standing = VisitorStanding {
         trained_on: Some(visitor.trained_on),
         authorised_from: visitor.authorised_from,

@@ -138,9 +138,7 @@ pub async fn findings(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Vec<Find
             let score = match score.as_str() {
                 "sufficient" => ComponentScore::Sufficient,
                 "insufficient" => ComponentScore::Insufficient,
-                other => {
-                    return Err(ApiError::internal(anyhow::anyhow!("stored score {other}")))
-                }
+                other => return Err(ApiError::internal(anyhow::anyhow!("stored score {other}"))),
             };
             Ok(Finding {
                 component,
@@ -229,7 +227,10 @@ pub async fn replace_findings(
         })
         .collect();
     if !rows.is_empty() {
-        diesel::insert_into(f::table).values(rows).execute(conn).await?;
+        diesel::insert_into(f::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
     }
     let rows: Vec<_> = deviations
         .iter()
@@ -242,7 +243,10 @@ pub async fn replace_findings(
         })
         .collect();
     if !rows.is_empty() {
-        diesel::insert_into(d::table).values(rows).execute(conn).await?;
+        diesel::insert_into(d::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
     }
     Ok(())
 }
@@ -361,7 +365,9 @@ impl VisitationRow {
             None => Ok(None),
             Some("positive") => Ok(Some(VisitationOutcome::Positive)),
             Some("negative") => Ok(Some(VisitationOutcome::Negative)),
-            Some(other) => Err(ApiError::internal(anyhow::anyhow!("stored outcome {other}"))),
+            Some(other) => Err(ApiError::internal(anyhow::anyhow!(
+                "stored outcome {other}"
+            ))),
         }
     }
 }

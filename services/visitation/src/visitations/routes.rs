@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::repository::{self, Finalising, Scope, VisitationRow, OPEN};
 use super::{
-    ComponentList, ComponentListInput, Deviation, Finding, FindingsInput, OutcomeInput,
-    Visitation, VisitationFilter,
+    ComponentList, ComponentListInput, Deviation, Finding, FindingsInput, OutcomeInput, Visitation,
+    VisitationFilter,
 };
 use crate::events;
 use crate::paths::{CycleYearPath, VisitationPath};
@@ -160,7 +160,9 @@ pub async fn get_visitation(
     let mut conn = connection(&pool).await?;
     let row = visible(&mut conn, &principal, *id, false).await?;
     let (components, _) = components_of(&mut conn, &ctx.settings, row.cycle_year).await?;
-    Ok(web::Json(repository::view(&mut conn, row, components).await?))
+    Ok(web::Json(
+        repository::view(&mut conn, row, components).await?,
+    ))
 }
 
 /// Every refusal of a findings body at once: components of the year's list, once each; known
@@ -177,10 +179,17 @@ fn check_findings(input: &FindingsInput, components: &[String]) -> Result<(), Ap
                 format!("the year's components are {}", components.join(", ")),
             );
         } else if seen.insert(finding.component.clone(), i).is_some() {
-            errors.push(&field, "repeated_component", "each component is scored once");
+            errors.push(
+                &field,
+                "repeated_component",
+                "each component is scored once",
+            );
         }
         if let Some(remarks) = &finding.remarks {
-            errors.check(&format!("components[{i}].remarks"), Text::lines(remarks, MAX_TEXT));
+            errors.check(
+                &format!("components[{i}].remarks"),
+                Text::lines(remarks, MAX_TEXT),
+            );
         }
     }
     let mut seen = BTreeMap::new();
@@ -193,9 +202,17 @@ fn check_findings(input: &FindingsInput, components: &[String]) -> Result<(), Ap
                 format!("an indicator is one of {}", OUTCOME_INDICATORS.join(", ")),
             );
         } else if seen.insert(deviation.indicator.clone(), i).is_some() {
-            errors.push(&field, "repeated_indicator", "each indicator is listed once");
+            errors.push(
+                &field,
+                "repeated_indicator",
+                "each indicator is listed once",
+            );
         }
-        if let Some(explanation) = deviation.explanation.as_deref().filter(|e| !e.trim().is_empty()) {
+        if let Some(explanation) = deviation
+            .explanation
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+        {
             errors.check(
                 &format!("deviations[{i}].explanation"),
                 Text::lines(explanation, MAX_TEXT),
@@ -265,8 +282,14 @@ pub async fn put_findings(
             let (components, _) = components_of(conn, settings, row.cycle_year).await?;
             check_findings(&input, &components)?;
             // The list is the year's from the first finding on.
-            repository::store_component_list(conn, row.cycle_year, &components, true, &principal.client_id)
-                .await?;
+            repository::store_component_list(
+                conn,
+                row.cycle_year,
+                &components,
+                true,
+                &principal.client_id,
+            )
+            .await?;
             let findings: Vec<Finding> = input
                 .components
                 .into_iter()
@@ -275,10 +298,19 @@ pub async fn put_findings(
                     ..f
                 })
                 .collect();
-            repository::replace_findings(conn, id, &findings, &input.deviations, &principal.client_id, now)
-                .await?;
+            repository::replace_findings(
+                conn,
+                id,
+                &findings,
+                &input.deviations,
+                &principal.client_id,
+                now,
+            )
+            .await?;
             let event = AuditEvent::success("visitation.findings", "visitation", id.to_string())
-                .with_detail(json!({"components": findings.len(), "deviations": input.deviations.len()}));
+                .with_detail(
+                    json!({"components": findings.len(), "deviations": input.deviations.len()}),
+                );
             Ok((repository::view(conn, row, components).await?, event))
         }
         .scope_boxed()
@@ -338,7 +370,9 @@ pub async fn put_report(
     match check_pdf(&content) {
         Ok(()) => {}
         Err(ReportError::NotPdf) => {
-            return Err(ApiError::UnsupportedMediaType(ReportError::NotPdf.to_string()))
+            return Err(ApiError::UnsupportedMediaType(
+                ReportError::NotPdf.to_string(),
+            ))
         }
         Err(error) => return Err(ApiError::invalid("report", &error)),
     }
@@ -352,10 +386,12 @@ pub async fn put_report(
         async move {
             let row = visible(conn, principal, id, true).await?;
             require_open(&row)?;
-            repository::store_report(conn, id, &content, &sha256, &principal.client_id, now).await?;
+            repository::store_report(conn, id, &content, &sha256, &principal.client_id, now)
+                .await?;
             let (components, _) = components_of(conn, settings, row.cycle_year).await?;
-            let event = AuditEvent::success("visitation.report_upload", "visitation", id.to_string())
-                .with_detail(json!({"sha256": sha256, "size_bytes": content.len()}));
+            let event =
+                AuditEvent::success("visitation.report_upload", "visitation", id.to_string())
+                    .with_detail(json!({"sha256": sha256, "size_bytes": content.len()}));
             Ok((repository::view(conn, row, components).await?, event))
         }
         .scope_boxed()
@@ -483,8 +519,14 @@ pub async fn finalise_outcome(
                     extensions: problem,
                 });
             }
-            repository::store_component_list(conn, row.cycle_year, &components, true, &principal.client_id)
-                .await?;
+            repository::store_component_list(
+                conn,
+                row.cycle_year,
+                &components,
+                true,
+                &principal.client_id,
+            )
+            .await?;
             let event_id = Uuid::now_v7();
             repository::finalise(
                 conn,
@@ -605,7 +647,8 @@ pub async fn put_components(
                     "findings of the year are recorded; its components are frozen",
                 ));
             }
-            repository::store_component_list(conn, y, &components, false, &principal.client_id).await?;
+            repository::store_component_list(conn, y, &components, false, &principal.client_id)
+                .await?;
             let event = AuditEvent::success("cycle.components", "cycle_year", y.to_string())
                 .with_detail(json!({"components": components}));
             Ok((

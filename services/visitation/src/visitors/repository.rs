@@ -106,7 +106,7 @@ pub async fn upsert(
     );
     let updated = diesel::update(visitors::table.find(id))
         .set((
-            values.clone(),
+            values,
             visitors::version.eq(visitors::version + 1),
             visitors::updated_at.eq(diesel::dsl::now),
         ))
@@ -126,7 +126,10 @@ pub async fn availability(conn: &mut AsyncPgConnection, id: &str) -> Result<Vec<
     let rows: Vec<(NaiveDate, String)> = visitor_availability::table
         .filter(visitor_availability::visitor_id.eq(id))
         .select((visitor_availability::day, visitor_availability::part_of_day))
-        .order((visitor_availability::day, visitor_availability::part_of_day.desc()))
+        .order((
+            visitor_availability::day,
+            visitor_availability::part_of_day.desc(),
+        ))
         .load(conn)
         .await?;
     rows.into_iter()

@@ -59,7 +59,11 @@ pub async fn put_visitor(
                 .await?
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("visitor just written")))?;
             let availability = repository::availability(conn, id.as_str()).await?;
-            let action = if created { "visitor.create" } else { "visitor.update" };
+            let action = if created {
+                "visitor.create"
+            } else {
+                "visitor.update"
+            };
             Ok((
                 (created, row.view(availability)),
                 AuditEvent::success(action, "visitor", id.as_str()),
@@ -105,7 +109,9 @@ pub async fn list_visitors(
         let availability = repository::availability(&mut conn, &row.id).await?;
         visitors.push(row.view(availability));
     }
-    Ok(web::Json(Page::from_rows(visitors, limit, |v| v.id.clone())))
+    Ok(web::Json(Page::from_rows(visitors, limit, |v| {
+        v.id.clone()
+    })))
 }
 
 /// Read a visitor

@@ -9,16 +9,55 @@ async fn the_due_list_follows_the_tiers_and_entry_visitations() {
     {
         let mut db = suite.register_db();
         // Basispraktijkregister, registered last year after a positive visitation: not due.
-        add_practice(&mut db, &Practice { tier: "basispraktijkregister", ..Practice::approved("07000041", "50000001", "1000AA") });
-        registration(&mut db, "07000041", YEAR - 1, "registered", Some(day("2026-09-01")));
+        add_practice(
+            &mut db,
+            &Practice {
+                tier: "basispraktijkregister",
+                ..Practice::approved("07000041", "50000001", "1000AA")
+            },
+        );
+        registration(
+            &mut db,
+            "07000041",
+            YEAR - 1,
+            "registered",
+            Some(day("2026-09-01")),
+        );
         // Basispraktijkregister, last visited two years ago: due.
-        add_practice(&mut db, &Practice { tier: "basispraktijkregister", ..Practice::approved("07000042", "50000002", "2000AA") });
-        registration(&mut db, "07000042", YEAR - 2, "registered", Some(day("2025-09-01")));
+        add_practice(
+            &mut db,
+            &Practice {
+                tier: "basispraktijkregister",
+                ..Practice::approved("07000042", "50000002", "2000AA")
+            },
+        );
+        registration(
+            &mut db,
+            "07000042",
+            YEAR - 2,
+            "registered",
+            Some(day("2025-09-01")),
+        );
         // Praktijkregister, registered last year: due every year.
-        add_practice(&mut db, &Practice::approved("07000043", "50000003", "3000AA"));
-        registration(&mut db, "07000043", YEAR - 1, "registered", Some(day("2026-09-01")));
+        add_practice(
+            &mut db,
+            &Practice::approved("07000043", "50000003", "3000AA"),
+        );
+        registration(
+            &mut db,
+            "07000043",
+            YEAR - 1,
+            "registered",
+            Some(day("2026-09-01")),
+        );
         // New to the register: the entry visitation.
-        add_practice(&mut db, &Practice { state: "plan_submitted", ..Practice::approved("07000044", "50000004", "4000AA") });
+        add_practice(
+            &mut db,
+            &Practice {
+                state: "plan_submitted",
+                ..Practice::approved("07000044", "50000004", "4000AA")
+            },
+        );
     }
     let registrar = suite.registrar();
     let (status, list) = suite

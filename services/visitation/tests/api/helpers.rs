@@ -73,12 +73,20 @@ pub async fn suite_with(relay: Relay, adjust: impl FnOnce(&mut VisitationSetting
             praktijkregister_register::bootstrap::ensure_registrar(&settings, &section, &pool)
                 .await
                 .expect("registrar");
-            praktijkregister_register::bootstrap::ensure_service_clients(&settings, &section, &pool)
-                .await
-                .expect("service clients");
+            praktijkregister_register::bootstrap::ensure_service_clients(
+                &settings, &section, &pool,
+            )
+            .await
+            .expect("service clients");
             let verifier = HttpKpVerifier::new(&section.kp_verifier).expect("verifier");
-            RegisterContext::new(&settings, &section, &pool, Arc::new(verifier), register_clock)
-                .expect("register context")
+            RegisterContext::new(
+                &settings,
+                &section,
+                &pool,
+                Arc::new(verifier),
+                register_clock,
+            )
+            .expect("register context")
         },
     )
     .await;
@@ -121,7 +129,10 @@ pub async fn suite_with(relay: Relay, adjust: impl FnOnce(&mut VisitationSetting
 
 impl Suite {
     pub fn registrar(&self) -> String {
-        self.issuer.token(ClientRole::Registrar, praktijkregister_scopes::visitation::ALL)
+        self.issuer.token(
+            ClientRole::Registrar,
+            praktijkregister_scopes::visitation::ALL,
+        )
     }
 
     pub fn visitor(&self, id: &str) -> String {
@@ -178,7 +189,10 @@ impl Suite {
             .map(|(d, p)| json!({"date": d, "part_of_day": p}))
             .collect();
         let (status, body) = caller
-            .put(&format!("/v1/visitors/{id}/availability"), json!({"slots": slots}))
+            .put(
+                &format!("/v1/visitors/{id}/availability"),
+                json!({"slots": slots}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
     }
@@ -193,11 +207,19 @@ impl Suite {
             d = d.succ_opt().expect("next day");
         }
         let slots: Vec<(&str, &str)> = slots.iter().map(|(d, p)| (d.as_str(), *p)).collect();
-        self.visitor_with(id, therapist, None, (100, 20), &slots).await;
+        self.visitor_with(id, therapist, None, (100, 20), &slots)
+            .await;
     }
 
     /// `POST /v1/visitation-sessions` as the registrar.
-    pub async fn plan(&self, date: &str, part: &str, visitor: &str, a: &str, b: &str) -> (u16, Value) {
+    pub async fn plan(
+        &self,
+        date: &str,
+        part: &str,
+        visitor: &str,
+        a: &str,
+        b: &str,
+    ) -> (u16, Value) {
         self.visitation
             .client
             .caller(&self.registrar())
@@ -282,13 +304,15 @@ impl<'a> Practice<'a> {
 }
 
 pub fn add_practice(conn: &mut PgConnection, p: &Practice<'_>) {
-    diesel::sql_query("INSERT INTO practices (agb, name, kvk_number, tier) VALUES ($1, $2, $3, $4)")
-        .bind::<Text, _>(p.agb)
-        .bind::<Text, _>(format!("Praktijk {}", p.agb))
-        .bind::<Text, _>(p.kvk)
-        .bind::<Text, _>(p.tier)
-        .execute(conn)
-        .expect("practice");
+    diesel::sql_query(
+        "INSERT INTO practices (agb, name, kvk_number, tier) VALUES ($1, $2, $3, $4)",
+    )
+    .bind::<Text, _>(p.agb)
+    .bind::<Text, _>(format!("Praktijk {}", p.agb))
+    .bind::<Text, _>(p.kvk)
+    .bind::<Text, _>(p.tier)
+    .execute(conn)
+    .expect("practice");
     diesel::sql_query(
         "INSERT INTO practice_locations (practice_agb, position, agb, kvk_branch_number, street, \
          house_number, postal_code, city, own_entrance, own_waiting_room, own_reception, \

@@ -1,5 +1,7 @@
 //! API tests of the visitation service, against a real register started by each test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod authorization;
 mod contract;
 mod due;

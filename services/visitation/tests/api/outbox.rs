@@ -30,7 +30,9 @@ fn count(conn: &mut diesel::PgConnection, sql: &str, bind: Option<&str>) -> i64 
 fn relay(suite: &Suite, url: &str) -> OutboxRelay {
     let mut outbox: OutboxSettings = suite.section.outbox.clone();
     outbox.destinations.clear();
-    outbox.destinations.insert("register".into(), url.to_string());
+    outbox
+        .destinations
+        .insert("register".into(), url.to_string());
     let client = suite
         .section
         .service_client
@@ -60,11 +62,19 @@ async fn events_wait_for_the_register_and_are_applied_once() {
     let suite = suite_with(Relay::None, |_| {}).await;
     {
         let mut db = suite.register_db();
-        add_practice(&mut db, &Practice::approved("07000051", "60000001", "1000AB"));
-        add_practice(&mut db, &Practice::approved("07000052", "60000002", "2000AB"));
+        add_practice(
+            &mut db,
+            &Practice::approved("07000051", "60000001", "1000AB"),
+        );
+        add_practice(
+            &mut db,
+            &Practice::approved("07000052", "60000002", "2000AB"),
+        );
     }
     suite.busy_visitor("v", None).await;
-    let (status, body) = suite.plan("2027-06-14", "morning", "v", "07000051", "07000052").await;
+    let (status, body) = suite
+        .plan("2027-06-14", "morning", "v", "07000051", "07000052")
+        .await;
     assert_eq!(status, 201, "{body}");
     let pending = "SELECT count(*) AS n FROM outbox_events WHERE status = 'pending'";
     assert_eq!(count(&mut suite.visitation_db(), pending, None), 2);
@@ -74,14 +84,20 @@ async fn events_wait_for_the_register_and_are_applied_once() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let down = relay(&suite, &format!("http://127.0.0.1:{dead}/v1/internal/visitation-outcomes"));
+    let down = relay(
+        &suite,
+        &format!("http://127.0.0.1:{dead}/v1/internal/visitation-outcomes"),
+    );
     let report = down.run_once().await.unwrap();
     assert_eq!((report.delivered, report.retried), (0, 1), "{report:?}");
     assert_eq!(count(&mut suite.visitation_db(), pending, None), 2);
     assert_eq!(suite.registration_state("07000051"), "plan_approved");
 
     // A relay that dies mid-way (aborted as a crash would) keeps nothing claimed.
-    let live_url = format!("{}/v1/internal/visitation-outcomes", suite.register.base_url);
+    let live_url = format!(
+        "{}/v1/internal/visitation-outcomes",
+        suite.register.base_url
+    );
     relay(&suite, &live_url).spawn().abort().await;
 
     // The register is back: each event is delivered and the registrations move once.

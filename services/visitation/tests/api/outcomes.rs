@@ -6,22 +6,34 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 /// Two practices with KP-registered therapists, a session on 14 June, and the clock moved to the
 /// day after; answers the suite and the visitation ids of A and B.
-async fn held(adjust: impl FnOnce(&mut praktijkregister_visitation::settings::VisitationSettings)) -> (Suite, String, String) {
+async fn held(
+    adjust: impl FnOnce(&mut praktijkregister_visitation::settings::VisitationSettings),
+) -> (Suite, String, String) {
     let suite = suite_with(Relay::ToRegister, adjust).await;
     {
         let mut db = suite.register_db();
-        add_practice(&mut db, &Practice::approved("07000031", "40000001", "1111AA"));
-        add_practice(&mut db, &Practice::approved("07000032", "40000002", "2222AA"));
+        add_practice(
+            &mut db,
+            &Practice::approved("07000031", "40000001", "1111AA"),
+        );
+        add_practice(
+            &mut db,
+            &Practice::approved("07000032", "40000002", "2222AA"),
+        );
         therapist_at(&mut db, "07100031", Some("07000031"));
         therapist_at(&mut db, "07100032", Some("07000032"));
     }
     suite.busy_visitor("v", None).await;
-    let (status, session) = suite.plan("2027-06-14", "morning", "v", "07000031", "07000032").await;
+    let (status, session) = suite
+        .plan("2027-06-14", "morning", "v", "07000031", "07000032")
+        .await;
     assert_eq!(status, 201, "{session}");
     suite.await_state("07000031", "visitation_planned").await;
     suite.clock.set(noon("2027-06-15"));
@@ -44,7 +56,11 @@ fn all_sufficient_but(insufficient: &[&str]) -> Value {
     let components: Vec<Value> = praktijkregister_domain::DEFAULT_COMPONENTS
         .iter()
         .map(|c| {
-            let score = if insufficient.contains(c) { "insufficient" } else { "sufficient" };
+            let score = if insufficient.contains(c) {
+                "insufficient"
+            } else {
+                "sufficient"
+            };
             json!({"component": c, "score": score, "remarks": null})
         })
         .collect();
@@ -58,11 +74,17 @@ async fn a_positive_outcome_with_an_insufficient_component_is_refused() {
     let visitor = suite.visitor("v");
     let caller = suite.visitation.client.caller(&visitor);
     let (status, body) = caller
-        .put(&format!("/v1/visitations/{a}/findings"), all_sufficient_but(&["hygiene_privacy_safety"]))
+        .put(
+            &format!("/v1/visitations/{a}/findings"),
+            all_sufficient_but(&["hygiene_privacy_safety"]),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, problem) = caller
-        .post(&format!("/v1/visitations/{a}/outcome"), json!({"outcome": "positive"}))
+        .post(
+            &format!("/v1/visitations/{a}/outcome"),
+            json!({"outcome": "positive"}),
+        )
         .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["code"], "insufficient_components");
@@ -71,12 +93,18 @@ async fn a_positive_outcome_with_an_insufficient_component_is_refused() {
     assert_eq!(suite.registration_state("07000031"), "visitation_planned");
     // A negative outcome is what it is.
     let (status, body) = caller
-        .post(&format!("/v1/visitations/{a}/outcome"), json!({"outcome": "negative"}))
+        .post(
+            &format!("/v1/visitations/{a}/outcome"),
+            json!({"outcome": "negative"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     suite.await_state("07000031", "refused").await;
     let (status, _) = caller
-        .post(&format!("/v1/visitations/{a}/outcome"), json!({"outcome": "negative"}))
+        .post(
+            &format!("/v1/visitations/{a}/outcome"),
+            json!({"outcome": "negative"}),
+        )
         .await;
     assert_eq!(status, 409, "finalised once");
 }
@@ -89,21 +117,35 @@ async fn a_deviation_needs_an_explanation_and_every_component_a_score() {
     let caller = suite.visitation.client.caller(&registrar);
     let mut findings = all_sufficient_but(&[]);
     findings["deviations"] = json!([{"indicator": "treatment_index", "explanation": " "}]);
-    let (status, problem) = caller.put(&format!("/v1/visitations/{a}/findings"), findings.clone()).await;
-    assert_eq!((status, codes(&problem)), (422, vec!["explanation_required".to_string()]));
-    findings["deviations"] = json!([{"indicator": "treatment_index", "explanation": "complexe populatie"}]);
+    let (status, problem) = caller
+        .put(&format!("/v1/visitations/{a}/findings"), findings.clone())
+        .await;
+    assert_eq!(
+        (status, codes(&problem)),
+        (422, vec!["explanation_required".to_string()])
+    );
+    findings["deviations"] =
+        json!([{"indicator": "treatment_index", "explanation": "complexe populatie"}]);
     findings["components"].as_array_mut().unwrap().pop();
-    let (status, body) = caller.put(&format!("/v1/visitations/{a}/findings"), findings).await;
+    let (status, body) = caller
+        .put(&format!("/v1/visitations/{a}/findings"), findings)
+        .await;
     assert_eq!(status, 200, "{body}");
     let (status, problem) = caller
-        .post(&format!("/v1/visitations/{a}/outcome"), json!({"outcome": "negative"}))
+        .post(
+            &format!("/v1/visitations/{a}/outcome"),
+            json!({"outcome": "negative"}),
+        )
         .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["code"], "components_unscored");
     assert_eq!(problem["components"], json!(["annual_plan"]));
     // The year's list is frozen now that findings exist.
     let (status, _) = caller
-        .put(&format!("/v1/cycles/{YEAR}/components"), json!({"components": ["records"]}))
+        .put(
+            &format!("/v1/cycles/{YEAR}/components"),
+            json!({"components": ["records"]}),
+        )
         .await;
     assert_eq!(status, 409);
 }
@@ -129,19 +171,36 @@ async fn a_report_that_is_not_a_pdf_or_too_large_stores_nothing() {
     let visitor = suite.visitor("v");
     let caller = suite.visitation.client.caller(&visitor);
     let path = format!("/v1/visitations/{a}/report");
-    let put = |content_type: &'static str, bytes: Vec<u8>| Body::Bytes { content_type, bytes };
-    let answer = caller.send("PUT", &path, &put("application/pdf", PNG.to_vec())).await;
+    let put = |content_type: &'static str, bytes: Vec<u8>| Body::Bytes {
+        content_type,
+        bytes,
+    };
+    let answer = caller
+        .send("PUT", &path, &put("application/pdf", PNG.to_vec()))
+        .await;
     assert_eq!(answer.status, 415, "{}", answer.text);
-    let answer = caller.send("PUT", &path, &put("image/png", PNG.to_vec())).await;
+    let answer = caller
+        .send("PUT", &path, &put("image/png", PNG.to_vec()))
+        .await;
     assert_eq!(answer.status, 415, "{}", answer.text);
-    let answer = caller.send("PUT", &path, &put("application/pdf", b"%PDF-1.7\nhalf a file".to_vec())).await;
+    let answer = caller
+        .send(
+            "PUT",
+            &path,
+            &put("application/pdf", b"%PDF-1.7\nhalf a file".to_vec()),
+        )
+        .await;
     assert_eq!(answer.status, 422, "{}", answer.text);
     let mut large = PDF.to_vec();
     large.extend(std::iter::repeat_n(b' ', 2000));
-    let answer = caller.send("PUT", &path, &put("application/pdf", large)).await;
+    let answer = caller
+        .send("PUT", &path, &put("application/pdf", large))
+        .await;
     assert_eq!(answer.status, 413, "{}", answer.text);
     assert_eq!(report_rows(&suite), 0);
-    let answer = caller.send("PUT", &path, &put("application/pdf", PDF.to_vec())).await;
+    let answer = caller
+        .send("PUT", &path, &put("application/pdf", PDF.to_vec()))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
         answer.json["report"]["sha256"],
@@ -150,11 +209,21 @@ async fn a_report_that_is_not_a_pdf_or_too_large_stores_nothing() {
     assert_eq!(report_rows(&suite), 1);
     // The visited practice downloads it; the colleague practice does not see it.
     let own = suite.practice("07000031");
-    let answer = suite.visitation.client.caller(&own).send("GET", &path, &Body::None).await;
+    let answer = suite
+        .visitation
+        .client
+        .caller(&own)
+        .send("GET", &path, &Body::None)
+        .await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text.as_bytes(), PDF);
     let other = suite.practice("07000032");
-    let answer = suite.visitation.client.caller(&other).send("GET", &path, &Body::None).await;
+    let answer = suite
+        .visitation
+        .client
+        .caller(&other)
+        .send("GET", &path, &Body::None)
+        .await;
     assert_eq!(answer.status, 404);
 }
 
@@ -166,7 +235,10 @@ async fn a_positive_outcome_registers_the_practice_in_the_register() {
     let caller = suite.visitation.client.caller(&visitor);
     for id in [&a, &b] {
         let (status, body) = caller
-            .put(&format!("/v1/visitations/{id}/findings"), all_sufficient_but(&[]))
+            .put(
+                &format!("/v1/visitations/{id}/findings"),
+                all_sufficient_but(&[]),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
     }
@@ -174,12 +246,18 @@ async fn a_positive_outcome_registers_the_practice_in_the_register() {
         .send(
             "PUT",
             &format!("/v1/visitations/{a}/report"),
-            &Body::Bytes { content_type: "application/pdf", bytes: PDF.to_vec() },
+            &Body::Bytes {
+                content_type: "application/pdf",
+                bytes: PDF.to_vec(),
+            },
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let (status, body) = caller
-        .post(&format!("/v1/visitations/{a}/outcome"), json!({"outcome": "positive"}))
+        .post(
+            &format!("/v1/visitations/{a}/outcome"),
+            json!({"outcome": "positive"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "finalised");
@@ -191,11 +269,17 @@ async fn a_positive_outcome_registers_the_practice_in_the_register() {
         .visitation
         .client
         .caller(&stranger)
-        .post(&format!("/v1/visitations/{b}/outcome"), json!({"outcome": "positive"}))
+        .post(
+            &format!("/v1/visitations/{b}/outcome"),
+            json!({"outcome": "positive"}),
+        )
         .await;
     assert_eq!(status, 404);
     let (status, body) = caller
-        .post(&format!("/v1/visitations/{b}/outcome"), json!({"outcome": "positive"}))
+        .post(
+            &format!("/v1/visitations/{b}/outcome"),
+            json!({"outcome": "positive"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     suite.await_state("07000032", "registered").await;

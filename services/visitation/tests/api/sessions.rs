@@ -73,22 +73,58 @@ async fn every_conflict_rule_is_refused_with_its_own_code() {
     let suite = arranged().await;
     let date = "2027-06-14";
     for (visitor, a, b, expected) in [
-        ("free", "07000001", "07000001", vec!["same_address", "same_kvk", "same_practice", "shared_intervision_group"]),
+        (
+            "free",
+            "07000001",
+            "07000001",
+            vec![
+                "same_address",
+                "same_kvk",
+                "same_practice",
+                "shared_intervision_group",
+            ],
+        ),
         ("free", "07000001", "07000003", vec!["same_kvk"]),
         ("free", "07000001", "07000004", vec!["same_address"]),
         ("free", "07000005", "07000001", vec!["declared_relation"]),
-        ("free", "07000001", "07000006", vec!["shared_intervision_group"]),
-        ("works", "07000007", "07000002", vec!["visitor_works_at_practice"]),
-        ("tied", "07000002", "07000008", vec!["visitor_declared_relation"]),
-        ("grouped", "07000002", "07000008", vec!["visitor_shared_intervision_group"]),
+        (
+            "free",
+            "07000001",
+            "07000006",
+            vec!["shared_intervision_group"],
+        ),
+        (
+            "works",
+            "07000007",
+            "07000002",
+            vec!["visitor_works_at_practice"],
+        ),
+        (
+            "tied",
+            "07000002",
+            "07000008",
+            vec!["visitor_declared_relation"],
+        ),
+        (
+            "grouped",
+            "07000002",
+            "07000008",
+            vec!["visitor_shared_intervision_group"],
+        ),
         ("free", "07000009", "07000002", vec!["no_approved_plan"]),
     ] {
         let (status, problem) = suite.plan(date, "morning", visitor, a, b).await;
         assert_eq!(status, 422, "{a}/{b} with {visitor}: {problem}");
-        assert_eq!(codes(&problem), expected, "{a}/{b} with {visitor}: {problem}");
+        assert_eq!(
+            codes(&problem),
+            expected,
+            "{a}/{b} with {visitor}: {problem}"
+        );
     }
     // Nothing was stored by the refusals: a clean pair is planned.
-    let (status, body) = suite.plan(date, "morning", "free", "07000001", "07000002").await;
+    let (status, body) = suite
+        .plan(date, "morning", "free", "07000001", "07000002")
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["visitations"].as_array().unwrap().len(), 2);
 }
@@ -115,7 +151,12 @@ async fn several_broken_rules_are_listed_together() {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert!(fields.contains(&"date") && fields.contains(&"visitor_id") && fields.contains(&"practice_a_agb"), "{problem}");
+    assert!(
+        fields.contains(&"date")
+            && fields.contains(&"visitor_id")
+            && fields.contains(&"practice_a_agb"),
+        "{problem}"
+    );
 }
 
 // DESIGN §3.3: one visitor, one session per part of a day; a practice has one session a year;
@@ -149,18 +190,39 @@ async fn double_booking_authorisation_availability_and_capacity() {
             ],
         )
         .await;
-    let (status, body) = suite.plan("2027-06-14", "morning", "v", "07000011", "07000012").await;
+    let (status, body) = suite
+        .plan("2027-06-14", "morning", "v", "07000011", "07000012")
+        .await;
     assert_eq!(status, 201, "{body}");
-    let (status, problem) = suite.plan("2027-06-14", "morning", "v", "07000013", "07000014").await;
-    assert_eq!((status, codes(&problem)), (422, vec!["visitor_double_booked".to_string()]));
-    let (status, problem) = suite.plan("2027-06-14", "afternoon", "v", "07000011", "07000013").await;
-    assert_eq!((status, codes(&problem)), (422, vec!["practice_already_planned".to_string()]));
-    let (status, problem) = suite.plan("2027-06-15", "afternoon", "v", "07000013", "07000014").await;
-    assert_eq!((status, codes(&problem)), (422, vec!["visitor_not_available".to_string()]));
+    let (status, problem) = suite
+        .plan("2027-06-14", "morning", "v", "07000013", "07000014")
+        .await;
+    assert_eq!(
+        (status, codes(&problem)),
+        (422, vec!["visitor_double_booked".to_string()])
+    );
+    let (status, problem) = suite
+        .plan("2027-06-14", "afternoon", "v", "07000011", "07000013")
+        .await;
+    assert_eq!(
+        (status, codes(&problem)),
+        (422, vec!["practice_already_planned".to_string()])
+    );
+    let (status, problem) = suite
+        .plan("2027-06-15", "afternoon", "v", "07000013", "07000014")
+        .await;
+    assert_eq!(
+        (status, codes(&problem)),
+        (422, vec!["visitor_not_available".to_string()])
+    );
     // The last day of the authorisation is allowed, the day after is not.
-    let (status, body) = suite.plan("2027-06-15", "morning", "v", "07000013", "07000014").await;
+    let (status, body) = suite
+        .plan("2027-06-15", "morning", "v", "07000013", "07000014")
+        .await;
     assert_eq!(status, 201, "{body}");
-    let (status, problem) = suite.plan("2027-06-16", "morning", "v", "07000015", "07000016").await;
+    let (status, problem) = suite
+        .plan("2027-06-16", "morning", "v", "07000015", "07000016")
+        .await;
     assert_eq!(
         codes(&problem),
         ["visitor_not_authorised", "visitor_over_capacity_week"],
@@ -176,9 +238,13 @@ async fn double_booking_authorisation_availability_and_capacity() {
             &[("2027-06-21", "morning"), ("2027-06-22", "morning")],
         )
         .await;
-    let (status, body) = suite.plan("2027-06-21", "morning", "v", "07000015", "07000016").await;
+    let (status, body) = suite
+        .plan("2027-06-21", "morning", "v", "07000015", "07000016")
+        .await;
     assert_eq!(status, 201, "{body}");
-    let (_, problem) = suite.plan("2027-06-22", "morning", "v", "07000017", "07000018").await;
+    let (_, problem) = suite
+        .plan("2027-06-22", "morning", "v", "07000017", "07000018")
+        .await;
     assert_eq!(codes(&problem), ["visitor_over_capacity_year"]);
 }
 
@@ -191,7 +257,10 @@ async fn the_deadline_at_its_edges_in_amsterdam() {
         let mut db = suite.register_db();
         for i in 1..=4 {
             let agb = format!("0700002{i}");
-            add_practice(&mut db, &Practice::approved(&agb, &format!("3000000{i}"), &format!("{i}100AA")));
+            add_practice(
+                &mut db,
+                &Practice::approved(&agb, &format!("3000000{i}"), &format!("{i}100AA")),
+            );
         }
     }
     suite
@@ -200,19 +269,35 @@ async fn the_deadline_at_its_edges_in_amsterdam() {
             None,
             None,
             (10, 5),
-            &[("2027-10-15", "morning"), ("2027-10-15", "afternoon"), ("2027-10-16", "morning")],
+            &[
+                ("2027-10-15", "morning"),
+                ("2027-10-15", "afternoon"),
+                ("2027-10-16", "morning"),
+            ],
         )
         .await;
     // 23:30 in Amsterdam on 15 October (21:30 UTC): still the 15th.
-    suite.clock.set(Utc.with_ymd_and_hms(2027, 10, 15, 21, 30, 0).unwrap());
-    let (_, problem) = suite.plan("2027-10-16", "morning", "v", "07000021", "07000022").await;
+    suite
+        .clock
+        .set(Utc.with_ymd_and_hms(2027, 10, 15, 21, 30, 0).unwrap());
+    let (_, problem) = suite
+        .plan("2027-10-16", "morning", "v", "07000021", "07000022")
+        .await;
     assert_eq!(codes(&problem), ["after_visitation_deadline"]);
     // 00:30 in Amsterdam on 16 October (22:30 UTC on the 15th): the 15th is past.
-    suite.clock.set(Utc.with_ymd_and_hms(2027, 10, 15, 22, 30, 0).unwrap());
-    let (_, problem) = suite.plan("2027-10-15", "afternoon", "v", "07000021", "07000022").await;
+    suite
+        .clock
+        .set(Utc.with_ymd_and_hms(2027, 10, 15, 22, 30, 0).unwrap());
+    let (_, problem) = suite
+        .plan("2027-10-15", "afternoon", "v", "07000021", "07000022")
+        .await;
     assert_eq!(codes(&problem), ["date_in_past"]);
-    suite.clock.set(Utc.with_ymd_and_hms(2027, 10, 15, 21, 30, 0).unwrap());
-    let (status, body) = suite.plan("2027-10-15", "afternoon", "v", "07000021", "07000022").await;
+    suite
+        .clock
+        .set(Utc.with_ymd_and_hms(2027, 10, 15, 21, 30, 0).unwrap());
+    let (status, body) = suite
+        .plan("2027-10-15", "afternoon", "v", "07000021", "07000022")
+        .await;
     assert_eq!(status, 201, "{body}");
 }
 
@@ -220,7 +305,9 @@ async fn the_deadline_at_its_edges_in_amsterdam() {
 #[tokio::test]
 async fn the_register_follows_a_session_planned_moved_and_cancelled() {
     let suite = arranged().await;
-    let (status, session) = suite.plan("2027-06-14", "morning", "free", "07000001", "07000002").await;
+    let (status, session) = suite
+        .plan("2027-06-14", "morning", "free", "07000001", "07000002")
+        .await;
     assert_eq!(status, 201, "{session}");
     suite.await_state("07000001", "visitation_planned").await;
     suite.await_state("07000002", "visitation_planned").await;
@@ -244,7 +331,9 @@ async fn the_register_follows_a_session_planned_moved_and_cancelled() {
         .send(
             "PATCH",
             &format!("/v1/visitation-sessions/{id}"),
-            &praktijkregister_platform::testing::Body::Json(json!({"date": "2027-06-15", "visitor_id": "grouped"})),
+            &praktijkregister_platform::testing::Body::Json(
+                json!({"date": "2027-06-15", "visitor_id": "grouped"}),
+            ),
         )
         .await;
     // The visitor shares an intervision group with a therapist of 07000002.
@@ -253,7 +342,9 @@ async fn the_register_follows_a_session_planned_moved_and_cancelled() {
         .send(
             "PATCH",
             &format!("/v1/visitation-sessions/{id}"),
-            &praktijkregister_platform::testing::Body::Json(json!({"date": "2027-06-15", "part_of_day": "afternoon"})),
+            &praktijkregister_platform::testing::Body::Json(
+                json!({"date": "2027-06-15", "part_of_day": "afternoon"}),
+            ),
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -276,6 +367,8 @@ async fn the_register_follows_a_session_planned_moved_and_cancelled() {
         )
         .await;
     assert_eq!(status, 409);
-    let (status, body) = suite.plan("2027-06-16", "morning", "free", "07000001", "07000002").await;
+    let (status, body) = suite
+        .plan("2027-06-16", "morning", "free", "07000001", "07000002")
+        .await;
     assert_eq!(status, 201, "{body}");
 }
