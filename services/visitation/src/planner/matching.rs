@@ -30,10 +30,19 @@ pub fn maximum_matching(
 ) -> Vec<Option<usize>> {
     let n = graph.len();
     let mut mate: Vec<usize> = initial.into_iter().map(|m| m.unwrap_or(NONE)).collect();
+    // No matching pairs more than the vertices with a neighbour, two by two: when the start
+    // already does, it is maximum (the usual case on a nearly complete graph) and no search is
+    // needed.
+    let with_neighbour = (0..n).filter(|&v| graph.conflicts[v].len() + 1 < n).count();
+    let matched = mate.iter().filter(|&&m| m != NONE).count();
+    if matched >= with_neighbour / 2 * 2 {
+        return mate.into_iter().map(|m| (m != NONE).then_some(m)).collect();
+    }
     // Berge: a matching is maximum when no augmenting path exists; a vertex without one now has
     // none after later augmentations either, so each exposed vertex is searched once.
     for root in 0..n {
-        if mate[root] != NONE {
+        // A vertex without neighbours has no augmenting path.
+        if mate[root] != NONE || graph.conflicts[root].len() + 1 >= n {
             continue;
         }
         if let Some((end, parent)) = augmenting_path(graph, &mate, root) {

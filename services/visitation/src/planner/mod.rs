@@ -169,6 +169,42 @@ pub fn conflict_sets(input: &PlanInput) -> Vec<BTreeSet<usize>> {
     conflicts
 }
 
+/// For every visitor, the indices of the candidates they have a conflict of interest with
+/// ([`visitor_conflicts`]: where their therapist works, a declared relation, a shared intervision
+/// group), found through indices rather than by trying every practice.
+pub fn visitor_conflict_sets(input: &PlanInput) -> Vec<BTreeSet<usize>> {
+    let mut by_agb: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_group: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, c) in input.candidates.iter().enumerate() {
+        by_agb.insert(c.profile.agb.as_str(), i);
+        for group in &c.profile.intervision_groups {
+            by_group.entry(group.as_str()).or_default().push(i);
+        }
+    }
+    input
+        .visitors
+        .iter()
+        .map(|visitor| {
+            let mut blocked: BTreeSet<usize> = visitor
+                .profile
+                .practices
+                .iter()
+                .filter_map(|agb| by_agb.get(agb.as_str()).copied())
+                .collect();
+            for group in &visitor.profile.intervision_groups {
+                blocked.extend(by_group.get(group.as_str()).into_iter().flatten());
+            }
+            for relation in &input.relations {
+                let own = relation.party == RelationParty::Visitor(visitor.profile.id.clone());
+                if own && relation.active_during(input.season.0, input.season.1) {
+                    blocked.extend(by_agb.get(relation.practice_agb.as_str()));
+                }
+            }
+            blocked
+        })
+        .collect()
+}
+
 fn met(input: &PlanInput, a: &str, b: &str) -> bool {
     let key = if a <= b { (a, b) } else { (b, a) };
     input
@@ -255,6 +291,7 @@ pub fn propose(input: &PlanInput) -> Proposal {
         .filter_map(|u| mate[u].filter(|v| u < *v).map(|v| (u, v)))
         .collect();
 
+    let blocked = visitor_conflict_sets(input);
     // Visitors by maximum flow: source → pair → visitor → sink.
     let (source, sink) = (0, 1);
     let pair_node = |p: usize| 2 + p;
@@ -266,10 +303,7 @@ pub fn propose(input: &PlanInput) -> Proposal {
         let (pa, pb) = (&input.candidates[a], &input.candidates[b]);
         let earliest = pa.earliest.max(pb.earliest);
         for (v, visitor) in input.visitors.iter().enumerate() {
-            let free_of_conflicts = [pa, pb].iter().all(|c| {
-                visitor_conflicts(&visitor.profile, &c.profile, &input.relations, input.season)
-                    .is_empty()
-            });
+            let free_of_conflicts = !blocked[v].contains(&a) && !blocked[v].contains(&b);
             if free_of_conflicts && usable(visitor, earliest).next().is_some() {
                 let edge = network.add_edge(pair_node(p), visitor_node(v), 1);
                 assignment_edges.push((p, v, edge));

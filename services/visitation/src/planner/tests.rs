@@ -74,17 +74,32 @@ fn generated(seed: u64, n: usize, visitors: usize, rate: f64) -> PlanInput {
             }
         }
     }
-    let planner_visitors = (0..visitors)
+    let planner_visitors: Vec<PlannerVisitor> = (0..visitors)
         .map(|v| {
             let mut profile = VisitorProfile {
                 id: format!("visitor-{v}"),
                 ..VisitorProfile::default()
             };
-            // Some visitors work at a practice.
+            // Some visitors work at a practice, share an intervision group with one, or have a
+            // declared relation with one.
             if n > 0 && rng.gen_bool(0.5) {
                 profile
                     .practices
                     .insert(candidates[rng.gen_range(0..n)].profile.agb.clone());
+            }
+            if n > 0 && rng.gen_bool(0.3) {
+                let group = format!("visitor-group-{v}");
+                profile.intervision_groups.insert(group.clone());
+                let i = rng.gen_range(0..n);
+                candidates[i].profile.intervision_groups.insert(group);
+            }
+            if n > 0 && rng.gen_bool(0.3) {
+                relations.push(DeclaredRelation {
+                    party: RelationParty::Visitor(profile.id.clone()),
+                    practice_agb: candidates[rng.gen_range(0..n)].profile.agb.clone(),
+                    valid_from: day("2027-01-01"),
+                    valid_until: if rng.gen_bool(0.5) { Some(day("2027-03-01")) } else { None },
+                });
             }
             let mut slots = BTreeSet::new();
             for _ in 0..rng.gen_range(1..8) {
@@ -292,4 +307,28 @@ fn the_same_region_and_new_partners_are_preferred() {
     assert!(proposal.sessions.iter().all(|s| s.same_region));
     // With the only same-region partner met last year, it is still chosen over none.
     assert!(proposal.sessions.iter().any(|s| s.met_last_year));
+}
+
+// The planner's indices of conflicts find exactly what the domain's rules find, pair by pair.
+#[test]
+fn the_conflict_indices_agree_with_the_domain_rules() {
+    for seed in 0..60 {
+        let input = generated(seed, 12, 6, 0.15);
+        let practices = conflict_sets(&input);
+        let visitors = visitor_conflict_sets(&input);
+        for (i, a) in input.candidates.iter().enumerate() {
+            for (j, b) in input.candidates.iter().enumerate() {
+                if i != j {
+                    let rule = !practice_conflicts(&a.profile, &b.profile, &input.relations, input.season)
+                        .is_empty();
+                    assert_eq!(practices[i].contains(&j), rule, "seed {seed}: {i}-{j}");
+                }
+            }
+            for (v, visitor) in input.visitors.iter().enumerate() {
+                let rule = !visitor_conflicts(&visitor.profile, &a.profile, &input.relations, input.season)
+                    .is_empty();
+                assert_eq!(visitors[v].contains(&i), rule, "seed {seed}: visitor {v}, {i}");
+            }
+        }
+    }
 }
