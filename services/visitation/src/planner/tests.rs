@@ -98,7 +98,11 @@ fn generated(seed: u64, n: usize, visitors: usize, rate: f64) -> PlanInput {
                     party: RelationParty::Visitor(profile.id.clone()),
                     practice_agb: candidates[rng.gen_range(0..n)].profile.agb.clone(),
                     valid_from: day("2027-01-01"),
-                    valid_until: if rng.gen_bool(0.5) { Some(day("2027-03-01")) } else { None },
+                    valid_until: if rng.gen_bool(0.5) {
+                        Some(day("2027-03-01"))
+                    } else {
+                        None
+                    },
                 });
             }
             let mut slots = BTreeSet::new();
@@ -319,15 +323,25 @@ fn the_conflict_indices_agree_with_the_domain_rules() {
         for (i, a) in input.candidates.iter().enumerate() {
             for (j, b) in input.candidates.iter().enumerate() {
                 if i != j {
-                    let rule = !practice_conflicts(&a.profile, &b.profile, &input.relations, input.season)
-                        .is_empty();
+                    let rule =
+                        !practice_conflicts(&a.profile, &b.profile, &input.relations, input.season)
+                            .is_empty();
                     assert_eq!(practices[i].contains(&j), rule, "seed {seed}: {i}-{j}");
                 }
             }
             for (v, visitor) in input.visitors.iter().enumerate() {
-                let rule = !visitor_conflicts(&visitor.profile, &a.profile, &input.relations, input.season)
-                    .is_empty();
-                assert_eq!(visitors[v].contains(&i), rule, "seed {seed}: visitor {v}, {i}");
+                let rule = !visitor_conflicts(
+                    &visitor.profile,
+                    &a.profile,
+                    &input.relations,
+                    input.season,
+                )
+                .is_empty();
+                assert_eq!(
+                    visitors[v].contains(&i),
+                    rule,
+                    "seed {seed}: visitor {v}, {i}"
+                );
             }
         }
     }
