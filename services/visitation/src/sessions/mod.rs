@@ -51,7 +51,7 @@ pub struct Cancellation {
 #[schema(example = json!({
     "id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d30", "cycle_year": 2026, "date": "2026-09-14",
     "part_of_day": "morning", "visitor_id": "visitor-jansen", "practice_a_agb": "07012345",
-    "practice_b_agb": "07054321", "status": "planned", "cancel_reason": null,
+    "practice_b_agb": "07054321", "status": "planned", "cancel_reason": null, "version": 1,
     "visitations": [
         {"id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d31", "practice_agb": "07012345", "colleague_practice_agb": "07054321", "status": "open"},
         {"id": "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d32", "practice_agb": "07054321", "colleague_practice_agb": "07012345", "status": "open"}
@@ -68,6 +68,8 @@ pub struct Session {
     /// `planned` or `cancelled`.
     pub status: String,
     pub cancel_reason: Option<String>,
+    /// Changes with every move or cancellation; the ETag of the session.
+    pub version: i32,
     /// The visitation of each practice in the session.
     pub visitations: Vec<SessionVisitation>,
 }

@@ -25,6 +25,7 @@ pub struct SessionRow {
     pub practice_b_agb: String,
     pub status: String,
     pub cancel_reason: Option<String>,
+    pub version: i32,
 }
 
 impl SessionRow {
@@ -43,6 +44,7 @@ impl SessionRow {
             practice_b_agb: self.practice_b_agb,
             status: self.status,
             cancel_reason: self.cancel_reason,
+            version: self.version,
             visitations,
         })
     }

@@ -7,6 +7,7 @@ use praktijkregister_domain::{amsterdam_date, OefentherapieAgb, Text, VisitorId}
 use praktijkregister_events::VisitationEventKind;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
+use praktijkregister_platform::conditional::{etag, required_version};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{checked, ApiError, FieldErrors, Problem};
 use praktijkregister_platform::http::Json;
@@ -148,6 +149,7 @@ pub async fn plan(
         practice_b_agb: proposal.practice_b.to_string(),
         status: PLANNED.to_string(),
         cancel_reason: None,
+        version: 1,
     };
     repository::insert(conn, &row).await?;
     for practice in [proposal.practice_a, proposal.practice_b] {
@@ -236,16 +238,25 @@ pub async fn get_session(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: SessionPath,
-) -> Result<web::Json<Session>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::VISITATION_SESSIONS_READ)?;
     let mut conn = connection(&pool).await?;
     let row = visible(&mut conn, &principal, *id, false).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    Ok(with_etag(view(&mut conn, row).await?))
+}
+
+/// The session with its version as ETag, for `If-Match` on a reschedule.
+fn with_etag(session: Session) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag(session.version)))
+        .json(session)
 }
 
 /// Reschedule a session
 ///
-/// Moves a planned session to another date, part of the day or visitor; the practices stay.
+/// Moves a planned session to another date, part of the day or visitor; the practices stay. Send
+/// `If-Match` with the ETag you read: a session changed since answers 412, a request without it
+/// 428.
 /// Everything is checked again as for a new session (the session itself does not count against
 /// the visitor or the practices), every broken rule named in one 422. A session that is
 /// cancelled, or whose outcome is recorded, cannot move (409). When the date changes, the
@@ -258,7 +269,9 @@ pub async fn get_session(
         (status = 200, description = "Moved", body = Session),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Cancelled, or an outcome is recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The session changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every broken rule, by field and code", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "The register answered badly", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "The register did not answer in time", body = Problem, content_type = "application/problem+json"),
     ),
@@ -267,12 +280,14 @@ pub async fn get_session(
 #[patch("/v1/visitation-sessions/{id}")]
 pub async fn reschedule_session(
     ctx: web::Data<VisitationContext>,
+    req: actix_web::HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
     id: SessionPath,
     body: Json<SessionChange>,
-) -> Result<web::Json<Session>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::VISITATION_SESSIONS_WRITE)?;
+    let expected = required_version(&req)?;
     let change = body.into_inner();
     let visitor = match change.visitor_id.as_deref() {
         Some(v) => Some(VisitorId::parse(v).map_err(|e| ApiError::invalid("visitor_id", &e))?),
@@ -300,6 +315,12 @@ pub async fn reschedule_session(
             let current = repository::lock(conn, id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("visitation session", id))?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(ApiError::PreconditionFailed(format!(
+                    "the session changed since; its ETag is now {}",
+                    etag(current.version)
+                )));
+            }
             require_movable(conn, &current).await?;
             let part = change.part_of_day.map_or_else(|| current.part(), Ok)?;
             let visitor_id = visitor
@@ -337,7 +358,7 @@ pub async fn reschedule_session(
         .scope_boxed()
     })
     .await?;
-    Ok(web::Json(session))
+    Ok(with_etag(session))
 }
 
 /// 409 unless the session is planned and none of its visitations has an outcome.

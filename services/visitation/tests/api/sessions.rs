@@ -349,6 +349,24 @@ async fn the_register_follows_a_session_planned_moved_and_cancelled() {
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json["date"], "2027-06-15");
+    assert_eq!(answer.header("etag"), Some("\"2\""));
+    // A move based on the version before is refused; one without If-Match is too.
+    let url = suite
+        .visitation
+        .client
+        .url(&format!("/v1/visitation-sessions/{id}"));
+    let http = suite.visitation.client.http();
+    for if_match in [Some("\"1\""), None] {
+        let mut request = http
+            .patch(&url)
+            .bearer_auth(&registrar)
+            .json(&json!({"part_of_day": "morning"}));
+        if let Some(value) = if_match {
+            request = request.header("If-Match", value);
+        }
+        let status = request.send().await.unwrap().status().as_u16();
+        assert_eq!(status, if if_match.is_some() { 412 } else { 428 });
+    }
     let (status, cancelled) = caller
         .post(
             &format!("/v1/visitation-sessions/{id}/cancellation"),
