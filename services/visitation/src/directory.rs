@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use praktijkregister_domain::{
-    CycleYear, PracticeProfile, PracticeTier, RegistrationState, VisitorProfile,
+    visitation_due, CycleYear, DueReason, NotDueReason, PracticeProfile, PracticeTier,
+    RegistrationState, VisitorProfile,
 };
 use praktijkregister_events::{DirectoryPractice, VisitationDirectory};
 use praktijkregister_platform::error::ApiError;
@@ -146,6 +147,22 @@ fn profile(practice: &DirectoryPractice) -> PracticeProfile {
 /// The practice's tier; an unknown name is read as the default tier.
 pub fn tier(practice: &DirectoryPractice) -> PracticeTier {
     PracticeTier::parse(&practice.tier).unwrap_or_default()
+}
+
+/// Whether the practice is due for a visitation in `year`, and why (see [`visitation_due`]); a
+/// refused or withdrawn registration is closed.
+pub fn due(practice: &DirectoryPractice, year: CycleYear) -> Result<DueReason, NotDueReason> {
+    let closed = matches!(
+        RegistrationState::parse(&practice.registration_state),
+        Ok(RegistrationState::Refused | RegistrationState::Withdrawn)
+    );
+    visitation_due(
+        tier(practice),
+        year,
+        practice.new_to_register,
+        practice.last_positive_visitation_on,
+        closed,
+    )
 }
 
 /// Whether the practice's registration accepts a planned visitation.

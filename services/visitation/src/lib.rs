@@ -2,6 +2,7 @@
 //! findings, reports and outcomes, the due list and the planner (DESIGN §3.3). Practices come
 //! from the register's directory; what happens here reaches the register through the outbox.
 
+pub mod demo;
 pub mod directory;
 pub mod due;
 pub mod events;

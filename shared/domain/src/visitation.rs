@@ -502,14 +502,18 @@ pub enum DueReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotDueReason {
+    /// The registration of Y is refused or withdrawn: it takes no further visitation
+    /// (DESIGN §3.2: refused and withdrawn are final).
+    RegistrationClosed,
     /// A positive visitation already took place in Y.
     VisitedThisYear,
     /// Basispraktijkregister, visited positively in Y-1 (002: every two years).
     VisitedLastYear,
 }
 
-/// Whether a practice is due for a visitation in `year` (000; 001 §1.2a-b; 002): a practice new to
-/// the register needs its entry visitation; one positively visited in `year` is done; the
+/// Whether a practice is due for a visitation in `year` (000; 001 §1.2a-b; 002): a registration
+/// that is refused or withdrawn takes none (DESIGN §3.2); a practice new to the register needs its
+/// entry visitation; one positively visited in `year` is done; the
 /// praktijkregister tier is visited every year, the basispraktijkregister tier every two years (not
 /// in the year after a positive visitation).
 pub fn visitation_due(
@@ -517,7 +521,11 @@ pub fn visitation_due(
     year: CycleYear,
     new_to_register: bool,
     last_positive_visitation: Option<NaiveDate>,
+    registration_closed: bool,
 ) -> Result<DueReason, NotDueReason> {
+    if registration_closed {
+        return Err(NotDueReason::RegistrationClosed);
+    }
     let y = i32::from(year.value());
     let last_year = last_positive_visitation.map(|d| d.year());
     if last_year == Some(y) {
@@ -912,29 +920,46 @@ mod tests {
         let y = CycleYear::new(2026).unwrap();
         use PracticeTier::*;
         assert_eq!(
-            visitation_due(Praktijkregister, y, false, None),
+            visitation_due(Praktijkregister, y, false, None, false),
             Ok(DueReason::Yearly)
         );
         assert_eq!(
-            visitation_due(Praktijkregister, y, false, Some(day("2025-09-01"))),
+            visitation_due(Praktijkregister, y, false, Some(day("2025-09-01")), false),
             Ok(DueReason::Yearly)
         );
         assert_eq!(
-            visitation_due(Praktijkregister, y, true, None),
+            visitation_due(Praktijkregister, y, true, None, false),
             Ok(DueReason::EntryVisitation)
         );
         // 002: not due in the year after a positive visitation, due again the year after.
         assert_eq!(
-            visitation_due(Basispraktijkregister, y, false, Some(day("2025-09-01"))),
+            visitation_due(
+                Basispraktijkregister,
+                y,
+                false,
+                Some(day("2025-09-01")),
+                false
+            ),
             Err(NotDueReason::VisitedLastYear)
         );
         assert_eq!(
-            visitation_due(Basispraktijkregister, y, false, Some(day("2024-09-01"))),
+            visitation_due(
+                Basispraktijkregister,
+                y,
+                false,
+                Some(day("2024-09-01")),
+                false
+            ),
             Ok(DueReason::TwoYearly)
         );
         assert_eq!(
-            visitation_due(Praktijkregister, y, false, Some(day("2026-03-01"))),
+            visitation_due(Praktijkregister, y, false, Some(day("2026-03-01")), false),
             Err(NotDueReason::VisitedThisYear)
+        );
+        // DESIGN §3.2: a refused or withdrawn registration is final.
+        assert_eq!(
+            visitation_due(Praktijkregister, y, true, None, true),
+            Err(NotDueReason::RegistrationClosed)
         );
     }
 

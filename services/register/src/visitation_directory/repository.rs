@@ -70,15 +70,17 @@ pub async fn directory(
 ) -> Result<VisitationDirectory, ApiError> {
     let year: CycleYear = calendar.year();
     let y = i32::from(year.value());
-    // A positive visitation is the transition it caused; "registered before" is a registration
-    // of an earlier year that reached `registered`.
+    // A positive visitation is the transition it caused, on the day recorded with the outcome (or
+    // else the day of the transition); "registered before" is a registration of an earlier year
+    // that reached `registered`.
     let practices: Vec<PracticeRow> = diesel::sql_query(
         "SELECT p.agb, p.name, p.kvk_number, p.tier, r.state, \
            (SELECT max(a.assessed_at) FROM annual_plans a WHERE a.practice_agb = p.agb \
               AND a.cycle_year = $1 AND a.assessment = 'approved') AS plan_approved_at, \
            EXISTS (SELECT 1 FROM registrations e WHERE e.practice_agb = p.agb \
               AND e.cycle_year < $1 AND e.registered_at IS NOT NULL) AS registered_before, \
-           (SELECT max(v.visitation_outcome_date) FROM registrations v \
+           (SELECT max(COALESCE(v.visitation_outcome_date, \
+                (t.occurred_at AT TIME ZONE 'Europe/Amsterdam')::date)) FROM registrations v \
               JOIN registration_transitions t ON t.registration_id = v.id \
                 AND t.event = 'visitation_positive' \
               WHERE v.practice_agb = p.agb AND v.cycle_year <= $1) AS last_positive \

@@ -38,7 +38,7 @@ pub struct DueItem {
     pub due: bool,
     /// Why it is due: `entry_visitation`, `yearly` or `two_yearly`.
     pub reason: Option<DueReason>,
-    /// Why it is not: `visited_this_year` or `visited_last_year`.
+    /// Why it is not: `registration_closed`, `visited_this_year` or `visited_last_year`.
     pub not_due_reason: Option<NotDueReason>,
     /// The day by which the visitation must have taken place: the visitation deadline (000); an
     /// entry visitation must also be passed before the entry-visitation deadline (001 §1.2a).

@@ -5,14 +5,13 @@ use std::collections::BTreeMap;
 use actix_web::{get, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use praktijkregister_domain::visitation_due;
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use uuid::Uuid;
 
 use super::{DueItem, DueList};
-use crate::directory::tier;
+use crate::directory::due;
 use crate::paths::CycleYearPath;
 use crate::schema::visitations as v;
 use crate::scopes;
@@ -66,21 +65,16 @@ pub async fn get_due(
         .practices
         .iter()
         .map(|p| {
-            let due = visitation_due(
-                tier(p),
-                year,
-                p.new_to_register,
-                p.last_positive_visitation_on,
-            );
+            let rhythm = due(p, year);
             DueItem {
                 practice_agb: p.agb.clone(),
                 name: p.name.clone(),
                 tier: p.tier.clone(),
                 registration_state: p.registration_state.clone(),
-                due: due.is_ok(),
-                reason: due.ok(),
-                not_due_reason: due.err(),
-                due_by: due.ok().map(|_| raw.visitation_deadline),
+                due: rhythm.is_ok(),
+                reason: rhythm.ok(),
+                not_due_reason: rhythm.err(),
+                due_by: rhythm.ok().map(|_| raw.visitation_deadline),
                 plan_approved: p.plan_approved_on.is_some(),
                 session_id: sessions.get(&p.agb).copied(),
             }

@@ -6,7 +6,7 @@ use actix_web::{post, web};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncPgConnection;
-use praktijkregister_domain::{amsterdam_date, visitation_due, week_start, CycleYear, PartOfDay};
+use praktijkregister_domain::{amsterdam_date, week_start, CycleYear, PartOfDay};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
@@ -18,7 +18,7 @@ use super::{
     propose, Candidate, PlanInput, PlannerVisitor, ProposedSession, UnplacedPractice,
     UnplacedReason,
 };
-use crate::directory::{awaiting_visitation, tier, YearDirectory};
+use crate::directory::{awaiting_visitation, due, YearDirectory};
 use crate::paths::CycleYearPath;
 use crate::sessions::routes::plan;
 use crate::sessions::rules::Proposal;
@@ -173,13 +173,8 @@ async fn gather(
     let mut candidates = Vec::new();
     let mut unplaced = Vec::new();
     for p in &directory.raw.practices {
-        let due = visitation_due(
-            tier(p),
-            year,
-            p.new_to_register,
-            p.last_positive_visitation_on,
-        );
-        if due.is_err() || busy_practices.contains(&p.agb) {
+        let rhythm = due(p, year);
+        if rhythm.is_err() || busy_practices.contains(&p.agb) {
             continue;
         }
         let Some(approved) = p.plan_approved_on.filter(|_| awaiting_visitation(p)) else {
