@@ -93,12 +93,27 @@ async fn events_wait_for_the_register_and_are_applied_once() {
     assert_eq!(count(&mut suite.visitation_db(), pending, None), 2);
     assert_eq!(suite.registration_state("07000051"), "plan_approved");
 
-    // A relay that dies mid-way (aborted as a crash would) keeps nothing claimed.
+    // A relay that dies mid-way, while a delivery hangs (a receiver that accepts the connection
+    // and never answers), keeps nothing claimed: its claim rolls back with it.
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging_url = format!(
+        "http://{}/v1/internal/visitation-outcomes",
+        hanging.local_addr().unwrap()
+    );
+    diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now()")
+        .execute(&mut suite.visitation_db())
+        .unwrap();
+    let stuck = relay(&suite, &hanging_url);
+    let stopped = tokio::time::timeout(Duration::from_millis(300), stuck.run_once()).await;
+    assert!(stopped.is_err(), "the pass was under way when it was stopped");
+    drop(stuck);
+    let attempts = "SELECT coalesce(sum(attempts), 0)::bigint AS n FROM outbox_events";
+    assert_eq!(count(&mut suite.visitation_db(), pending, None), 2);
+    assert_eq!(count(&mut suite.visitation_db(), attempts, None), 1, "only the failed attempt");
     let live_url = format!(
         "{}/v1/internal/visitation-outcomes",
         suite.register.base_url
     );
-    relay(&suite, &live_url).spawn().abort().await;
 
     // The register is back: each event is delivered and the registrations move once.
     let live = relay(&suite, &live_url);
