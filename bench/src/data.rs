@@ -76,6 +76,12 @@ INSERT INTO delivery_rows (delivery_id, therapist_agb, patients, treatments, clo
   SELECT d.id, {row_therapist}, 30, 100, 10, 50 + (random() * 40)::int, 40,
          30 + (random() * 10)::int, 20, 10 + (random() * 10)::int, d.period + 20
   FROM deliveries d, generate_series(1, {THERAPISTS_PER_PRACTICE}) k;
+-- The year totals each delivery keeps up to date (one version per month here).
+INSERT INTO delivery_year_totals
+  SELECT extract(year FROM d.period)::int, d.practice_agb, r.therapist_agb,
+         sum(r.treatments_in_closed_episodes), sum(r.closed_episodes), sum(r.ldo_records_delivered),
+         sum(r.ldo_records_complete), sum(r.prem_eligible), sum(r.prem_offered)
+  FROM deliveries d JOIN delivery_rows r ON r.delivery_id = d.id GROUP BY 1, 2, 3;
 INSERT INTO prem_results (practice_agb, period, responses, measuring_office, consent_national_processor,
     consent_zorgkaart, submitted_at, submitted_by)
   SELECT {practice}, (DATE '{first_month}' + make_interval(months => k))::date, 50, 'bench', true, true, now(), 'bench'

@@ -103,17 +103,19 @@ impl Pgbench {
     }
 }
 
-/// What `GET /v1/public/practices/{agb}` sends: the practice if registered in this or last
-/// year, its locations, its registered years.
+/// What `GET /v1/public/practices/{agb}` sends: the register's own lookup statement, with the
+/// practice and the public years (this and last) in place of its parameters.
 pub fn public_lookup_script(practices: u32, year: i32) -> String {
-    let years = format!("'{{{year},{}}}'::int4[]", year - 1);
     format!(
-        "\\set n random(1, {practices})
-SELECT practices.agb, practices.name, practices.tier FROM practices WHERE EXISTS (SELECT registrations.id FROM registrations WHERE registrations.practice_agb = practices.agb AND registrations.state = 'registered' AND registrations.cycle_year = ANY({years})) AND practices.agb = '07' || lpad(:n::text, 6, '0') ORDER BY practices.agb LIMIT 2;
-SELECT practice_locations.practice_agb, practice_locations.street, practice_locations.house_number, practice_locations.postal_code, practice_locations.city FROM practice_locations WHERE practice_locations.practice_agb = ANY(ARRAY['07' || lpad(:n::text, 6, '0')]) ORDER BY practice_locations.practice_agb, practice_locations.position;
-SELECT registrations.practice_agb, registrations.cycle_year FROM registrations WHERE registrations.practice_agb = ANY(ARRAY['07' || lpad(:n::text, 6, '0')]) AND registrations.state = 'registered' AND registrations.cycle_year = ANY({years}) ORDER BY registrations.practice_agb, registrations.cycle_year DESC;
-"
+        "\\set n random(1, {practices})\n{};\n",
+        public_lookup_sql("'07' || lpad(:n::text, 6, '0')", year)
     )
+}
+
+fn public_lookup_sql(agb: &str, year: i32) -> String {
+    praktijkregister_register::public::repository::LOOKUP
+        .replace("$1", &format!("({agb})"))
+        .replace("$2", &format!("'{{{year},{}}}'::int4[]", year - 1))
 }
 
 /// What `GET /v1/practices?limit=50` sends: a page of practices, their locations, the audit line.
@@ -195,9 +197,7 @@ pub fn explain_hot_queries(url: &str, practices: u32, year: i32) -> anyhow::Resu
         format!("'{}-01-01'::date", year + 1),
     );
     let queries = [
-        ("public_lookup", format!(
-            "SELECT agb, name, tier FROM practices WHERE EXISTS (SELECT 1 FROM registrations r WHERE r.practice_agb = practices.agb \
-             AND r.state = 'registered' AND r.cycle_year IN ({year}, {})) AND agb = '{agb}' ORDER BY agb LIMIT 2", year - 1)),
+        ("public_lookup", public_lookup_sql(&format!("'{agb}'"), year)),
         ("registrar_list", "SELECT * FROM practices ORDER BY agb LIMIT 51".to_string()),
         ("evidence_intervision_batch", format!(
             "WITH mine AS (SELECT group_id, therapist_agb FROM intervision_members WHERE therapist_agb = ANY({therapist_array}) \
@@ -211,10 +211,8 @@ pub fn explain_hot_queries(url: &str, practices: u32, year: i32) -> anyhow::Resu
             "SELECT domain, sum(mean_score * responses) / nullif(sum(responses), 0) FROM prem_domain_scores \
              WHERE period >= {from} AND period < {next} GROUP BY domain")),
         ("benchmark_national", format!(
-            "WITH current AS (SELECT DISTINCT ON (practice_agb, period) id, practice_agb FROM deliveries \
-               WHERE period >= {from} AND period < {next} ORDER BY practice_agb, period, version DESC), \
-             per_practice AS (SELECT c.practice_agb, sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo \
-               FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb) \
+            "WITH per_practice AS (SELECT practice_agb, sum(ldo_records_complete)::float8 / nullif(sum(ldo_records_delivered), 0) AS ldo \
+               FROM delivery_year_totals WHERE year = {year} GROUP BY practice_agb) \
              SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ldo) FROM per_practice")),
     ];
     let mut summaries = serde_json::Map::new();

@@ -4,6 +4,7 @@
 //! development the generated secret is kept under the data directory (like the development
 //! signing key) and printed at every start; in production a generated secret is printed once.
 
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use praktijkregister_domain::{ClientRole, Text, TextError};
 use praktijkregister_platform::config::{Environment, Settings};
 use praktijkregister_platform::db::DbPool;
@@ -111,8 +112,13 @@ pub async fn ensure_registrar(
                 binding: Binding::default(),
                 scopes: None,
             };
-            repository::insert(&mut conn, &client_id, &client, &hash(&secret)?).await?;
-            Some(secret)
+            match repository::insert(&mut conn, &client_id, &client, &hash(&secret)?).await {
+                Ok(_) => Some(secret),
+                // Replicas starting together: another one seeded the client a moment earlier,
+                // from the same configuration, and shows what there is to show.
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => None,
+                Err(error) => return Err(error.into()),
+            }
         }
     };
     // Shown to the operator; a configured secret is theirs already and is not repeated.

@@ -344,6 +344,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delivery_year_totals (year, practice_agb, therapist_agb) {
+        year -> Int4,
+        practice_agb -> Text,
+        therapist_agb -> Text,
+        treatments_in_closed_episodes -> Int8,
+        closed_episodes -> Int8,
+        ldo_records_delivered -> Int8,
+        ldo_records_complete -> Int8,
+        prem_eligible -> Int8,
+        prem_offered -> Int8,
+    }
+}
+
 diesel::joinable!(practice_locations -> practices (practice_agb));
 diesel::joinable!(practice_memberships -> practices (practice_agb));
 diesel::joinable!(practice_memberships -> therapists (therapist_agb));
@@ -365,6 +379,7 @@ diesel::joinable!(treatment_indices -> practices (practice_agb));
 diesel::joinable!(insurer_consents -> practices (practice_agb));
 diesel::joinable!(improvement_plans -> practices (practice_agb));
 diesel::joinable!(kp_verification_run_items -> kp_verification_runs (run_id));
+diesel::joinable!(delivery_year_totals -> practices (practice_agb));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_clients,
@@ -393,4 +408,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     kp_verification_runs,
     kp_verification_run_items,
     kp_expiry_notices,
+    delivery_year_totals,
 );

@@ -161,3 +161,94 @@ mod tests {
         assert!(chain.contains("registration state is one of"), "{chain}");
     }
 }
+
+/// A hand-written statement whose text is fixed at compile time. Unlike `diesel::sql_query`,
+/// whose text may be built at run time and is therefore parsed and planned on every call, each
+/// connection prepares it once and reuses it: for the short statements of hot read paths the
+/// parse and plan are most of the server's work (DESIGN §7). Bind values in the order of the
+/// placeholders with `.bind::<T, _>(v)` and load rows with `QueryableByName`, as with `sql_query`.
+pub fn prepared(sql: &'static str) -> Prepared<()> {
+    Prepared { sql, binds: () }
+}
+
+/// See [`prepared`]; `B` are the values bound so far.
+#[derive(Debug, Clone)]
+pub struct Prepared<B> {
+    sql: &'static str,
+    binds: B,
+}
+
+/// A value bound to the next placeholder, after those of `B`.
+#[derive(Debug, Clone)]
+pub struct Bound<B, V, ST> {
+    earlier: B,
+    value: V,
+    sql_type: std::marker::PhantomData<ST>,
+}
+
+impl<B> Prepared<B> {
+    pub fn bind<ST, V>(self, value: V) -> Prepared<Bound<B, V, ST>> {
+        Prepared {
+            sql: self.sql,
+            binds: Bound {
+                earlier: self.binds,
+                value,
+                sql_type: std::marker::PhantomData,
+            },
+        }
+    }
+}
+
+/// The bound values, walked in placeholder order.
+pub trait BindValues {
+    fn walk<'b>(
+        &'b self,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()>;
+}
+
+impl BindValues for () {
+    fn walk<'b>(
+        &'b self,
+        _out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        Ok(())
+    }
+}
+
+impl<B, V, ST> BindValues for Bound<B, V, ST>
+where
+    B: BindValues,
+    V: diesel::serialize::ToSql<ST, diesel::pg::Pg>,
+    diesel::pg::Pg: diesel::sql_types::HasSqlType<ST>,
+{
+    fn walk<'b>(
+        &'b self,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        self.earlier.walk(out)?;
+        // The placeholder is in the statement's text already.
+        out.push_bind_param_value_only::<ST, V>(&self.value)
+    }
+}
+
+impl<B: BindValues> diesel::query_builder::QueryFragment<diesel::pg::Pg> for Prepared<B> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        // Nothing marks it unsafe to cache: its text is one of a fixed set.
+        out.push_sql(self.sql);
+        self.binds.walk(&mut out)
+    }
+}
+
+impl<B> diesel::query_builder::QueryId for Prepared<B> {
+    type QueryId = ();
+    // Cached by its text, as there is no type per statement.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<B> diesel::query_builder::Query for Prepared<B> {
+    type SqlType = diesel::expression::expression_types::Untyped;
+}

@@ -1,17 +1,12 @@
 //! The benchmark's SQL: practice and therapist figures and their national quartiles.
 
 use chrono::NaiveDate;
-use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::OefentherapieAgb;
 
 use super::Quartiles;
-
-/// The current version of every delivery in the year, as a CTE the national queries start from.
-const CURRENT: &str = "WITH current AS ( \
-    SELECT DISTINCT ON (practice_agb, period) id, practice_agb FROM deliveries \
-    WHERE period >= $1 AND period < $2 ORDER BY practice_agb, period, version DESC)";
 
 /// The same for one practice ($3), which its index answers without reading the nation.
 const CURRENT_OF_PRACTICE: &str = "WITH current AS ( \
@@ -46,7 +41,7 @@ pub struct NationalRow {
     pub episode_count: i64,
 }
 
-/// The three practice figures, over the current deliveries of the CTE in front.
+/// The three practice figures, over the current deliveries of the practice's CTE in front.
 const PER_PRACTICE: &str = ", per_practice AS ( \
     SELECT c.practice_agb, \
         sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo, \
@@ -54,15 +49,17 @@ const PER_PRACTICE: &str = ", per_practice AS ( \
         sum(r.treatments_in_closed_episodes)::float8 / nullif(sum(r.closed_episodes), 0) AS episode \
     FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb)";
 
-/// National quartiles over practices for deliveries in `[from, to)`: reads the whole year of
-/// the nation, so the caller caches it.
-pub async fn national(
-    conn: &mut AsyncPgConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> diesel::QueryResult<NationalRow> {
-    diesel::sql_query(format!(
-        "{CURRENT}{PER_PRACTICE} SELECT \
+/// National quartiles over practices for the deliveries of `year`, from the year totals each
+/// delivery keeps up to date (one row per practice and therapist, not every delivery row).
+pub async fn national(conn: &mut AsyncPgConnection, year: i32) -> diesel::QueryResult<NationalRow> {
+    diesel::sql_query(
+        "WITH per_practice AS ( \
+             SELECT practice_agb, \
+                 sum(ldo_records_complete)::float8 / nullif(sum(ldo_records_delivered), 0) AS ldo, \
+                 sum(prem_offered)::float8 / nullif(sum(prem_eligible), 0) AS prem, \
+                 sum(treatments_in_closed_episodes)::float8 / nullif(sum(closed_episodes), 0) AS episode \
+             FROM delivery_year_totals WHERE year = $1 GROUP BY practice_agb) \
+         SELECT \
              percentile_cont(0.25) WITHIN GROUP (ORDER BY ldo) AS ldo_p25, \
              percentile_cont(0.5) WITHIN GROUP (ORDER BY ldo) AS ldo_p50, \
              percentile_cont(0.75) WITHIN GROUP (ORDER BY ldo) AS ldo_p75, count(ldo) AS ldo_count, \
@@ -72,10 +69,9 @@ pub async fn national(
              percentile_cont(0.25) WITHIN GROUP (ORDER BY episode) AS episode_p25, \
              percentile_cont(0.5) WITHIN GROUP (ORDER BY episode) AS episode_p50, \
              percentile_cont(0.75) WITHIN GROUP (ORDER BY episode) AS episode_p75, count(episode) AS episode_count \
-         FROM per_practice"
-    ))
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
+         FROM per_practice",
+    )
+    .bind::<Integer, _>(year)
     .get_result(conn)
     .await
 }
@@ -158,25 +154,21 @@ struct QuartileRow {
 }
 
 /// National quartiles of treatments per closed episode over therapists (a therapist working at
-/// two practices counts once per practice).
+/// two practices counts once per practice), from the year totals.
 pub async fn therapists_national(
     conn: &mut AsyncPgConnection,
-    from: NaiveDate,
-    to: NaiveDate,
+    year: i32,
 ) -> diesel::QueryResult<Quartiles> {
-    let row: QuartileRow = diesel::sql_query(format!(
-        "{CURRENT}, per_therapist AS ( \
-             SELECT c.practice_agb, r.therapist_agb, \
-                 sum(r.treatments_in_closed_episodes)::float8 / nullif(sum(r.closed_episodes), 0) AS episode \
-             FROM current c JOIN delivery_rows r ON r.delivery_id = c.id \
-             GROUP BY c.practice_agb, r.therapist_agb) \
+    let row: QuartileRow = diesel::sql_query(
+        "WITH per_therapist AS ( \
+             SELECT treatments_in_closed_episodes::float8 / nullif(closed_episodes, 0) AS episode \
+             FROM delivery_year_totals WHERE year = $1) \
          SELECT percentile_cont(0.25) WITHIN GROUP (ORDER BY episode) AS p25, \
              percentile_cont(0.5) WITHIN GROUP (ORDER BY episode) AS p50, \
              percentile_cont(0.75) WITHIN GROUP (ORDER BY episode) AS p75, count(episode) AS count \
-         FROM per_therapist"
-    ))
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
+         FROM per_therapist",
+    )
+    .bind::<Integer, _>(year)
     .get_result(conn)
     .await?;
     Ok(Quartiles {

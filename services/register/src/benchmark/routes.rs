@@ -61,8 +61,8 @@ pub async fn get_benchmark(
         .get_or_compute(y, || async {
             let mut conn = connection(&pool).await?;
             Ok::<_, ApiError>(NationalFigures {
-                practices: repository::national(&mut conn, from, to).await?,
-                therapists: repository::therapists_national(&mut conn, from, to).await?,
+                practices: repository::national(&mut conn, y).await?,
+                therapists: repository::therapists_national(&mut conn, y).await?,
             })
         })
         .await?;

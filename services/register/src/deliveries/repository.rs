@@ -141,15 +141,17 @@ pub async fn roster(
     Ok(statuses)
 }
 
-/// Serialises deliveries for one practice and month until the transaction ends, so that two at
-/// once get consecutive versions.
-pub async fn lock_month(
+/// Serialises deliveries for one practice and the year of `period` until the transaction ends,
+/// so that two deliveries of a month get consecutive versions and the year's totals are
+/// recomputed one delivery at a time.
+pub async fn lock_year(
     conn: &mut AsyncPgConnection,
     practice: &OefentherapieAgb,
     period: Period,
 ) -> QueryResult<()> {
+    let year = chrono::Datelike::year(&period.first_day());
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>(format!("delivery:{practice}:{period}"))
+        .bind::<diesel::sql_types::Text, _>(format!("delivery:{practice}:{year}"))
         .execute(conn)
         .await?;
     Ok(())
@@ -206,6 +208,55 @@ pub async fn insert(
         .collect();
     diesel::insert_into(delivery_rows::table)
         .values(&records)
+        .execute(conn)
+        .await?;
+    refresh_year_totals(
+        conn,
+        delivery.practice_agb,
+        chrono::Datelike::year(&delivery.period.first_day()),
+    )
+    .await
+}
+
+/// Recomputes the practice's totals of `year` from the current version of each month's delivery,
+/// so the national figures need not read every delivery row of the nation. One statement, the
+/// same whatever came before: therapists no longer delivered keep a row of zeros, which no figure
+/// counts (their ratios are undefined). Callers hold [`lock_year`], which covers the year.
+pub const REFRESH_YEAR_TOTALS: &str = "INSERT INTO delivery_year_totals AS t (year, practice_agb, \
+        therapist_agb, treatments_in_closed_episodes, closed_episodes, ldo_records_delivered, \
+        ldo_records_complete, prem_eligible, prem_offered) \
+    SELECT $2, $1, x.therapist_agb, sum(x.in_episodes), sum(x.episodes), sum(x.delivered), \
+        sum(x.complete), sum(x.eligible), sum(x.offered) \
+    FROM ( \
+        SELECT r.therapist_agb, r.treatments_in_closed_episodes::int8 AS in_episodes, \
+            r.closed_episodes::int8 AS episodes, r.ldo_records_delivered::int8 AS delivered, \
+            r.ldo_records_complete::int8 AS complete, r.prem_eligible::int8 AS eligible, \
+            r.prem_offered::int8 AS offered \
+        FROM (SELECT DISTINCT ON (period) id FROM deliveries \
+              WHERE practice_agb = $1 AND period >= make_date($2, 1, 1) \
+                AND period < make_date($2 + 1, 1, 1) \
+              ORDER BY period, version DESC) c \
+        JOIN delivery_rows r ON r.delivery_id = c.id \
+        UNION ALL \
+        SELECT therapist_agb, 0, 0, 0, 0, 0, 0 FROM delivery_year_totals \
+        WHERE year = $2 AND practice_agb = $1) x \
+    GROUP BY x.therapist_agb ORDER BY x.therapist_agb \
+    ON CONFLICT (year, practice_agb, therapist_agb) DO UPDATE SET \
+        treatments_in_closed_episodes = excluded.treatments_in_closed_episodes, \
+        closed_episodes = excluded.closed_episodes, \
+        ldo_records_delivered = excluded.ldo_records_delivered, \
+        ldo_records_complete = excluded.ldo_records_complete, \
+        prem_eligible = excluded.prem_eligible, \
+        prem_offered = excluded.prem_offered";
+
+async fn refresh_year_totals(
+    conn: &mut AsyncPgConnection,
+    practice: &OefentherapieAgb,
+    year: i32,
+) -> QueryResult<()> {
+    diesel::sql_query(REFRESH_YEAR_TOTALS)
+        .bind::<diesel::sql_types::Text, _>(practice.as_str())
+        .bind::<diesel::sql_types::Integer, _>(year)
         .execute(conn)
         .await?;
     Ok(())

@@ -186,7 +186,7 @@ pub async fn put_delivery(
                         return Ok(WriteOutcome::Replayed(answer));
                     }
                 }
-                repository::lock_month(conn, &agb, period).await?;
+                repository::lock_year(conn, &agb, period).await?;
                 // Malformed codes are not looked up; the assessment rejects their rows.
                 let agbs: Vec<OefentherapieAgb> = rows
                     .iter()

@@ -8,12 +8,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Datelike, Utc};
 use praktijkregister_domain::{amsterdam_date, CycleYear, PracticeTier};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 /// A location (vestiging) as the public sees it: the address only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"street": "Dorpsstraat", "house_number": "12a", "postal_code": "3512 AB", "city": "Utrecht"}))]
 pub struct PublicLocation {
     /// Straat.

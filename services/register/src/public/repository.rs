@@ -118,18 +118,68 @@ pub async fn list(
         .collect()
 }
 
+#[derive(Debug, QueryableByName)]
+struct PublicLookupRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tier: String,
+    /// `[{street, house_number, postal_code, city}]` in the practice's order.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    locations: serde_json::Value,
+    /// The public years it is registered for, newest first.
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Integer>)]
+    years: Vec<i32>,
+}
+
+/// The public lookup: one prepared statement (the busiest read of the register, DESIGN §7).
+pub const LOOKUP: &str = "SELECT p.name, p.tier, \
+        coalesce((SELECT jsonb_agg(jsonb_build_object('street', l.street, \
+                'house_number', l.house_number, 'postal_code', l.postal_code, 'city', l.city) \
+                ORDER BY l.position) \
+            FROM practice_locations l WHERE l.practice_agb = p.agb), '[]'::jsonb) AS locations, \
+        ARRAY(SELECT r.cycle_year FROM registrations r WHERE r.practice_agb = p.agb \
+            AND r.state = 'registered' AND r.cycle_year = ANY($2) ORDER BY r.cycle_year DESC) AS years \
+    FROM practices p WHERE p.agb = $1";
+
 /// The practice with AGB code `agb` when it is publicly registered.
 pub async fn find(
     conn: &mut AsyncPgConnection,
     years: &[CycleYear],
     agb: &OefentherapieAgb,
 ) -> Result<Option<PublicPractice>, ApiError> {
-    let filter = PracticeFilter {
-        only_agb: Some(agb.clone()),
-        ..PracticeFilter::default()
+    let Some(row) = praktijkregister_platform::db::prepared(LOOKUP)
+        .bind::<diesel::sql_types::Text, _>(agb.as_str())
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Integer>, _>(year_values(years))
+        .get_result::<PublicLookupRow>(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
     };
-    Ok(list(conn, years, &filter, None, 1)
-        .await?
-        .into_iter()
-        .next())
+    let registered_for: Vec<CycleYear> = row
+        .years
+        .iter()
+        .filter_map(|year| {
+            years
+                .iter()
+                .copied()
+                .find(|y| i32::from(y.value()) == *year)
+        })
+        .collect();
+    // Registered for none of the public years: not in the public register.
+    if registered_for.is_empty() {
+        return Ok(None);
+    }
+    let locations: Vec<PublicLocation> = serde_json::from_value(row.locations).map_err(|e| {
+        ApiError::internal(anyhow::anyhow!("practice_locations of {agb} as JSON: {e}"))
+    })?;
+    Ok(Some(PublicPractice {
+        tier: decode("practices.tier", &row.tier, PracticeTier::parse)?,
+        city: <[PublicLocation]>::first(&locations).map(|l| l.city.clone()),
+        agb: agb.as_str().to_string(),
+        name: row.name,
+        locations,
+        registered_for,
+    }))
 }

@@ -53,6 +53,11 @@ fn deliver(app: &TestApp, practice: &str, period: &str, version: i32, rows: &[Ro
         .execute(&mut conn)
         .unwrap();
     }
+    diesel::sql_query(praktijkregister_register::deliveries::repository::REFRESH_YEAR_TOTALS)
+        .bind::<Text, _>(practice)
+        .bind::<Int4, _>(period[..4].parse::<i32>().unwrap())
+        .execute(&mut conn)
+        .unwrap();
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
@@ -658,4 +663,152 @@ fn uuid_of(app: &TestApp, text: &str) -> String {
         .get_result(&mut app.db().connect())
         .unwrap();
     row.id
+}
+
+/// The national quartiles as they were computed before the year totals: straight from the
+/// current version of every delivery of the year.
+fn quartiles_from_deliveries(app: &TestApp, year: i32) -> Vec<Option<f64>> {
+    #[derive(diesel::QueryableByName)]
+    struct Figures {
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Double>>)]
+        values: Vec<Option<f64>>,
+    }
+    let figures: Figures = diesel::sql_query(
+        "WITH current AS (SELECT DISTINCT ON (practice_agb, period) id, practice_agb FROM deliveries \
+             WHERE period >= make_date($1, 1, 1) AND period < make_date($1 + 1, 1, 1) \
+             ORDER BY practice_agb, period, version DESC), \
+         per_practice AS (SELECT c.practice_agb, \
+             sum(r.ldo_records_complete)::float8 / nullif(sum(r.ldo_records_delivered), 0) AS ldo, \
+             sum(r.treatments_in_closed_episodes)::float8 / nullif(sum(r.closed_episodes), 0) AS episode \
+             FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb), \
+         per_therapist AS (SELECT sum(r.treatments_in_closed_episodes)::float8 / nullif(sum(r.closed_episodes), 0) AS episode \
+             FROM current c JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY c.practice_agb, r.therapist_agb) \
+         SELECT ARRAY[ \
+             (SELECT percentile_cont(0.25) WITHIN GROUP (ORDER BY ldo) FROM per_practice), \
+             (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ldo) FROM per_practice), \
+             (SELECT count(ldo)::float8 FROM per_practice), \
+             (SELECT percentile_cont(0.75) WITHIN GROUP (ORDER BY episode) FROM per_practice), \
+             (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY episode) FROM per_therapist), \
+             (SELECT count(episode)::float8 FROM per_therapist)] AS values",
+    )
+    .bind::<Int4, _>(year)
+    .get_result(&mut app.db().connect())
+    .unwrap();
+    figures.values
+}
+
+#[tokio::test]
+async fn the_year_totals_give_the_quartiles_the_deliveries_give_over_versions_and_years() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    let registrar = app.registrar_token().await;
+    // Three practices; therapists 07100001 and 07100004 work at two of them.
+    let staff = [
+        ("07000001", &["07100001", "07100002", "07100004"][..]),
+        ("07000002", &["07100001", "07100003"][..]),
+        ("07000003", &["07100004", "07100005"][..]),
+    ];
+    for (practice, therapists) in staff {
+        app.create_practice(practice).await;
+        for therapist in therapists {
+            app.http
+                .post(app.url("/v1/therapists"))
+                .bearer_auth(&registrar)
+                .json(&json!({"agb": therapist, "name": "A. Jansen"}))
+                .send()
+                .await
+                .unwrap();
+            let member = app
+                .http
+                .put(app.url(&format!("/v1/practices/{practice}/therapists/{therapist}")))
+                .bearer_auth(&registrar)
+                .json(&json!({"start_date": "2020-01-01"}))
+                .send()
+                .await
+                .unwrap();
+            assert!(member.status().is_success());
+        }
+    }
+    let row = |therapist: &str, seed: i64| {
+        json!({
+            "therapist_agb": therapist, "patients": 30, "treatments": 100,
+            "closed_episodes": 5 + seed % 7, "treatments_in_closed_episodes": 40 + seed % 13,
+            "ldo_records_delivered": 30, "ldo_records_complete": 20 + seed % 11,
+            "prem_eligible": 10, "prem_offered": 3 + seed % 8, "ldo_upload_date": null
+        })
+    };
+    let mut seed = 1i64;
+    // Two years of months, a second and third version of some months, and a version that
+    // leaves a therapist out.
+    for (practice, therapists) in staff {
+        for period in ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"] {
+            for version in 1..=(1 + seed % 3) {
+                let rows: Vec<Value> = therapists
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !(version == 2 && *i == 0))
+                    .map(|(_, therapist)| {
+                        seed = (seed * 31 + 7) % 1009;
+                        row(therapist, seed)
+                    })
+                    .collect();
+                let delivered = app
+                    .http
+                    .put(app.url(&format!("/v1/practices/{practice}/deliveries/{period}")))
+                    .bearer_auth(&registrar)
+                    .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                    .json(&json!({ "rows": rows }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    delivered.status(),
+                    200,
+                    "{}",
+                    delivered.text().await.unwrap()
+                );
+            }
+        }
+    }
+    for year in [2025, 2026] {
+        let benchmark: Value = get(
+            &app,
+            &registrar,
+            &format!("/v1/practices/07000001/benchmark/{year}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let figure = |name: &str| {
+            benchmark["figures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["figure"] == name)
+                .unwrap()["national"]
+                .clone()
+        };
+        let (ldo, episode) = (
+            figure("ldo_fill_rate"),
+            figure("treatments_per_closed_episode"),
+        );
+        let served = [
+            ldo["p25"].as_f64(),
+            ldo["p50"].as_f64(),
+            ldo["count"].as_f64(),
+            episode["p75"].as_f64(),
+            benchmark["therapists_national"]["p50"].as_f64(),
+            benchmark["therapists_national"]["count"].as_f64(),
+        ];
+        let expected = quartiles_from_deliveries(&app, year);
+        assert_eq!(served.len(), expected.len());
+        for (served, expected) in served.iter().zip(&expected) {
+            let (served, expected) = (served.unwrap(), expected.unwrap());
+            assert!(
+                (served - expected).abs() < 1e-9,
+                "{year}: {served} vs {expected}"
+            );
+        }
+        assert_eq!(expected[2], Some(3.0), "every practice delivered in {year}");
+    }
 }

@@ -228,6 +228,14 @@ async fn only_practices_registered_for_this_or_last_year_are_listed_with_the_yea
     assert_eq!(response.headers()["cache-control"], "public, max-age=300");
     let single: Value = response.json().await.unwrap();
     assert_eq!(single, list["items"][1]);
+    // The lookup answers as the list does, locations in order and years newest first.
+    let first_agb = first["agb"].as_str().unwrap();
+    let single: Value = public_get(&app, &format!("/v1/public/practices/{first_agb}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&single, first);
 
     // Everything not publicly registered is one and the same 404.
     let mut details = Vec::new();

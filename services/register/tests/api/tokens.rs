@@ -498,6 +498,48 @@ async fn a_restart_does_not_unrevoke_the_seeded_registrar() {
     .await;
 }
 
+/// Replicas that start together on a new database all start: one seeds the registrar, the others
+/// find it seeded, and the configured secret works.
+#[tokio::test]
+async fn replicas_starting_together_seed_the_registrar_once() {
+    let app = spawn_app().await;
+    let settings = praktijkregister_platform::testing::test_settings();
+    let mut section = praktijkregister_platform::testing::section::<
+        praktijkregister_register::startup::Register,
+    >();
+    section.bootstrap.registrar_client_id = "registrar-of-replicas".into();
+    section.bootstrap.registrar_client_secret = Some(secrecy::SecretString::from(
+        "a configured secret of replicas",
+    ));
+    let pool = praktijkregister_platform::db::pool(
+        app.db().url(),
+        8,
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
+    let replicas = (0..4).map(|_| {
+        praktijkregister_register::bootstrap::ensure_registrar(&settings, &section, &pool)
+    });
+    for seeded in futures_util::future::join_all(replicas).await {
+        let seeded = seeded.expect("every replica starts");
+        assert!(!seeded.revoked);
+        assert!(
+            seeded.client_secret.is_none(),
+            "a configured secret is not shown"
+        );
+    }
+
+    let form = [("grant_type", "client_credentials")];
+    let response = token_response(
+        &app,
+        &form,
+        Some(("registrar-of-replicas", "a configured secret of replicas")),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
 #[tokio::test]
 async fn in_development_the_listed_service_clients_get_the_secret_their_services_read() {
     let app = crate::helpers::spawn_app_with(|setup| {
