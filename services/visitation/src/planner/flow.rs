@@ -3,15 +3,20 @@
 
 use std::collections::VecDeque;
 
+/// Node and edge indices are kept as `u32`: the nation's network has millions of edges.
 struct Edge {
-    to: usize,
+    to: u32,
     capacity: u32,
 }
 
 /// A flow network; edges keep their insertion order, so the flow found is deterministic.
 pub struct FlowNetwork {
     edges: Vec<Edge>,
-    out: Vec<Vec<usize>>,
+    out: Vec<Vec<u32>>,
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 impl FlowNetwork {
@@ -25,13 +30,16 @@ impl FlowNetwork {
     /// Adds an edge and answers its id (for [`FlowNetwork::flow_on`]).
     pub fn add_edge(&mut self, from: usize, to: usize, capacity: u32) -> usize {
         let id = self.edges.len();
-        self.edges.push(Edge { to, capacity });
-        self.out[from].push(id);
         self.edges.push(Edge {
-            to: from,
+            to: index(to),
+            capacity,
+        });
+        self.out[from].push(index(id));
+        self.edges.push(Edge {
+            to: index(from),
             capacity: 0,
         });
-        self.out[to].push(id + 1);
+        self.out[to].push(index(id + 1));
         id
     }
 
@@ -63,10 +71,11 @@ impl FlowNetwork {
         let mut queue = VecDeque::from([source]);
         while let Some(v) = queue.pop_front() {
             for &id in &self.out[v] {
-                let edge = &self.edges[id];
-                if edge.capacity > 0 && level[edge.to] == u32::MAX {
-                    level[edge.to] = level[v] + 1;
-                    queue.push_back(edge.to);
+                let edge = &self.edges[id as usize];
+                let to = edge.to as usize;
+                if edge.capacity > 0 && level[to] == u32::MAX {
+                    level[to] = level[v] + 1;
+                    queue.push_back(to);
                 }
             }
         }
@@ -85,8 +94,8 @@ impl FlowNetwork {
             return limit;
         }
         while next[v] < self.out[v].len() {
-            let id = self.out[v][next[v]];
-            let (to, capacity) = (self.edges[id].to, self.edges[id].capacity);
+            let id = self.out[v][next[v]] as usize;
+            let (to, capacity) = (self.edges[id].to as usize, self.edges[id].capacity);
             if capacity > 0 && level[to] == level[v] + 1 {
                 let pushed = self.push(to, sink, limit.min(capacity), level, next);
                 if pushed > 0 {

@@ -105,11 +105,18 @@ async fn events_wait_for_the_register_and_are_applied_once() {
         .unwrap();
     let stuck = relay(&suite, &hanging_url);
     let stopped = tokio::time::timeout(Duration::from_millis(300), stuck.run_once()).await;
-    assert!(stopped.is_err(), "the pass was under way when it was stopped");
+    assert!(
+        stopped.is_err(),
+        "the pass was under way when it was stopped"
+    );
     drop(stuck);
     let attempts = "SELECT coalesce(sum(attempts), 0)::bigint AS n FROM outbox_events";
     assert_eq!(count(&mut suite.visitation_db(), pending, None), 2);
-    assert_eq!(count(&mut suite.visitation_db(), attempts, None), 1, "only the failed attempt");
+    assert_eq!(
+        count(&mut suite.visitation_db(), attempts, None),
+        1,
+        "only the failed attempt"
+    );
     let live_url = format!(
         "{}/v1/internal/visitation-outcomes",
         suite.register.base_url
