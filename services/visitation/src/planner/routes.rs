@@ -129,7 +129,8 @@ pub async fn visitation_plan(
         return Ok(web::Json(answer));
     }
     let proposed = answer.sessions.clone();
-    let created = audit::transaction(&mut conn, (&principal).into(), |conn| {
+    let principal = &principal;
+    let created = audit::transaction(&mut conn, principal.into(), |conn| {
         async move {
             let mut created = Vec::with_capacity(proposed.len());
             for s in &proposed {
@@ -141,7 +142,20 @@ pub async fn visitation_plan(
                     practice_b: &s.practice_b_agb,
                     except: None,
                 };
-                created.push(plan(conn, &directory, &proposal, today).await?);
+                let session = plan(conn, &directory, &proposal, today).await?;
+                let line = AuditEvent::success(
+                    "session.create",
+                    "visitation_session",
+                    session.id.to_string(),
+                )
+                .with_detail(serde_json::json!({
+                    "date": session.date, "part_of_day": session.part_of_day,
+                    "visitor_id": session.visitor_id,
+                    "practices": [session.practice_a_agb, session.practice_b_agb],
+                    "planner": true
+                }));
+                audit::record(conn, principal.into(), &line).await?;
+                created.push(session);
             }
             let event = AuditEvent::success("plan.accept", "cycle_year", year.to_string())
                 .with_detail(serde_json::json!({"sessions": created.len()}));

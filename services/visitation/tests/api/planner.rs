@@ -78,6 +78,20 @@ async fn a_dry_run_proposes_and_accepting_creates_the_sessions() {
         .await;
     assert_eq!(status, 200, "{accepted}");
     assert_eq!(accepted["created"].as_array().unwrap().len(), 3);
+    // Each session created is audited, and the acceptance itself.
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let audited: Vec<Count> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM audit_events WHERE action IN ('session.create', 'plan.accept')",
+        ),
+        &mut suite.visitation_db(),
+    )
+    .unwrap();
+    assert_eq!(audited[0].n, 4);
     assert_eq!(accepted["sessions"], dry["sessions"]);
     let placed = sessions[0]["practice_a_agb"].as_str().unwrap();
     suite.await_state(placed, "visitation_planned").await;
