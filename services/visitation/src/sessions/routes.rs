@@ -48,7 +48,8 @@ pub async fn view(
 /// awaits no visitation (`registration_not_awaiting_visitation`) or that already has a session in
 /// the year (`practice_already_planned`); a date in the past (`date_in_past`) or after the
 /// visitation deadline of the register's calendar (`after_visitation_deadline`, inclusive,
-/// Europe/Amsterdam); a visitor not trained (`visitor_not_trained`) or not authorised on that day
+/// Europe/Amsterdam); an unknown visitor (`unknown_visitor`), or one not trained
+/// (`visitor_not_trained`) or not authorised on that day
 /// (`visitor_not_authorised`), not available in that part of the day (`visitor_not_available`),
 /// already holding a session then (`visitor_double_booked`) or over capacity
 /// (`visitor_over_capacity_year`, `visitor_over_capacity_week`); and each conflict of interest

@@ -49,13 +49,7 @@ pub async fn violations(
 ) -> Result<Vec<Violation>, ApiError> {
     let year = year_of(proposal.date)?;
     let y = i32::from(year.value());
-    let Some(visitor) = visitors::repository::lock(conn, proposal.visitor_id).await? else {
-        return Err(ApiError::field(
-            "visitor_id",
-            "unknown_visitor",
-            format!("visitor {} does not exist", proposal.visitor_id),
-        ));
-    };
+    let visitor = visitors::repository::lock(conn, proposal.visitor_id).await?;
     let mut practices = Vec::new();
     for agb in [proposal.practice_a, proposal.practice_b] {
         let planned = repository::practice_planned(conn, agb, y, proposal.except).await?;
@@ -83,30 +77,56 @@ pub async fn violations(
         };
         practices.push((profile, standing));
     }
-    let available =
-        visitors::repository::is_available(conn, &visitor.id, proposal.date, proposal.part).await?;
-    let monday = week_start(proposal.date);
-    let load = repository::visitor_load(
-        conn,
-        &visitor.id,
-        proposal.date,
-        proposal.part,
-        y,
-        (monday, monday + chrono::Days::new(6)),
-        proposal.except,
-    )
-    .await?;
-    let visitor_profile = directory.visitor_profile(&visitor.id, visitor.therapist_agb.as_deref());
-    let standing = VisitorStanding {
-        trained_on: Some(visitor.trained_on),
-        authorised_from: visitor.authorised_from,
-        authorised_until: visitor.authorised_until,
-        available,
-        busy_in_slot: load.busy_in_slot,
-        sessions_in_year: load.in_year,
-        sessions_in_week: load.in_week,
-        max_per_year: u32::try_from(visitor.max_sessions_per_year).unwrap_or(0),
-        max_per_week: u32::try_from(visitor.max_sessions_per_week).unwrap_or(0),
+    let (visitor_profile, standing, unknown_visitor) = match &visitor {
+        Some(visitor) => {
+            let available =
+                visitors::repository::is_available(conn, &visitor.id, proposal.date, proposal.part)
+                    .await?;
+            let monday = week_start(proposal.date);
+            let load = repository::visitor_load(
+                conn,
+                &visitor.id,
+                proposal.date,
+                proposal.part,
+                y,
+                (monday, monday + chrono::Days::new(6)),
+                proposal.except,
+            )
+            .await?;
+            let standing = VisitorStanding {
+                trained_on: Some(visitor.trained_on),
+                authorised_from: visitor.authorised_from,
+                authorised_until: visitor.authorised_until,
+                available,
+                busy_in_slot: load.busy_in_slot,
+                sessions_in_year: load.in_year,
+                sessions_in_week: load.in_week,
+                max_per_year: u32::try_from(visitor.max_sessions_per_year).unwrap_or(0),
+                max_per_week: u32::try_from(visitor.max_sessions_per_week).unwrap_or(0),
+            };
+            let profile = directory.visitor_profile(&visitor.id, visitor.therapist_agb.as_deref());
+            (profile, standing, None)
+        }
+        // An unknown visitor is one refusal; the rules of the day and the practices still answer.
+        None => (
+            directory.visitor_profile(proposal.visitor_id, None),
+            VisitorStanding {
+                trained_on: Some(proposal.date),
+                authorised_from: proposal.date,
+                authorised_until: None,
+                available: true,
+                busy_in_slot: false,
+                sessions_in_year: 0,
+                sessions_in_week: 0,
+                max_per_year: u32::MAX,
+                max_per_week: u32::MAX,
+            },
+            Some(Violation {
+                field: "visitor_id",
+                code: "unknown_visitor",
+                message: format!("visitor {} does not exist", proposal.visitor_id),
+            }),
+        ),
     };
     let relations = relations::repository::rules(conn).await?;
     let day = SessionDay {
@@ -120,7 +140,9 @@ pub async fn violations(
         practice_b: (&practices[1].0, practices[1].1),
         visitor: (&visitor_profile, standing),
     };
-    Ok(session_violations(&day, &parties, &relations))
+    let mut found = session_violations(&day, &parties, &relations);
+    found.extend(unknown_visitor);
+    Ok(found)
 }
 
 /// The refusal that lists every broken rule (422), each with its field and code.

@@ -112,6 +112,12 @@ async fn every_conflict_rule_is_refused_with_its_own_code() {
             vec!["visitor_shared_intervision_group"],
         ),
         ("free", "07000009", "07000002", vec!["no_approved_plan"]),
+        (
+            "nobody",
+            "07000009",
+            "07000002",
+            vec!["no_approved_plan", "unknown_visitor"],
+        ),
     ] {
         let (status, problem) = suite.plan(date, "morning", visitor, a, b).await;
         assert_eq!(status, 422, "{a}/{b} with {visitor}: {problem}");
