@@ -12,6 +12,7 @@ WITH_BASELINE = ["public_lookup", "registrar_list", "delivery_burst"]
 WITH_GOAL = [
     "evidence_feed", "compliance", "compliance_p99", "benchmark_cold", "benchmark_warm_p50",
     "benchmark_16_concurrent_cold", "token_endpoint", "start_to_ready", "rss_idle", "rss_peak",
+    "visitation_planner",
 ]
 EXPLAINED = ["public_lookup", "registrar_list", "evidence_intervision_batch", "prem_national_mean",
              "benchmark_national"]

@@ -8,6 +8,7 @@
 mod data;
 mod load;
 mod pg;
+mod planner;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -614,6 +615,13 @@ async fn measure(
         ),
     );
     drop(service);
+
+    log("visitation planner");
+    let (planned, details) = planner::measure(scale.practices as usize, runs);
+    figures.insert(
+        "visitation_planner".into(),
+        against_goal("ms", &planned, "<= 2000 ms for the nation", details),
+    );
 
     log("explain");
     let plans = pg::explain_hot_queries(db_url, p, YEAR)?;

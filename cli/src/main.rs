@@ -18,9 +18,14 @@ use praktijkregister_platform::telemetry;
 use praktijkregister_register::clients::NewClientRequest;
 use praktijkregister_register::settings::RegisterSettings;
 use praktijkregister_register::startup::Register;
+use praktijkregister_visitation::startup::Visitation;
 
 /// Every service of the suite, in start order.
-const SERVICES: &[&dyn ServiceEntry] = &[&Entry::<Register>::NEW, &Entry::<InsurerExport>::NEW];
+const SERVICES: &[&dyn ServiceEntry] = &[
+    &Entry::<Register>::NEW,
+    &Entry::<Visitation>::NEW,
+    &Entry::<InsurerExport>::NEW,
+];
 
 #[derive(Parser)]
 #[command(
@@ -196,6 +201,7 @@ async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Re
         Command::Seed { demo: _ } => {
             let server = config.server(Register::NAME)?;
             seed_demo(&settings, &server, &config.section(Register::NAME)?).await?;
+            seed_visitation_demo(&settings, &server, &config.server(Visitation::NAME)?).await?;
             seed_export_demo(&settings, &config.server(InsurerExport::NAME)?).await
         }
         Command::Snapshot {
@@ -371,6 +377,54 @@ async fn verify_snapshot(
     println!(
         "valid: snapshot {} signed by key {}",
         verified.id, verified.kid
+    );
+    Ok(())
+}
+
+/// The visitation service's demo beside the register's, and a visitor client for its visitor.
+async fn seed_visitation_demo(
+    settings: &Settings,
+    register: &ServerSettings,
+    visitation: &ServerSettings,
+) -> anyhow::Result<()> {
+    let pool = service::migrate::<Visitation>(settings, visitation).await?;
+    let summary = praktijkregister_visitation::demo::seed(&pool, chrono::Utc::now()).await?;
+    println!(
+        "demo visitation service: visitors {}, a session planned on {}, a visitation held on {} \
+         with findings, report and outcome",
+        summary.visitors.join(", "),
+        summary.planned_on,
+        summary.visited_on
+    );
+    let request = NewClientRequest {
+        name: "Demo visitor (demo)".into(),
+        role: ClientRole::Visitor,
+        practice_agb: None,
+        epd_vendor: None,
+        insurer_uzovi: None,
+        visitor_id: Some(praktijkregister_visitation::demo::DEMO_VISITOR.into()),
+        scopes: None,
+    };
+    let new = request.parse().map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    let register_pool = service::migrate::<Register>(settings, register).await?;
+    let secret = praktijkregister_register::credentials::generate_secret();
+    let hash = praktijkregister_register::credentials::hash_secret(&secret)
+        .map_err(|e| anyhow::anyhow!("could not hash the secret: {e}"))?;
+    let mut conn = register_pool
+        .get()
+        .await
+        .context("no database connection")?;
+    let actor = Actor {
+        client_id: "demo",
+        role: "operator",
+        on_behalf_of: None,
+    };
+    let client = praktijkregister_register::clients::create(&mut conn, actor, &new, &hash)
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    println!(
+        "visitor client \"Demo visitor (demo)\": id={}  secret={secret}",
+        client.client_id
     );
     Ok(())
 }

@@ -34,3 +34,4 @@ pub mod scopes;
 pub mod settings;
 pub mod startup;
 pub mod therapists;
+pub mod visitation_directory;

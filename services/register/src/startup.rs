@@ -93,6 +93,7 @@ fn configure_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::epd::routes::configure(cfg);
     crate::deliveries::routes::configure(cfg);
     crate::prem::routes::configure(cfg);
+    crate::visitation_directory::routes::configure(cfg);
 }
 
 /// How long national figures are kept at most (DESIGN §7).

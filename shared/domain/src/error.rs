@@ -114,4 +114,7 @@ coded_errors!(
     crate::CalendarError,
     crate::MonthDayError,
     crate::VisitationDateError,
+    crate::UnknownPartOfDay,
+    crate::ReportError,
+    crate::OutcomeError,
 );

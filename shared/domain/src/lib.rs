@@ -8,7 +8,9 @@
 //! - monthly practice data from the EPD: periods, the checks behind the processing report, the
 //!   guard against patient data and the derived figures (DESIGN §3.4; 001 §1.3, §1.5);
 //! - the conditions of 001 as compliance criteria, with configurable thresholds, the evidence they
-//!   read and the answer per criterion (DESIGN §3.5).
+//!   read and the answer per criterion (DESIGN §3.5);
+//! - visitation: conflicts of interest, the rules of a session, who is due, the components and
+//!   the outcome, and what a report must be (DESIGN §3.3; 000, 001 §1.2, 002).
 //!
 //! No I/O: no clock, no database, no HTTP. "Now" and everything stored are parameters. Sources are
 //! cited by the names in `docs/sources.md`.
@@ -24,6 +26,7 @@ mod iso_date;
 mod practice_tier;
 mod registration;
 mod text;
+mod visitation;
 mod wire_names;
 
 pub use client_role::ClientRole;
@@ -59,3 +62,11 @@ pub use registration::{
     UnknownRegistrationState, VisitationDateError,
 };
 pub use text::{Lines, Text, TextError};
+pub use visitation::{
+    check_outcome, check_pdf, normalise_address, practice_conflicts, session_violations,
+    unexplained_deviations, visitation_due, visitor_conflicts, week_start, ComponentScore,
+    Conflict, DeclaredRelation, DueReason, IndicatorDeviation, NotDueReason, OutcomeError,
+    PartOfDay, PracticeProfile, PracticeStanding, RelationParty, ReportError, SessionDay,
+    SessionParties, UnknownPartOfDay, Violation, VisitorProfile, VisitorStanding,
+    DEFAULT_COMPONENTS, OUTCOME_INDICATORS,
+};

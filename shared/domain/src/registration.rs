@@ -79,6 +79,9 @@ pub enum RegistrationEvent {
     /// Visitatie gepland (or re-planned) on `date`. Whether the date is allowed is the calendar's
     /// rule ([`crate::CycleCalendar::visitation_date_allowed`]), checked by the caller.
     VisitationPlanned { date: NaiveDate },
+    /// Visitatie geannuleerd: the planned visitation was cancelled; a new date can be planned
+    /// (DESIGN §3.3).
+    VisitationCancelled,
     /// Visitatie positief: every component sufficient. `all_therapists_kp_registered` is
     /// [`KpRequirement::is_met`] on the outcome date.
     VisitationPositive { all_therapists_kp_registered: bool },
@@ -99,6 +102,7 @@ impl RegistrationEvent {
             Self::PlanApproved => "plan_approved",
             Self::PlanRejected => "plan_rejected",
             Self::VisitationPlanned { .. } => "visitation_planned",
+            Self::VisitationCancelled => "visitation_cancelled",
             Self::VisitationPositive { .. } => "visitation_positive",
             Self::VisitationNegative => "visitation_negative",
             Self::KpRequirementMet => "kp_requirement_met",
@@ -107,7 +111,7 @@ impl RegistrationEvent {
     }
 
     /// One event of every kind and outcome, so that [`allowed_next`] finds every reachable state.
-    fn probes() -> [Self; 9] {
+    fn probes() -> [Self; 10] {
         [
             Self::PlanSubmitted,
             Self::PlanApproved,
@@ -115,6 +119,7 @@ impl RegistrationEvent {
             Self::VisitationPlanned {
                 date: NaiveDate::MIN,
             },
+            Self::VisitationCancelled,
             Self::VisitationPositive {
                 all_therapists_kp_registered: true,
             },
@@ -178,6 +183,8 @@ fn next(from: RegistrationState, event: &RegistrationEvent) -> Option<Registrati
         (S::PlanApproved | S::VisitationPlanned, E::VisitationPlanned { .. }) => {
             Some(S::VisitationPlanned)
         }
+        // DESIGN §3.3: a cancelled session leaves the approved plan waiting for a new date.
+        (S::VisitationPlanned, E::VisitationCancelled) => Some(S::PlanApproved),
         // 000 ("bij een positieve beoordeling is de inschrijving ... een feit"), with the KP
         // requirement of 000 (component Kwaliteitsregister Paramedici) and 001: every therapist
         // kwaliteitsgeregistreerd. The outcome may be recorded without a planned date first.
@@ -207,6 +214,7 @@ fn next(from: RegistrationState, event: &RegistrationEvent) -> Option<Registrati
 /// | applied, plan_rejected | plan_submitted | plan_submitted |
 /// | plan_submitted | plan_approved / plan_rejected | plan_approved / plan_rejected |
 /// | plan_approved, visitation_planned | visitation_planned | visitation_planned |
+/// | visitation_planned | visitation_cancelled | plan_approved |
 /// | plan_approved, visitation_planned | visitation_positive | registered if every therapist is KP-registered, else awaiting_kp |
 /// | plan_approved, visitation_planned | visitation_negative | refused |
 /// | awaiting_kp | kp_requirement_met | registered |
@@ -400,6 +408,12 @@ mod tests {
             // 000: a visitation only after an approved plan of Y; it may be re-planned.
             (S::PlanApproved, planned(), S::VisitationPlanned),
             (S::VisitationPlanned, planned(), S::VisitationPlanned),
+            // DESIGN §3.3: a cancelled session leaves the plan approved, awaiting a new date.
+            (
+                S::VisitationPlanned,
+                E::VisitationCancelled,
+                S::PlanApproved,
+            ),
             // 000, 001: positive visitation registers when every therapist is KP-registered.
             (S::VisitationPlanned, positive(true), S::Registered),
             (S::VisitationPlanned, positive(false), S::AwaitingKp),
@@ -426,6 +440,7 @@ mod tests {
             E::PlanApproved,
             E::PlanRejected,
             planned(),
+            E::VisitationCancelled,
             positive(true),
             positive(false),
             E::VisitationNegative,
@@ -484,8 +499,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 9 states × 9 events, minus the 13 + 8 legal ones.
-        assert_eq!(refused, 81 - 21);
+        // 9 states × 10 events, minus the 14 + 8 legal ones.
+        assert_eq!(refused, 90 - 22);
     }
 
     // DESIGN §3.2: the allowed next states of each state, as a table.
@@ -511,6 +526,7 @@ mod tests {
             (
                 S::VisitationPlanned,
                 vec![
+                    S::PlanApproved,
                     S::VisitationPlanned,
                     S::AwaitingKp,
                     S::Registered,

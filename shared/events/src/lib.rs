@@ -10,6 +10,7 @@
 //! There is no envelope: every event carries its own `event_id`, and the [`Event`] trait gives the
 //! platform's outbox and inbox what they need to know about any event.
 
+pub mod directory;
 pub mod kp;
 pub mod practice;
 pub mod visitation;
@@ -17,6 +18,10 @@ pub mod visitation;
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use directory::{
+    DirectoryIntervisionGroup, DirectoryLocation, DirectoryPractice, DirectoryPracticeGroup,
+    VisitationDirectory,
+};
 pub use kp::{KpEvent, KpEventKind, KpState, INSURER_EXPORT};
 pub use practice::{PracticeChange, PracticeEvent, PracticeLocation, RegisterEvent};
 pub use visitation::{VisitationEvent, VisitationEventKind, VisitationOutcome};

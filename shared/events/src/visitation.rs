@@ -16,6 +16,9 @@ pub enum VisitationEventKind {
     VisitationPlanned,
     /// Visitatie afgerond: the visitation took place with an outcome.
     VisitationOutcome,
+    /// Visitatie geannuleerd: the planned visitation was cancelled; the registration waits for a
+    /// new date again (`plan_approved`).
+    VisitationCancelled,
 }
 
 impl VisitationEventKind {
@@ -24,6 +27,7 @@ impl VisitationEventKind {
         match self {
             Self::VisitationPlanned => "visitation_planned",
             Self::VisitationOutcome => "visitation_outcome",
+            Self::VisitationCancelled => "visitation_cancelled",
         }
     }
 }
@@ -51,11 +55,17 @@ pub struct VisitationEvent {
     /// The cycle year (2000 to 2099) the visitation is for.
     #[schema(minimum = 2000, maximum = 2099)]
     pub cycle_year: u16,
-    /// The planned date, or the day the visitation took place.
+    /// The planned (or, for a cancellation, the cancelled) date, or the day the visitation took
+    /// place.
     pub visitation_date: NaiveDate,
     /// Required for `visitation_outcome`, absent otherwise.
     pub outcome: Option<VisitationOutcome>,
     pub remarks: Option<String>,
+    /// For `visitation_outcome`: the SHA-256 (hex) of the visitation report uploaded to the
+    /// visitation service (001 §1.2g); absent when no report was uploaded. Left out of the
+    /// serialised event when absent, so that events without it keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_sha256: Option<String>,
 }
 
 impl Event for VisitationEvent {
@@ -85,6 +95,7 @@ mod tests {
             visitation_date: NaiveDate::from_ymd_opt(2026, 9, 14).unwrap(),
             outcome: Some(VisitationOutcome::Positive),
             remarks: Some("alle onderdelen voldoende".into()),
+            report_sha256: None,
         }
     }
 
@@ -129,6 +140,16 @@ mod tests {
     }
 
     #[test]
+    fn the_report_hash_travels_only_when_present() {
+        let mut event = outcome_event();
+        event.report_sha256 = Some("ab".repeat(32));
+        let wire = serde_json::to_value(&event).unwrap();
+        assert_eq!(wire["report_sha256"], json!("ab".repeat(32)));
+        let back: VisitationEvent = serde_json::from_value(wire).unwrap();
+        assert_eq!(back.report_sha256, event.report_sha256);
+    }
+
+    #[test]
     fn unknown_members_are_refused() {
         let mut wire = serde_json::to_value(outcome_event()).unwrap();
         wire["bsn"] = json!("123456782");
@@ -139,7 +160,7 @@ mod tests {
     #[test]
     fn unknown_kinds_and_outcomes_are_refused() {
         let mut wire = serde_json::to_value(outcome_event()).unwrap();
-        wire["kind"] = json!("visitation_cancelled");
+        wire["kind"] = json!("visitation_postponed");
         assert!(serde_json::from_value::<VisitationEvent>(wire).is_err());
         let mut wire = serde_json::to_value(outcome_event()).unwrap();
         wire["outcome"] = json!("maybe");
@@ -165,6 +186,7 @@ mod tests {
         for kind in [
             VisitationEventKind::VisitationPlanned,
             VisitationEventKind::VisitationOutcome,
+            VisitationEventKind::VisitationCancelled,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
         }

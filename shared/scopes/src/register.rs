@@ -179,6 +179,12 @@ pub const EVIDENCE_READ: Scope = Scope::new(
     &[Service],
 );
 
+pub const VISITATION_DIRECTORY_READ: Scope = Scope::new(
+    "visitation-directory:read",
+    "Read the practices of a cycle year for visitation (the visitation service)",
+    &[Service],
+);
+
 /// Every scope of the register, in the order the OpenAPI document lists them.
 pub const ALL: &[Scope] = &[
     CLIENTS_MANAGE,
@@ -210,6 +216,7 @@ pub const ALL: &[Scope] = &[
     IMPROVEMENT_PLANS_READ,
     EVIDENCE_READ,
     KP_EXPIRIES_READ,
+    VISITATION_DIRECTORY_READ,
 ];
 
 #[cfg(test)]
@@ -220,7 +227,9 @@ mod tests {
     #[test]
     fn the_registrar_holds_everything_but_what_only_services_send() {
         assert!(
-            allowed_for(Registrar).all(|s| s != VISITATION_OUTCOMES_WRITE && s != EVIDENCE_READ)
+            allowed_for(Registrar).all(|s| s != VISITATION_OUTCOMES_WRITE
+                && s != EVIDENCE_READ
+                && s != VISITATION_DIRECTORY_READ)
         );
         assert!(allowed_for(Insurer).any(|s| s == COMPLIANCE_READ));
         assert!(!allowed_for(EpdVendor).any(|s| s == PRACTICES_READ));

@@ -42,10 +42,13 @@ impl Parsed {
                 "outcome_required",
                 "an outcome event needs `outcome`",
             ),
-            (VisitationEventKind::VisitationPlanned, Some(_)) => errors.push(
+            (
+                VisitationEventKind::VisitationPlanned | VisitationEventKind::VisitationCancelled,
+                Some(_),
+            ) => errors.push(
                 "outcome",
                 "outcome_not_allowed",
-                "a planning event has no outcome",
+                "a planning or cancellation event has no outcome",
             ),
             _ => {}
         }
@@ -73,7 +76,8 @@ impl Parsed {
 /// Record a visitation event
 ///
 /// Internal: the visitation service reports that a visitation of a practice is planned (the
-/// registration moves to `visitation_planned`) or took place with an outcome. Either date lies
+/// registration moves to `visitation_planned`), cancelled (back to `plan_approved`), or took
+/// place with an outcome. Either date lies
 /// in the cycle year, on or after the day the annual plan was approved and on or before the
 /// visitation deadline; an outcome's date is not after today (Europe/Amsterdam). A date outside
 /// these is refused with 422 naming the bound (`visitation_deadline`, `plan_approved_on` or
@@ -179,8 +183,14 @@ async fn apply_event(
         reason: parsed.remarks.as_deref(),
         at: now,
     };
-    check_date(conn, event, parsed, settings, now).await?;
+    // A cancellation withdraws a date that was checked when it was planned.
+    if event.kind != VisitationEventKind::VisitationCancelled {
+        check_date(conn, event, parsed, settings, now).await?;
+    }
     let (domain_event, lacking) = match (event.kind, event.outcome) {
+        (VisitationEventKind::VisitationCancelled, _) => {
+            (RegistrationEvent::VisitationCancelled, Vec::new())
+        }
         (VisitationEventKind::VisitationPlanned, _) => (
             RegistrationEvent::VisitationPlanned {
                 date: event.visitation_date,
@@ -206,7 +216,7 @@ async fn apply_event(
         VisitationEventKind::VisitationOutcome => {
             super::repository::set_visited_on(conn, row.id, event.visitation_date).await?
         }
-        VisitationEventKind::VisitationPlanned => row,
+        VisitationEventKind::VisitationPlanned | VisitationEventKind::VisitationCancelled => row,
     };
     row.view()
 }

@@ -103,6 +103,8 @@ pub async fn apply(
     let to = transition(from, event).map_err(|e| conflict(&e))?;
     let visitation_date = match event {
         RegistrationEvent::VisitationPlanned { date } => Some(*date),
+        // The cancelled date is no longer planned.
+        RegistrationEvent::VisitationCancelled => None,
         _ => row.visitation_date,
     };
     let registered_at = match to {

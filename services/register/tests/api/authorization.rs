@@ -379,6 +379,15 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
             ),
         ),
         row(
+            "GET",
+            "/v1/internal/visitation-directory/{year}",
+            Some("visitation-directory:read"),
+            SERVICE,
+            format!("/v1/internal/visitation-directory/{year}"),
+            None,
+            Body::None,
+        ),
+        row(
             "POST",
             "/v1/practices/{agb}/registrations/{year}/withdrawal",
             Some("registrations:withdraw"),

@@ -23,3 +23,4 @@ mod public_register;
 mod quality;
 mod therapists;
 mod tokens;
+mod visitation_directory;

@@ -56,7 +56,7 @@ async fn a_valid_client_gets_a_short_lived_signed_token_with_its_binding() {
         "practices:read therapists:read cycles:read annual-plans:read annual-plans:submit registrations:read \
          registrations:withdraw epd-authorizations:manage deliveries:read quality:write quality:read \
          consents:manage compliance:read benchmark:read improvement-plans:write improvement-plans:read \
-         kp-expiries:read"
+         kp-expiries:read visitations:read visitation-reports:read"
     );
     let claims = claims_of(body["access_token"].as_str().unwrap());
     assert_eq!(claims["sub"], id.as_str());

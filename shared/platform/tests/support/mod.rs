@@ -149,5 +149,6 @@ pub fn event() -> praktijkregister_events::VisitationEvent {
         visitation_date: chrono::NaiveDate::from_ymd_opt(2026, 9, 14).unwrap(),
         outcome: Some(VisitationOutcome::Positive),
         remarks: None,
+        report_sha256: None,
     }
 }

@@ -1,0 +1,9 @@
+DROP TABLE visitation_reports;
+DROP TABLE indicator_deviations;
+DROP TABLE findings;
+DROP TABLE component_lists;
+DROP TABLE visitations;
+DROP TABLE visitation_sessions;
+DROP TABLE declared_relations;
+DROP TABLE visitor_availability;
+DROP TABLE visitors;
