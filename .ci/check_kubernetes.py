@@ -119,9 +119,9 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 def drain_seconds(settings: list[dict[str, Any]]) -> tuple[float, str]:
     """The longest a stopping service may take after SIGTERM, from the code and the settings."""
-    match = re.search(r"\.shutdown_timeout\((\d+)\)", SERVICE_RS.read_text(encoding="utf-8"))
+    match = re.search(r"pub const DRAIN_SECONDS: u64 = (\d+);", SERVICE_RS.read_text(encoding="utf-8"))
     if not match:
-        raise RuntimeError(f"no .shutdown_timeout(N) in {SERVICE_RS.relative_to(REPO)}")
+        raise RuntimeError(f"no `pub const DRAIN_SECONDS: u64 = N;` in {SERVICE_RS.relative_to(REPO)}")
     shutdown = int(match.group(1))
     flushes = [0]
     sources = [tomllib.loads(p.read_text(encoding="utf-8")) for p in sorted(REPO.glob("services/*/config/defaults.toml"))]

@@ -57,6 +57,10 @@ pub enum StartupError {
     },
 }
 
+/// How long in-flight requests may run after SIGTERM before their connections are closed; the
+/// outbox flush follows (deployments' grace periods are checked against both).
+pub const DRAIN_SECONDS: u64 = 30;
+
 /// A service of the suite, as the platform assembles and serves it.
 pub trait Service: Send + Sync + Sized + 'static {
     /// Lower-case name: the settings section, the command-line name and the metrics label.
@@ -283,7 +287,7 @@ pub fn serve<S: Service>(
                 S::configure(cfg);
             })
         },
-        30,
+        DRAIN_SECONDS,
     )
     .map_err(|source| StartupError::Bind { address, source })?;
     Ok(Running {
