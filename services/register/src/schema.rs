@@ -127,6 +127,7 @@ diesel::table! {
         registered_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        visitation_report_sha256 -> Nullable<Text>,
     }
 }
 

@@ -116,5 +116,6 @@ coded_errors!(
     crate::VisitationDateError,
     crate::UnknownPartOfDay,
     crate::ReportError,
+    crate::ReportDigestError,
     crate::OutcomeError,
 );

@@ -63,10 +63,10 @@ pub use registration::{
 };
 pub use text::{Lines, Text, TextError};
 pub use visitation::{
-    check_outcome, check_pdf, normalise_address, practice_conflicts, session_violations,
-    unexplained_deviations, visitation_due, visitor_conflicts, week_start, ComponentScore,
-    Conflict, DeclaredRelation, DueReason, IndicatorDeviation, NotDueReason, OutcomeError,
-    PartOfDay, PracticeProfile, PracticeStanding, RelationParty, ReportError, SessionDay,
-    SessionParties, UnknownPartOfDay, Violation, VisitorProfile, VisitorStanding,
-    DEFAULT_COMPONENTS, OUTCOME_INDICATORS,
+    check_outcome, check_pdf, counted_visitation, normalise_address, practice_conflicts,
+    session_violations, unexplained_deviations, visitation_due, visitor_conflicts, week_start,
+    ComponentScore, Conflict, DeclaredRelation, DueReason, IndicatorDeviation, NotDueReason,
+    OutcomeError, PartOfDay, PracticeProfile, PracticeStanding, RelationParty, ReportDigest,
+    ReportDigestError, ReportError, SessionDay, SessionParties, UnknownPartOfDay, Violation,
+    VisitorProfile, VisitorStanding, DEFAULT_COMPONENTS, OUTCOME_INDICATORS,
 };

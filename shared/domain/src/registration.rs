@@ -87,6 +87,11 @@ pub enum RegistrationEvent {
     VisitationPositive { all_therapists_kp_registered: bool },
     /// Visitatie negatief.
     VisitationNegative,
+    /// Geen visitatie dit jaar: the approved plan's practice needs no visitation in Y because a
+    /// positive visitation of Y-1 counts (002; [`crate::counted_visitation`]). As after a positive
+    /// visitation, `all_therapists_kp_registered` is [`KpRequirement::is_met`], on the day it is
+    /// decided.
+    VisitationNotDue { all_therapists_kp_registered: bool },
     /// Every therapist is now kwaliteitsgeregistreerd (KP-eis vervuld).
     KpRequirementMet,
     /// Teruggetrokken by the practice or the registrar, at any time, with a reason (stored with
@@ -105,13 +110,14 @@ impl RegistrationEvent {
             Self::VisitationCancelled => "visitation_cancelled",
             Self::VisitationPositive { .. } => "visitation_positive",
             Self::VisitationNegative => "visitation_negative",
+            Self::VisitationNotDue { .. } => "visitation_not_due",
             Self::KpRequirementMet => "kp_requirement_met",
             Self::Withdrawn => "withdrawn",
         }
     }
 
     /// One event of every kind and outcome, so that [`allowed_next`] finds every reachable state.
-    fn probes() -> [Self; 10] {
+    fn probes() -> [Self; 12] {
         [
             Self::PlanSubmitted,
             Self::PlanApproved,
@@ -127,6 +133,12 @@ impl RegistrationEvent {
                 all_therapists_kp_registered: false,
             },
             Self::VisitationNegative,
+            Self::VisitationNotDue {
+                all_therapists_kp_registered: true,
+            },
+            Self::VisitationNotDue {
+                all_therapists_kp_registered: false,
+            },
             Self::KpRequirementMet,
             Self::Withdrawn,
         ]
@@ -199,6 +211,18 @@ fn next(from: RegistrationState, event: &RegistrationEvent) -> Option<Registrati
             S::AwaitingKp
         }),
         (S::PlanApproved | S::VisitationPlanned, E::VisitationNegative) => Some(S::Refused),
+        // 002: a basispraktijkregister practice visited positively in Y-1 is registered for Y as
+        // after a positive visitation, with the same KP requirement, once its plan is approved.
+        (
+            S::PlanApproved,
+            E::VisitationNotDue {
+                all_therapists_kp_registered,
+            },
+        ) => Some(if *all_therapists_kp_registered {
+            S::Registered
+        } else {
+            S::AwaitingKp
+        }),
         // 000, 001: registered once every therapist is kwaliteitsgeregistreerd.
         (S::AwaitingKp, E::KpRequirementMet) => Some(S::Registered),
         // Everything else, including any event on registered or refused (final but for
@@ -217,6 +241,7 @@ fn next(from: RegistrationState, event: &RegistrationEvent) -> Option<Registrati
 /// | visitation_planned | visitation_cancelled | plan_approved |
 /// | plan_approved, visitation_planned | visitation_positive | registered if every therapist is KP-registered, else awaiting_kp |
 /// | plan_approved, visitation_planned | visitation_negative | refused |
+/// | plan_approved | visitation_not_due (002) | registered if every therapist is KP-registered, else awaiting_kp |
 /// | awaiting_kp | kp_requirement_met | registered |
 /// | any but withdrawn | withdrawn | withdrawn |
 ///
@@ -395,6 +420,12 @@ mod tests {
         }
     }
 
+    fn not_due(kp: bool) -> RegistrationEvent {
+        E::VisitationNotDue {
+            all_therapists_kp_registered: kp,
+        }
+    }
+
     /// Every legal (from, event, to), with its source.
     fn legal() -> Vec<(RegistrationState, RegistrationEvent, RegistrationState)> {
         let mut legal = vec![
@@ -422,6 +453,9 @@ mod tests {
             // 000: a negative visitation refuses.
             (S::VisitationPlanned, E::VisitationNegative, S::Refused),
             (S::PlanApproved, E::VisitationNegative, S::Refused),
+            // 002: a basis practice visited positively in Y-1 registers without a visitation.
+            (S::PlanApproved, not_due(true), S::Registered),
+            (S::PlanApproved, not_due(false), S::AwaitingKp),
             // 000, 001: registered once the KP requirement is met.
             (S::AwaitingKp, E::KpRequirementMet, S::Registered),
         ];
@@ -444,6 +478,8 @@ mod tests {
             positive(true),
             positive(false),
             E::VisitationNegative,
+            not_due(true),
+            not_due(false),
             E::KpRequirementMet,
             E::Withdrawn,
         ]
@@ -499,8 +535,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 9 states × 10 events, minus the 14 + 8 legal ones.
-        assert_eq!(refused, 90 - 22);
+        // 9 states × 12 events, minus the 16 + 8 legal ones.
+        assert_eq!(refused, 108 - 24);
     }
 
     // DESIGN §3.2: the allowed next states of each state, as a table.

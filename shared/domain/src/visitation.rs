@@ -546,6 +546,59 @@ pub fn visitation_due(
     }
 }
 
+/// The positive visitation that stands in for one in `year`, when the registration of `year` needs
+/// none (002: the basispraktijkregister is visited every two years, so a practice visited
+/// positively in Y-1 is registered for Y without a visitation). The rule is [`visitation_due`]'s,
+/// so the register and the visitation service's due list never disagree: `Some(last visitation)`
+/// exactly when it answers [`NotDueReason::VisitedLastYear`], `None` when a visitation is due (or
+/// already took place in `year`).
+pub fn counted_visitation(
+    tier: PracticeTier,
+    year: CycleYear,
+    new_to_register: bool,
+    last_positive_visitation: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    match visitation_due(tier, year, new_to_register, last_positive_visitation, false) {
+        Err(NotDueReason::VisitedLastYear) => last_positive_visitation,
+        _ => None,
+    }
+}
+
+/// The SHA-256 of a visitation report (001 §1.2g), as 64 lower-case hexadecimal digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReportDigest(String);
+
+impl ReportDigest {
+    /// Parses 64 hexadecimal digits in either case; kept in lower case.
+    pub fn parse(raw: &str) -> Result<Self, ReportDigestError> {
+        if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(raw.to_ascii_lowercase()))
+        } else {
+            Err(ReportDigestError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A report digest that is not 64 hexadecimal digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("a report's SHA-256 is 64 hexadecimal digits")]
+pub struct ReportDigestError;
+
+impl ReportDigestError {
+    /// Stable snake_case code for machines.
+    pub fn code(&self) -> &'static str {
+        "report_sha256_format"
+    }
+}
+
 /// Beoordeling of one component (000).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -961,6 +1014,52 @@ mod tests {
             visitation_due(Praktijkregister, y, true, None, true),
             Err(NotDueReason::RegistrationClosed)
         );
+    }
+
+    // 002: the visitation of Y-1 counts for Y in the basispraktijkregister only, for one year.
+    #[test]
+    fn a_visitation_last_year_counts_for_a_basis_practice_only() {
+        use PracticeTier::*;
+        let y = CycleYear::new(2026).unwrap();
+        let last_year = Some(day("2025-09-01"));
+        assert_eq!(
+            counted_visitation(Basispraktijkregister, y, false, last_year),
+            last_year
+        );
+        assert_eq!(
+            counted_visitation(Praktijkregister, y, false, last_year),
+            None
+        );
+        assert_eq!(
+            counted_visitation(Basispraktijkregister, y, false, Some(day("2024-09-01"))),
+            None
+        );
+        assert_eq!(
+            counted_visitation(Basispraktijkregister, y, false, None),
+            None
+        );
+        // New to the register: the entry visitation is due whatever came before.
+        assert_eq!(
+            counted_visitation(Basispraktijkregister, y, true, last_year),
+            None
+        );
+        // Already visited in Y: nothing stands in for it.
+        assert_eq!(
+            counted_visitation(Basispraktijkregister, y, false, Some(day("2026-03-01"))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_report_digest_is_64_hex_digits() {
+        let upper = "AB".repeat(32);
+        assert_eq!(
+            ReportDigest::parse(&upper).unwrap().as_str(),
+            "ab".repeat(32)
+        );
+        for bad in ["", "ab", &"g".repeat(64), &"a".repeat(65)] {
+            assert_eq!(ReportDigest::parse(bad), Err(ReportDigestError));
+        }
     }
 
     fn components() -> Vec<String> {

@@ -383,7 +383,10 @@ pub async fn get_annual_plan_document(
 ///
 /// The registrar approves or rejects the plan, with remarks (required when rejecting). A plan is
 /// assessed once (409 after). The practice's registration for the year moves to `plan_approved`
-/// (a visitation can be planned) or `plan_rejected` (the practice may resubmit).
+/// (a visitation can be planned) or `plan_rejected` (the practice may resubmit). A
+/// basispraktijkregister practice visited positively in the year before needs no visitation this
+/// year (a visitation every two years): on approval its registration moves on to `registered`, or
+/// to `awaiting_kp` while not every therapist is kwaliteitsgeregistreerd.
 #[utoipa::path(
     tag = "Annual plans",
     params(AnnualPlanPath),
@@ -444,7 +447,11 @@ pub async fn assess_annual_plan(
                 reason: remarks.as_ref().map(Text::as_str),
                 at: now,
             };
-            lifecycle::apply(conn, &registration, &event, Vec::new(), cause).await?;
+            let registration =
+                lifecycle::apply(conn, &registration, &event, Vec::new(), cause).await?;
+            if request.decision == Decision::Approved {
+                lifecycle::register_if_not_due(conn, registration, year, cause).await?;
+            }
             let row = repository::assess(
                 conn,
                 id,

@@ -176,7 +176,17 @@ pub async fn assemble(
         .iter()
         .map(|r| {
             let state = decode("registrations.state", &r.state, RegistrationState::parse)?;
-            Ok((r.practice_agb.as_str(), r.cycle_year, state))
+            // Whether the report is uploaded is known once an outcome is recorded: the outcome
+            // carries the report's SHA-256 when there is one (001 §1.2g).
+            let report_uploaded = r
+                .visitation_outcome_date
+                .map(|_| r.visitation_report_sha256.is_some());
+            Ok((
+                r.practice_agb.as_str(),
+                r.cycle_year,
+                state,
+                report_uploaded,
+            ))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let mut evidence = Vec::with_capacity(practices.len());
@@ -234,11 +244,12 @@ pub async fn assemble(
         let state_of = |cycle_year: i32| {
             registrations
                 .iter()
-                .find(|(practice, year, _)| *practice == agb && *year == cycle_year)
-                .map(|(_, _, state)| *state)
+                .find(|(practice, year, _, _)| *practice == agb && *year == cycle_year)
+                .map(|(_, _, state, report_uploaded)| (*state, *report_uploaded))
         };
-        let this_year = state_of(y);
-        let registered_before = state_of(y - 1) == Some(RegistrationState::Registered);
+        let (this_year, report_uploaded) = state_of(y).unzip();
+        let registered_before =
+            state_of(y - 1).map(|(state, _)| state) == Some(RegistrationState::Registered);
         let domain_scores = prem.remove(agb);
         evidence.push(Evidence {
             practice_agb: practice_agb.clone(),
@@ -259,8 +270,7 @@ pub async fn assemble(
                     this_year,
                     Some(RegistrationState::Registered | RegistrationState::AwaitingKp)
                 ),
-                // Reports live in the visitation service, which does not report them yet.
-                report_uploaded: None,
+                report_uploaded: report_uploaded.flatten(),
                 entry_visitation_in_time: registered_before.then_some(true),
             },
             shared_address: shared.remove(agb).unwrap_or_default(),

@@ -275,6 +275,10 @@ pub struct RegistrationRow {
     pub cycle_year: i32,
     #[diesel(sql_type = Text)]
     pub state: String,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub visitation_outcome_date: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub visitation_report_sha256: Option<String>,
 }
 
 /// Registrations of `year` and the year before (an earlier registration means no entry visitation is due).
@@ -284,7 +288,8 @@ pub async fn registrations(
     year: i32,
 ) -> diesel::QueryResult<Vec<RegistrationRow>> {
     diesel::sql_query(
-        "SELECT practice_agb, cycle_year, state FROM registrations \
+        "SELECT practice_agb, cycle_year, state, visitation_outcome_date, \
+           visitation_report_sha256 FROM registrations \
          WHERE practice_agb = ANY($1) AND cycle_year IN ($2, $2 - 1)",
     )
     .bind::<Array<Text>, _>(agbs)

@@ -5,8 +5,8 @@ use actix_web::{post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncPgConnection;
 use praktijkregister_domain::{
-    amsterdam_date, check_visitation_date, CycleYear, OefentherapieAgb, RegistrationEvent, Text,
-    VisitationDateError,
+    amsterdam_date, check_visitation_date, CycleYear, OefentherapieAgb, RegistrationEvent,
+    ReportDigest, Text, VisitationDateError,
 };
 use praktijkregister_events::{VisitationEvent, VisitationEventKind, VisitationOutcome};
 use praktijkregister_platform::audit::{self, AuditEvent};
@@ -26,6 +26,7 @@ struct Parsed {
     practice_agb: String,
     year: CycleYear,
     remarks: Option<String>,
+    report_sha256: Option<ReportDigest>,
 }
 
 /// Longest remarks a visitation event carries.
@@ -52,6 +53,20 @@ impl Parsed {
             ),
             _ => {}
         }
+        let report_sha256 = match (event.kind, event.report_sha256.as_deref()) {
+            (_, None) => None,
+            (VisitationEventKind::VisitationOutcome, Some(raw)) => {
+                errors.check("report_sha256", ReportDigest::parse(raw))
+            }
+            (_, Some(_)) => {
+                errors.push(
+                    "report_sha256",
+                    "report_not_allowed",
+                    "only an outcome event carries the report's SHA-256",
+                );
+                None
+            }
+        };
         // Blank remarks are no remarks; any others keep the text rule.
         let remarks = event
             .remarks
@@ -65,6 +80,7 @@ impl Parsed {
                 practice_agb: agb.as_str().to_string(),
                 year,
                 remarks,
+                report_sha256,
             }),
             _ => Err(ApiError::internal(anyhow::anyhow!(
                 "validated event fields missing"
@@ -84,7 +100,9 @@ impl Parsed {
 /// `today`) and a `code`. A positive outcome registers the practice only if
 /// every therapist working there on the visitation day is kwaliteitsgeregistreerd in KP; if not,
 /// the registration waits in `awaiting_kp` with the list of therapists, and becomes `registered`
-/// as soon as KP data makes it true. The same `event_id` is applied once: a repeat with the same
+/// as soon as KP data makes it true. An outcome may carry the SHA-256 of the visitation report
+/// (`report_sha256`, 64 hexadecimal digits; 001 §1.2g): the register keeps it as the evidence that
+/// the report is uploaded. The same `event_id` is applied once: a repeat with the same
 /// body answers the first answer again (header `Idempotent-Replayed: true`) and changes nothing;
 /// with another body it is refused with 422.
 #[utoipa::path(
@@ -214,7 +232,13 @@ async fn apply_event(
     let row = lifecycle::apply(conn, &row, &domain_event, lacking, cause).await?;
     let row = match event.kind {
         VisitationEventKind::VisitationOutcome => {
-            super::repository::set_visited_on(conn, row.id, event.visitation_date).await?
+            super::repository::record_outcome(
+                conn,
+                row.id,
+                event.visitation_date,
+                parsed.report_sha256.as_ref().map(ReportDigest::as_str),
+            )
+            .await?
         }
         VisitationEventKind::VisitationPlanned | VisitationEventKind::VisitationCancelled => row,
     };

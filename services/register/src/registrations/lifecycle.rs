@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 use praktijkregister_domain::{
-    kp_requirement, transition, CycleYear, IllegalTransition, KpRequirement, RegistrationEvent,
-    RegistrationState, TherapistKp,
+    amsterdam_date, counted_visitation, kp_requirement, transition, CycleYear, IllegalTransition,
+    KpRequirement, PracticeTier, RegistrationEvent, RegistrationState, TherapistKp,
 };
 use praktijkregister_platform::error::ApiError;
 use serde_json::{json, Map};
@@ -153,6 +153,56 @@ pub async fn apply(
     )
     .await?;
     Ok(updated)
+}
+
+/// Right after the plan of `year` is approved: a practice that needs no visitation in `year` (002:
+/// a basispraktijkregister practice visited positively in Y-1, by the due rule the visitation
+/// service lists with) moves on as after a positive visitation, to `registered` or `awaiting_kp`
+/// by the KP requirement on the day of approval. The transition's reason names the visitation
+/// that counts. Any other registration is returned unchanged.
+pub async fn register_if_not_due(
+    conn: &mut AsyncPgConnection,
+    row: RegistrationRow,
+    year: CycleYear,
+    cause: Cause<'_>,
+) -> Result<RegistrationRow, ApiError> {
+    let Some(history) =
+        crate::visitation_directory::repository::visitation_history(conn, &row.practice_agb, year)
+            .await?
+    else {
+        return Ok(row);
+    };
+    let tier = praktijkregister_platform::db::decode(
+        "practices.tier",
+        &history.tier,
+        PracticeTier::parse,
+    )?;
+    let Some(counted) = counted_visitation(
+        tier,
+        year,
+        !history.registered_before,
+        history.last_positive,
+    ) else {
+        return Ok(row);
+    };
+    let (met, lacking) = kp_check(conn, &row.practice_agb, amsterdam_date(cause.at)).await?;
+    let reason = format!(
+        "basispraktijkregister: the positive visitation of {counted} counts for {year} \
+         (a visitation every two years)"
+    );
+    apply(
+        conn,
+        &row,
+        &RegistrationEvent::VisitationNotDue {
+            all_therapists_kp_registered: met,
+        },
+        lacking,
+        Cause {
+            reason: Some(&reason),
+            ..cause
+        },
+    )
+    .await
 }
 
 /// The therapists of the practice not kwaliteitsgeregistreerd on `on`, and whether the KP

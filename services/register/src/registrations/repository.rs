@@ -141,14 +141,19 @@ pub async fn update_state(
         .await
 }
 
-/// Records the day the visitation took place (from an outcome event).
-pub async fn set_visited_on(
+/// Records the day the visitation took place and the SHA-256 of its report, if one was uploaded
+/// (from an outcome event).
+pub async fn record_outcome(
     conn: &mut AsyncPgConnection,
     id: i64,
     day: NaiveDate,
+    report_sha256: Option<&str>,
 ) -> QueryResult<RegistrationRow> {
     diesel::update(registrations::table.find(id))
-        .set(registrations::visitation_outcome_date.eq(day))
+        .set((
+            registrations::visitation_outcome_date.eq(day),
+            registrations::visitation_report_sha256.eq(report_sha256),
+        ))
         .returning(RegistrationRow::as_returning())
         .get_result(conn)
         .await

@@ -13,6 +13,55 @@ use praktijkregister_events::{
 use praktijkregister_platform::error::ApiError;
 use uuid::Uuid;
 
+/// The columns the due rule needs of practice `p` in cycle year `$1`: `tier`, `registered_before`
+/// and `last_positive`. A positive visitation is the transition it caused, on the day recorded
+/// with the outcome (or else the day of the transition); "registered before" is a registration of
+/// an earlier year that reached `registered`. One text for the directory and the register's own
+/// check, so both judge the same facts.
+macro_rules! visitation_history_columns {
+    () => {
+        "p.tier, \
+         EXISTS (SELECT 1 FROM registrations e WHERE e.practice_agb = p.agb \
+            AND e.cycle_year < $1 AND e.registered_at IS NOT NULL) AS registered_before, \
+         (SELECT max(COALESCE(v.visitation_outcome_date, \
+              (t.occurred_at AT TIME ZONE 'Europe/Amsterdam')::date)) FROM registrations v \
+            JOIN registration_transitions t ON t.registration_id = v.id \
+              AND t.event = 'visitation_positive' \
+            WHERE v.practice_agb = p.agb AND v.cycle_year <= $1) AS last_positive"
+    };
+}
+
+/// What the due rule ([`praktijkregister_domain::visitation_due`]) needs to know of a practice.
+#[derive(diesel::QueryableByName)]
+pub struct VisitationHistory {
+    #[diesel(sql_type = Text)]
+    pub tier: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub registered_before: bool,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub last_positive: Option<NaiveDate>,
+}
+
+/// The visitation history of one practice for cycle year `year`, as the directory reports it;
+/// `None` for an unknown practice.
+pub async fn visitation_history(
+    conn: &mut AsyncPgConnection,
+    practice_agb: &str,
+    year: CycleYear,
+) -> diesel::QueryResult<Option<VisitationHistory>> {
+    use diesel::OptionalExtension;
+    diesel::sql_query(concat!(
+        "SELECT ",
+        visitation_history_columns!(),
+        " FROM practices p WHERE p.agb = $2"
+    ))
+    .bind::<Int4, _>(i32::from(year.value()))
+    .bind::<Text, _>(practice_agb)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
 #[derive(diesel::QueryableByName)]
 struct PracticeRow {
     #[diesel(sql_type = Text)]
@@ -70,23 +119,14 @@ pub async fn directory(
 ) -> Result<VisitationDirectory, ApiError> {
     let year: CycleYear = calendar.year();
     let y = i32::from(year.value());
-    // A positive visitation is the transition it caused, on the day recorded with the outcome (or
-    // else the day of the transition); "registered before" is a registration of an earlier year
-    // that reached `registered`.
-    let practices: Vec<PracticeRow> = diesel::sql_query(
-        "SELECT p.agb, p.name, p.kvk_number, p.tier, r.state, \
+    let practices: Vec<PracticeRow> = diesel::sql_query(concat!(
+        "SELECT p.agb, p.name, p.kvk_number, r.state, \
            (SELECT max(a.assessed_at) FROM annual_plans a WHERE a.practice_agb = p.agb \
-              AND a.cycle_year = $1 AND a.assessment = 'approved') AS plan_approved_at, \
-           EXISTS (SELECT 1 FROM registrations e WHERE e.practice_agb = p.agb \
-              AND e.cycle_year < $1 AND e.registered_at IS NOT NULL) AS registered_before, \
-           (SELECT max(COALESCE(v.visitation_outcome_date, \
-                (t.occurred_at AT TIME ZONE 'Europe/Amsterdam')::date)) FROM registrations v \
-              JOIN registration_transitions t ON t.registration_id = v.id \
-                AND t.event = 'visitation_positive' \
-              WHERE v.practice_agb = p.agb AND v.cycle_year <= $1) AS last_positive \
-         FROM practices p JOIN registrations r ON r.practice_agb = p.agb AND r.cycle_year = $1 \
+              AND a.cycle_year = $1 AND a.assessment = 'approved') AS plan_approved_at, ",
+        visitation_history_columns!(),
+        " FROM practices p JOIN registrations r ON r.practice_agb = p.agb AND r.cycle_year = $1 \
          ORDER BY p.agb",
-    )
+    ))
     .bind::<Int4, _>(y)
     .load(conn)
     .await?;

@@ -7,16 +7,16 @@ use serde_json::{json, Value};
 
 use crate::helpers::{expect_problem, problem_fields, spawn_app_at, TestApp};
 
-const PDF: &[u8] =
+pub(crate) const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
-fn at(rfc3339: &str) -> DateTime<Utc> {
+pub(crate) fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)
         .unwrap()
         .with_timezone(&Utc)
 }
 
-async fn submit(
+pub(crate) async fn submit(
     app: &TestApp,
     token: &str,
     agb: &str,
@@ -35,7 +35,7 @@ async fn submit(
         .unwrap()
 }
 
-async fn assess(
+pub(crate) async fn assess(
     app: &TestApp,
     plan_id: &str,
     decision: &str,
@@ -50,7 +50,7 @@ async fn assess(
         .unwrap()
 }
 
-async fn visitation_event(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn visitation_event(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.http
         .post(app.url("/v1/internal/visitation-outcomes"))
         .bearer_auth(token)
@@ -60,7 +60,7 @@ async fn visitation_event(app: &TestApp, token: &str, body: Value) -> reqwest::R
         .unwrap()
 }
 
-async fn registration(app: &TestApp, agb: &str, year: u16) -> Value {
+pub(crate) async fn registration(app: &TestApp, agb: &str, year: u16) -> Value {
     app.http
         .get(app.url(&format!("/v1/practices/{agb}/registrations/{year}")))
         .bearer_auth(app.registrar_token().await)
@@ -73,7 +73,12 @@ async fn registration(app: &TestApp, agb: &str, year: u16) -> Value {
 }
 
 /// A practice with one therapist whose KP registration runs from `kp_from` to `kp_until`.
-async fn practice_with_therapist(app: &TestApp, agb: &str, therapist: &str, status: &str) {
+pub(crate) async fn practice_with_therapist(
+    app: &TestApp,
+    agb: &str,
+    therapist: &str,
+    status: &str,
+) {
     app.create_practice(agb).await;
     let token = app.registrar_token().await;
     let created = app

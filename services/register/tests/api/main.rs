@@ -24,3 +24,4 @@ mod quality;
 mod therapists;
 mod tokens;
 mod visitation_directory;
+mod visitation_rhythm;

@@ -283,4 +283,30 @@ async fn a_positive_outcome_registers_the_practice_in_the_register() {
         .await;
     assert_eq!(status, 200, "{body}");
     suite.await_state("07000032", "registered").await;
+    // The register keeps the report's SHA-256 that came with A's outcome; B had no report.
+    assert_eq!(
+        stored_report_sha256(&suite, "07000031"),
+        Some(praktijkregister_platform::digest::sha256_hex(PDF))
+    );
+    assert_eq!(stored_report_sha256(&suite, "07000032"), None);
+}
+
+/// The report digest the register stored with the registration's outcome of the year.
+fn stored_report_sha256(suite: &Suite, agb: &str) -> Option<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        visitation_report_sha256: Option<String>,
+    }
+    let row: Row = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT visitation_report_sha256 FROM registrations \
+             WHERE practice_agb = $1 AND cycle_year = $2",
+        )
+        .bind::<diesel::sql_types::Text, _>(agb)
+        .bind::<diesel::sql_types::Int4, _>(YEAR),
+        &mut suite.register_db(),
+    )
+    .unwrap();
+    row.visitation_report_sha256
 }
