@@ -136,19 +136,25 @@ pub fn problem_example(status: &str) -> Option<Value> {
     Some(problem)
 }
 
-/// A string of bytes sent as the body itself, typed so generated clients treat it as a file.
-fn binary_schema(media_type: &str) -> RefOr<utoipa::openapi::Schema> {
+/// A string of bytes sent as the body itself, typed so generated clients treat it as a file;
+/// a stream of JSON lines keeps the name of its line schema in the description.
+fn binary_schema(media_type: &str, before: Option<&RefOr<Schema>>) -> RefOr<Schema> {
+    let line = match before {
+        Some(RefOr::Ref(line)) => line.ref_location.rsplit('/').next(),
+        _ => None,
+    };
     ObjectBuilder::new()
         .schema_type(Type::String)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
         .content_media_type(media_type)
+        .description(line.map(|line| format!("One JSON object per line, of the schema `{line}`")))
         .into()
 }
 
 fn type_binary_bodies<'a>(content: impl IntoIterator<Item = (&'a String, &'a mut Content)>) {
     for (media_type, body) in content {
         if BINARY_MEDIA_TYPES.contains(&media_type.as_str()) {
-            body.schema = Some(binary_schema(media_type));
+            body.schema = Some(binary_schema(media_type, body.schema.as_ref()));
         }
     }
 }
