@@ -327,3 +327,109 @@ pub fn declared_scopes(document: &OpenApi) -> Vec<(String, String, Vec<String>)>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    /// A document as utoipa writes it before finishing: a PDF body as integers, a page
+    /// repeating its item inline, a public operation without requirements.
+    fn finished() -> Value {
+        let note = json!({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}});
+        let document: OpenApi = serde_json::from_value(json!({
+            "openapi": "3.1.0",
+            "info": {"title": "notes", "version": "1"},
+            "paths": {
+                "/notes": {"post": {
+                    "requestBody": {"content": {"application/pdf": {"schema": {"type": "array", "items": {"type": "integer", "format": "int32", "minimum": 0}}}}, "required": true},
+                    "responses": {
+                        "200": {"description": "notes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page_Note"}}}},
+                        "404": {"description": "no such note", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+                    },
+                    "security": [{"oauth2": ["notes:write"]}]
+                }},
+                "/public": {"get": {"responses": {"200": {"description": "notes", "content": {"text/csv": {"schema": {"type": "string"}}}}}}}
+            },
+            "components": {"schemas": {
+                "Note": note,
+                "Page_Note": {"type": "object", "properties": {"items": {"type": "array", "items": note}}}
+            }}
+        }))
+        .expect("a document");
+        serde_json::to_value(finish(document, "/oauth/token", &[], 8090)).expect("JSON")
+    }
+
+    #[test]
+    fn file_bodies_become_binary_strings_of_their_media_type() {
+        let document = finished();
+        let upload =
+            &document["paths"]["/notes"]["post"]["requestBody"]["content"]["application/pdf"];
+        assert_eq!(
+            upload["schema"],
+            json!({"type": "string", "format": "binary", "contentMediaType": "application/pdf"})
+        );
+        let csv = &document["paths"]["/public"]["get"]["responses"]["200"]["content"]["text/csv"];
+        assert_eq!(csv["schema"]["format"], "binary");
+    }
+
+    #[test]
+    fn a_page_references_its_item_schema() {
+        let document = finished();
+        assert_eq!(
+            document["components"]["schemas"]["Page_Note"]["properties"]["items"]["items"],
+            json!({"$ref": "#/components/schemas/Note"})
+        );
+    }
+
+    #[test]
+    fn each_error_status_has_its_own_example_and_retry_after_where_sent() {
+        let document = finished();
+        let responses = &document["paths"]["/notes"]["post"]["responses"];
+        for status in [
+            "400", "401", "403", "404", "415", "422", "429", "500", "503",
+        ] {
+            let example = &responses[status]["content"]["application/problem+json"]["example"];
+            assert_eq!(example["status"].to_string(), status, "{status}: {example}");
+            assert!(example["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("https://")));
+        }
+        assert_eq!(
+            responses["404"]["content"]["application/problem+json"]["example"]["type"],
+            "https://praktijkregister.vvocm.nl/problems/not-found"
+        );
+        for status in RETRY_AFTER_STATUSES {
+            assert!(
+                responses[status]["headers"]["Retry-After"].is_object(),
+                "{status}"
+            );
+        }
+        assert!(responses["404"].get("headers").is_none());
+    }
+
+    #[test]
+    fn public_operations_say_security_empty_and_the_document_names_server_and_contact() {
+        let document = finished();
+        assert_eq!(document["paths"]["/public"]["get"]["security"], json!([]));
+        assert_eq!(
+            document["paths"]["/notes"]["post"]["security"],
+            json!([{"oauth2": ["notes:write"]}])
+        );
+        assert_eq!(document["servers"][0]["url"], "http://127.0.0.1:8090");
+        assert_eq!(document["info"]["contact"]["url"], CONTACT_URL);
+    }
+
+    #[test]
+    fn every_listed_status_has_an_example_of_that_status() {
+        for status in [
+            "400", "401", "403", "404", "409", "412", "413", "415", "422", "428", "429", "500",
+            "502", "503", "504",
+        ] {
+            let example = problem_example(status).expect(status);
+            assert_eq!(example["status"].to_string(), status);
+        }
+        assert!(problem_example("200").is_none());
+    }
+}
