@@ -329,6 +329,7 @@ pub fn declared_scopes(document: &OpenApi) -> Vec<(String, String, Vec<String>)>
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use serde_json::{json, Value};
 
