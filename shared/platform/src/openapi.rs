@@ -1,17 +1,42 @@
 //! What every service's OpenAPI document shares: the OAuth2 scheme listing the scopes its operations use,
-//! the problem schema, and the error responses every operation can give.
+//! the problem schema, the error responses every operation can give with an example per status,
+//! and the finishing that lets generated clients use every operation: file bodies typed as binary,
+//! list items referencing their schema, public operations marked `security: []`, servers and contact.
 
-use utoipa::openapi::content::ContentBuilder;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use utoipa::openapi::content::{Content, ContentBuilder};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::info::ContactBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
+use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{OpenApi, Ref, RefOr, Response};
 use utoipa::PartialSchema;
 
 use crate::auth::Scope;
-use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
+use crate::error::{ApiError, FieldError, Problem, PROBLEM_CONTENT_TYPE};
 
 pub const SECURITY_SCHEME: &str = "oauth2";
+
+/// Media types whose bodies are files or streams, not one JSON value: a generated client must
+/// send and receive them as bytes.
+pub const BINARY_MEDIA_TYPES: [&str; 4] = [
+    "application/pdf",
+    "text/csv",
+    "application/x-ndjson",
+    "application/octet-stream",
+];
+
+/// Statuses whose answer carries `Retry-After` (see [`ApiError`]'s rendering).
+pub const RETRY_AFTER_STATUSES: [&str; 2] = ["429", "503"];
+
+/// Who answers for the API, in every document.
+const CONTACT_NAME: &str = "VvOCM praktijkregister";
+const CONTACT_URL: &str = "https://www.vvocm.nl";
 
 /// A problem+json response with `description`.
 pub fn problem_response(description: &str) -> RefOr<Response> {
@@ -65,10 +90,140 @@ fn operations(document: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
     })
 }
 
-/// Completes a service's document: security scheme, shared schemas, common error responses.
+/// The problem a response with `status` gives, as the service renders it: the example of that
+/// status in every document.
+pub fn problem_example(status: &str) -> Option<Value> {
+    let error = match status {
+        "400" => ApiError::BadRequest(
+            "the body is not valid JSON: expected value at line 1 column 1".into(),
+        ),
+        "401" => ApiError::Unauthorized("the access token has expired".into()),
+        "403" => {
+            ApiError::Forbidden("the token does not carry the scope this operation requires".into())
+        }
+        "404" => ApiError::not_found("practice", "07123456"),
+        "409" => ApiError::Conflict {
+            detail: "a practice with AGB code 07123456 already exists".into(),
+            extensions: serde_json::Map::new(),
+        },
+        "412" => ApiError::PreconditionFailed(
+            "If-Match does not match the current ETag; read the resource again".into(),
+        ),
+        "413" => ApiError::PayloadTooLarge("the body exceeds the limit of 10485760 bytes".into()),
+        "415" => ApiError::UnsupportedMediaType("expected application/json".into()),
+        "422" => ApiError::field("agb_code", "agb_format", "an AGB code is exactly 8 digits"),
+        "428" => ApiError::PreconditionRequired(
+            "send If-Match with the ETag of the resource you read".into(),
+        ),
+        "429" => ApiError::TooManyRequests {
+            retry_after_seconds: 30,
+        },
+        "500" => ApiError::Internal(anyhow::anyhow!("example")),
+        "502" => ApiError::BadGateway("the register answered 500".into()),
+        "503" => {
+            ApiError::ServiceUnavailable("no database connection became available in time".into())
+        }
+        "504" => ApiError::GatewayTimeout("the register did not answer in time".into()),
+        _ => return None,
+    };
+    let mut problem = serde_json::to_value(error.to_problem()).ok()?;
+    if let Some(members) = problem.as_object_mut() {
+        members.insert(
+            "request_id".into(),
+            "5f0c8f0e-2a43-4d43-9a55-0d7d1c1f8a11".into(),
+        );
+    }
+    Some(problem)
+}
+
+/// A string of bytes sent as the body itself, typed so generated clients treat it as a file;
+/// a stream of JSON lines keeps the name of its line schema in the description.
+fn binary_schema(media_type: &str, before: Option<&RefOr<Schema>>) -> RefOr<Schema> {
+    let line = match before {
+        Some(RefOr::Ref(line)) => line.ref_location.rsplit('/').next(),
+        _ => None,
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        .content_media_type(media_type)
+        .description(line.map(|line| format!("One JSON object per line, of the schema `{line}`")))
+        .into()
+}
+
+fn type_binary_bodies<'a>(content: impl IntoIterator<Item = (&'a String, &'a mut Content)>) {
+    for (media_type, body) in content {
+        if BINARY_MEDIA_TYPES.contains(&media_type.as_str()) {
+            body.schema = Some(binary_schema(media_type, body.schema.as_ref()));
+        }
+    }
+}
+
+/// Each error response gets the example of its own status and declares `Retry-After` where
+/// the service sends it.
+fn complete_error_response(status: &str, response: &mut RefOr<Response>) {
+    let RefOr::T(response) = response else { return };
+    if let Some(problem) = response.content.get_mut(PROBLEM_CONTENT_TYPE) {
+        if problem.example.is_none() && problem.examples.is_empty() {
+            problem.example = problem_example(status);
+        }
+    }
+    if RETRY_AFTER_STATUSES.contains(&status) {
+        response
+            .headers
+            .entry("Retry-After".into())
+            .or_insert_with(|| {
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(0)),
+                    )
+                    .description(Some("Seconds to wait before retrying"))
+                    .build()
+            });
+    }
+}
+
+/// Array items and properties written out inline although a component of the same shape
+/// exists (utoipa inlines the item type of a generic such as `Page<T>`) become references, so
+/// that generated clients have one class per schema.
+fn reference_components(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
+    let named: Vec<(String, Value)> = schemas
+        .iter()
+        .filter_map(|(name, schema)| Some((name.clone(), serde_json::to_value(schema).ok()?)))
+        .filter(|(_, schema)| schema.get("properties").is_some())
+        .collect();
+    let reference = |schema: &mut RefOr<Schema>| {
+        let Ok(value) = serde_json::to_value(&*schema) else {
+            return;
+        };
+        if let Some((name, _)) = named.iter().find(|(_, named)| *named == value) {
+            *schema = Ref::from_schema_name(name.as_str()).into();
+        }
+    };
+    for schema in schemas.values_mut() {
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        for property in object.properties.values_mut() {
+            if let RefOr::T(Schema::Array(array)) = property {
+                if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                    reference(items);
+                }
+            } else {
+                reference(property);
+            }
+        }
+    }
+}
+
+/// Completes a service's document: security scheme, shared schemas, common error responses
+/// with an example per status, binary file bodies, referenced list items, `security: []` on
+/// public operations, the development server at `port` and the contact.
 /// The security scheme lists the scopes of `declared` that the operations use: each service
 /// documents its own.
-pub fn finish(mut document: OpenApi, token_url: &str, declared: &[Scope]) -> OpenApi {
+pub fn finish(mut document: OpenApi, token_url: &str, declared: &[Scope], port: u16) -> OpenApi {
     let used: std::collections::BTreeSet<String> = declared_scopes(&document)
         .into_iter()
         .flat_map(|(_, _, scopes)| scopes)
@@ -114,7 +269,33 @@ pub fn finish(mut document: OpenApi, token_url: &str, declared: &[Scope]) -> Ope
                 .entry(status.to_string())
                 .or_insert_with(|| problem_response(description));
         }
+        for (status, response) in operation.responses.responses.iter_mut() {
+            complete_error_response(status, response);
+            if let RefOr::T(response) = response {
+                type_binary_bodies(response.content.iter_mut());
+            }
+        }
+        if let Some(body) = operation.request_body.as_mut() {
+            type_binary_bodies(body.content.iter_mut());
+        }
+        // An operation without requirements is public; say so rather than leave it unspecified.
+        operation.security.get_or_insert_with(Vec::new);
     }
+    if let Some(components) = document.components.as_mut() {
+        reference_components(&mut components.schemas);
+    }
+    document.servers = Some(vec![ServerBuilder::new()
+        .url(format!("http://127.0.0.1:{port}"))
+        .description(Some(
+            "The development default; a deployment serves the same paths under its own host",
+        ))
+        .build()]);
+    document.info.contact = Some(
+        ContactBuilder::new()
+            .name(Some(CONTACT_NAME))
+            .url(Some(CONTACT_URL))
+            .build(),
+    );
     document
 }
 
@@ -145,4 +326,111 @@ pub fn declared_scopes(document: &OpenApi) -> Vec<(String, String, Vec<String>)>
         }
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    /// A document as utoipa writes it before finishing: a PDF body as integers, a page
+    /// repeating its item inline, a public operation without requirements.
+    fn finished() -> Value {
+        let note = json!({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}});
+        let document: OpenApi = serde_json::from_value(json!({
+            "openapi": "3.1.0",
+            "info": {"title": "notes", "version": "1"},
+            "paths": {
+                "/notes": {"post": {
+                    "requestBody": {"content": {"application/pdf": {"schema": {"type": "array", "items": {"type": "integer", "format": "int32", "minimum": 0}}}}, "required": true},
+                    "responses": {
+                        "200": {"description": "notes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page_Note"}}}},
+                        "404": {"description": "no such note", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+                    },
+                    "security": [{"oauth2": ["notes:write"]}]
+                }},
+                "/public": {"get": {"responses": {"200": {"description": "notes", "content": {"text/csv": {"schema": {"type": "string"}}}}}}}
+            },
+            "components": {"schemas": {
+                "Note": note,
+                "Page_Note": {"type": "object", "properties": {"items": {"type": "array", "items": note}}}
+            }}
+        }))
+        .expect("a document");
+        serde_json::to_value(finish(document, "/oauth/token", &[], 8090)).expect("JSON")
+    }
+
+    #[test]
+    fn file_bodies_become_binary_strings_of_their_media_type() {
+        let document = finished();
+        let upload =
+            &document["paths"]["/notes"]["post"]["requestBody"]["content"]["application/pdf"];
+        assert_eq!(
+            upload["schema"],
+            json!({"type": "string", "format": "binary", "contentMediaType": "application/pdf"})
+        );
+        let csv = &document["paths"]["/public"]["get"]["responses"]["200"]["content"]["text/csv"];
+        assert_eq!(csv["schema"]["format"], "binary");
+    }
+
+    #[test]
+    fn a_page_references_its_item_schema() {
+        let document = finished();
+        assert_eq!(
+            document["components"]["schemas"]["Page_Note"]["properties"]["items"]["items"],
+            json!({"$ref": "#/components/schemas/Note"})
+        );
+    }
+
+    #[test]
+    fn each_error_status_has_its_own_example_and_retry_after_where_sent() {
+        let document = finished();
+        let responses = &document["paths"]["/notes"]["post"]["responses"];
+        for status in [
+            "400", "401", "403", "404", "415", "422", "429", "500", "503",
+        ] {
+            let example = &responses[status]["content"]["application/problem+json"]["example"];
+            assert_eq!(example["status"].to_string(), status, "{status}: {example}");
+            assert!(example["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("https://")));
+        }
+        assert_eq!(
+            responses["404"]["content"]["application/problem+json"]["example"]["type"],
+            "https://praktijkregister.vvocm.nl/problems/not-found"
+        );
+        for status in RETRY_AFTER_STATUSES {
+            assert!(
+                responses[status]["headers"]["Retry-After"].is_object(),
+                "{status}"
+            );
+        }
+        assert!(responses["404"].get("headers").is_none());
+    }
+
+    #[test]
+    fn public_operations_say_security_empty_and_the_document_names_server_and_contact() {
+        let document = finished();
+        assert_eq!(document["paths"]["/public"]["get"]["security"], json!([]));
+        assert_eq!(
+            document["paths"]["/notes"]["post"]["security"],
+            json!([{"oauth2": ["notes:write"]}])
+        );
+        assert_eq!(document["servers"][0]["url"], "http://127.0.0.1:8090");
+        assert_eq!(document["info"]["contact"]["url"], CONTACT_URL);
+    }
+
+    #[test]
+    fn every_listed_status_has_an_example_of_that_status() {
+        for status in [
+            "400", "401", "403", "404", "409", "412", "413", "415", "422", "428", "429", "500",
+            "502", "503", "504",
+        ] {
+            let example = problem_example(status).expect(status);
+            assert_eq!(example["status"].to_string(), status);
+        }
+        assert!(problem_example("200").is_none());
+    }
 }

@@ -138,6 +138,7 @@ pub trait Service: Send + Sync + Sized + 'static {
             openapi_document(Self::api_doc(), Self::configure),
             Self::TOKEN_URL,
             Self::scopes(),
+            Self::DEFAULT_PORT,
         )
     }
 }
