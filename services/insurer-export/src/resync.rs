@@ -215,11 +215,16 @@ pub fn spawn_on_start(
         loop {
             match resync_if_empty(&pool, &register).await {
                 Ok(Some(report)) => {
-                    tracing::info!(practices = report.practices, "loaded the copy of the register");
+                    tracing::info!(
+                        practices = report.practices,
+                        "loaded the copy of the register"
+                    );
                     break;
                 }
                 Ok(None) => break,
-                Err(e) => tracing::warn!(error = %e, "the copy of the register could not be loaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the copy of the register could not be loaded")
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(retry_interval) => {}

@@ -26,9 +26,12 @@ pub struct InsurerCriteria {
     /// Set once, when the service is configured.
     client: OnceLock<Arc<ServiceClient>>,
     ttl: Duration,
-    /// An insurer's set, or `None` when it has none for the year; failures are not kept.
-    cache: Mutex<HashMap<(String, u16), (Instant, Option<InsurerCriteriaSet>)>>,
+    /// Per insurer and contract year; failures are not kept.
+    cache: Mutex<HashMap<(String, u16), Cached>>,
 }
+
+/// When it was read, and the insurer's set (`None`: it has none for the year).
+type Cached = (Instant, Option<InsurerCriteriaSet>);
 
 impl InsurerCriteria {
     pub fn new(ttl: Duration) -> Self {

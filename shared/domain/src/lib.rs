@@ -31,13 +31,14 @@ mod wire_names;
 
 pub use client_role::ClientRole;
 pub use compliance::{
-    evaluate, evaluate_criterion, evaluate_for_insurer, ldo_fill_rate_over_months, months_with_upload,
+    evaluate, evaluate_criterion, ldo_fill_rate_over_months, months_with_upload,
     prem_offered_rate_over_months, quarters_ended, ComplianceReport, ComplianceStatus, CriteriaSet,
-    Criterion, CriterionResult, Evidence, EvidenceItem, InsurerCriteriaApplied, InsurerCriteriaSet, EvidenceValue, IntervisionMembership,
+    Criterion, CriterionResult, Evidence, EvidenceItem, EvidenceValue, IntervisionMembership,
     IopEvidence, MonthEvidence, PremDomainScore, PremEvidence, SharedAddress, TherapistEvidence,
     Thresholds, ThresholdsError, TreatmentIndexEvidence, UnknownCriteriaSet, UnknownCriterion,
     VisitationEvidence,
 };
+pub use compliance::{evaluate_for_insurer, InsurerCriteriaApplied, InsurerCriteriaSet};
 pub use cycle_calendar::{
     amsterdam_date, deadline_instant, CalendarDefaults, CalendarError, CalendarField,
     CycleCalendar, MonthDay, MonthDayError,

@@ -602,13 +602,14 @@ pub async fn body_chunk(
         #[diesel(sql_type = diesel::sql_types::Binary)]
         bytes: Vec<u8>,
     }
-    let chunk: Chunk =
-        diesel::sql_query("SELECT substring(body FROM $2 FOR $3) AS bytes FROM snapshots WHERE id = $1")
-            .bind::<diesel::sql_types::Text, _>(id)
-            .bind::<diesel::sql_types::Integer, _>(offset.saturating_add(1))
-            .bind::<diesel::sql_types::Integer, _>(len)
-            .get_result(conn)
-            .await?;
+    let chunk: Chunk = diesel::sql_query(
+        "SELECT substring(body FROM $2 FOR $3) AS bytes FROM snapshots WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(id)
+    .bind::<diesel::sql_types::Integer, _>(offset.saturating_add(1))
+    .bind::<diesel::sql_types::Integer, _>(len)
+    .get_result(conn)
+    .await?;
     Ok(chunk.bytes)
 }
 

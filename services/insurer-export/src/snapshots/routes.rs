@@ -330,8 +330,7 @@ fn body_chunks(
                 return Ok(None);
             }
             let mut conn = connection(&pool).await?;
-            let chunk =
-                super::body_chunk(&mut conn, &id, offset, super::BODY_CHUNK_BYTES).await?;
+            let chunk = super::body_chunk(&mut conn, &id, offset, super::BODY_CHUNK_BYTES).await?;
             Ok(Some((
                 web::Bytes::from(chunk),
                 offset.saturating_add(super::BODY_CHUNK_BYTES),

@@ -13,7 +13,10 @@ async fn compliance(suite: &Suite, query: &str) -> Value {
         .register
         .client
         .caller(suite.register_registrar())
-        .get(&format!("/v1/practices/{AGB}/compliance/{}?{query}", cycle_year()))
+        .get(&format!(
+            "/v1/practices/{AGB}/compliance/{}?{query}",
+            cycle_year()
+        ))
         .await;
     assert_eq!(status, 200, "{report}");
     report
@@ -62,7 +65,10 @@ async fn asked_for_an_insurer_the_register_applies_its_own_criteria_set() {
 
     // A named set asked for is applied as before.
     let named = compliance(&suite, &format!("insurer={OWN}&criteria=basis")).await;
-    assert_eq!(criteria(&named), ["basis.kp_registered", "basis.prem_measured"]);
+    assert_eq!(
+        criteria(&named),
+        ["basis.kp_registered", "basis.prem_measured"]
+    );
     assert!(named.get("insurer_criteria").is_none(), "{named}");
 
     // An insurer without a set for the year: the register's set, saying why.

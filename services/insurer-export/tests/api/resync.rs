@@ -96,7 +96,11 @@ async fn practices_the_export_never_heard_of_appear_in_the_snapshot_after_a_resy
     assert_eq!(agbs, [REGISTERED]);
     assert_eq!(practices[0]["name"], format!("Praktijk {REGISTERED}"));
     assert_eq!(practices[0]["locations"][0]["agb"], "07999999");
-    assert!(practices[0]["registered_at"].is_string(), "{}", practices[0]);
+    assert!(
+        practices[0]["registered_at"].is_string(),
+        "{}",
+        practices[0]
+    );
 
     // Idempotent, and the feed holds no change the register did not report.
     let again = resync_as_registrar(&suite).await;

@@ -5,7 +5,8 @@ use crate::startup::RegisterContext;
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use praktijkregister_domain::{
-    amsterdam_date, evaluate, evaluate_for_insurer, ComplianceReport, CriteriaSet, CycleYear, OefentherapieAgb, UzoviCode,
+    amsterdam_date, evaluate, evaluate_for_insurer, ComplianceReport, CriteriaSet, CycleYear,
+    OefentherapieAgb, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::{Binding, Principal};
