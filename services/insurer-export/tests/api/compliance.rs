@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{contract_year, cycle_year, start, Suite, Target, OTHER, OWN};
+use crate::helpers::{contract_year, cycle_year, start, token, Suite, Target, OTHER, OWN};
 
 const AGB: &str = "07000401";
 
@@ -62,6 +62,34 @@ async fn asked_for_an_insurer_the_register_applies_its_own_criteria_set() {
         report["insurer_criteria"],
         json!({"insurer_uzovi": OWN, "contract_year": contract_year(), "version": 1, "note": null})
     );
+
+    // An insurer client of the register is always evaluated with its own set.
+    suite.consent(AGB, OWN).await;
+    let (status, client) = suite
+        .register
+        .client
+        .caller(suite.register_registrar())
+        .post(
+            "/v1/clients",
+            json!({"name": "insurer", "role": "insurer", "insurer_uzovi": OWN}),
+        )
+        .await;
+    assert_eq!(status, 201, "{client}");
+    let insurer = token(
+        &suite.register.client,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str().unwrap(),
+    )
+    .await;
+    let (status, own) = suite
+        .register
+        .client
+        .caller(&insurer)
+        .get(&format!("/v1/practices/{AGB}/compliance/{}", cycle_year()))
+        .await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(criteria(&own), ["basis.kp_registered", "plus.registered"]);
+    assert_eq!(own["insurer_criteria"]["version"], 1);
 
     // A named set asked for is applied as before.
     let named = compliance(&suite, &format!("insurer={OWN}&criteria=basis")).await;
