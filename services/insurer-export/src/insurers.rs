@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{
-    ContractYear, CriteriaSet, Criterion, EmailAddress, Thresholds, UzoviCode,
+    ContractYear, CriteriaSet, Criterion, EmailAddress, InsurerCriteriaSet, Thresholds, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
@@ -31,7 +31,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_insurer)
         .service(update_insurer)
         .service(put_criteria)
-        .service(get_criteria);
+        .service(get_criteria)
+        .service(get_current_criteria);
 }
 
 /// An insurer as the registrar records it.
@@ -577,4 +578,45 @@ pub async fn get_criteria(
             ApiError::NotFound(format!("insurer {uzovi} has no criteria for {year}"))
         })?;
     Ok(web::Json(CriteriaHistory { current, versions }))
+}
+
+/// Read an insurer's current criteria set (for the register)
+///
+/// Internal, for the register's compliance endpoint: the current version of the insurer's
+/// criteria set for the contract year (its criteria in report order and its thresholds), which
+/// the register applies when it is asked for that insurer. 404 when the insurer or its set for
+/// the year does not exist.
+#[utoipa::path(
+    tag = "Internal",
+    params(InsurerPath, ContractYearPath),
+    responses(
+        (status = 200, description = "The current criteria set", body = InsurerCriteriaSet),
+        (status = 404, description = "No such insurer, or no criteria for the year", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid UZOVI code or contract year", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["criteria-sets:read"]))
+)]
+#[get("/v1/internal/criteria/{uzovi}/{contract_year}")]
+pub async fn get_current_criteria(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    InsurerPath(uzovi): InsurerPath,
+    ContractYearPath(year): ContractYearPath,
+) -> Result<web::Json<InsurerCriteriaSet>, ApiError> {
+    principal.require(scopes::CRITERIA_SETS_READ)?;
+    let mut conn = connection(&pool).await?;
+    find(&mut conn, &uzovi).await?;
+    let current = versions(&mut conn, &uzovi, year)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no criteria for {year}")))?;
+    Ok(web::Json(InsurerCriteriaSet {
+        insurer_uzovi: uzovi.as_str().to_string(),
+        contract_year: current.contract_year,
+        version: current.version,
+        base_set: current.base_set,
+        criteria: current.criteria,
+        thresholds: current.thresholds,
+    }))
 }

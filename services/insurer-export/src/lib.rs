@@ -7,6 +7,7 @@ pub mod demo;
 pub mod events;
 pub mod insurers;
 pub mod paths;
+pub mod resync;
 pub mod schedule;
 pub mod schema;
 pub mod settings;

@@ -15,6 +15,7 @@ pub struct ExportSettings {
     pub register_url: String,
     pub schedule: ScheduleSettings,
     pub webhooks: WebhookSettings,
+    pub resync: ResyncSettings,
     /// The client the service reads the register with (role service).
     pub service_client: ServiceClientSettings,
 }
@@ -23,6 +24,14 @@ pub struct ExportSettings {
 pub struct ScheduleSettings {
     pub enabled: bool,
     pub check_interval_seconds: u64,
+}
+
+/// Loading the copy of the register's practices when it is empty at start.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResyncSettings {
+    pub on_start: bool,
+    /// How long to wait before trying again when the register cannot be read.
+    pub retry_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +52,9 @@ impl ServiceSettings for ExportSettings {
             "check_interval_seconds",
             self.schedule.check_interval_seconds,
         );
+        check
+            .section("resync")
+            .positive("retry_interval_seconds", self.resync.retry_interval_seconds);
         let mut webhooks = check.section("webhooks");
         for (key, value) in [
             ("retry_period_seconds", self.webhooks.retry_period_seconds),

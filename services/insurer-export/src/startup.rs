@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use utoipa::OpenApi;
 
 use crate::settings::ExportSettings;
-use crate::{changes, events, insurers, schedule, snapshots, webhooks};
+use crate::{changes, events, insurers, resync, schedule, snapshots, webhooks};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -41,7 +41,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
         (name = "Snapshots", description = "The yearly list per insurer: build, correct, pull, explain"),
         (name = "Changes", description = "Changes after the snapshot that touch an insurer's list"),
         (name = "Webhooks", description = "Endpoints an insurer registers to be sent every change"),
-        (name = "Internal", description = "Events from the register"),
+        (name = "Internal", description = "Events from the register and the resync of its copy"),
     )
 )]
 struct ApiDoc;
@@ -107,6 +107,19 @@ impl ExportContext {
         );
         self.background.push(stop);
     }
+
+    /// Loads the copy of the register on `pool` when it is empty; stops trying when the context
+    /// is dropped.
+    pub fn spawn_resync_on_start(&mut self, pool: &DbPool) {
+        let (stop, stopped) = watch::channel(false);
+        resync::spawn_on_start(
+            pool.clone(),
+            self.register.clone(),
+            std::time::Duration::from_secs(self.settings.resync.retry_interval_seconds),
+            stopped,
+        );
+        self.background.push(stop);
+    }
 }
 
 /// Signing keys of the snapshots
@@ -131,6 +144,7 @@ fn configure_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     changes::configure(cfg);
     webhooks::routes::configure(cfg);
     events::configure(cfg);
+    resync::configure(cfg);
 }
 
 impl Service for InsurerExport {
@@ -171,6 +185,9 @@ impl Service for InsurerExport {
             let mut context =
                 ExportContext::new(settings, section, register, Arc::new(SystemClock))?;
             context.spawn_webhook_relay(pool);
+            if section.resync.on_start {
+                context.spawn_resync_on_start(pool);
+            }
             if section.schedule.enabled {
                 let (stop, stopped) = watch::channel(false);
                 schedule::spawn(

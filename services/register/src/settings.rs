@@ -21,8 +21,20 @@ pub struct RegisterSettings {
     /// The outbox relay: where the register's events go (`insurer-export`); none configured
     /// keeps them pending in the outbox.
     pub outbox: praktijkregister_platform::outbox::OutboxSettings,
-    /// The client the outbox relay gets its tokens with; needed once a destination is configured.
+    /// The insurer-export service, whose criteria sets the compliance endpoint applies.
+    pub insurer_export: InsurerExportSettings,
+    /// The client the outbox relay gets its tokens with (and the insurer-export service is
+    /// read with); needed once a destination or the insurer-export service is configured.
     pub service_client: praktijkregister_platform::service_client::ServiceClientSettings,
+}
+
+/// Where the register reads insurers' criteria sets.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InsurerExportSettings {
+    /// Base URL of the insurer-export service; empty: none (the register's own sets apply).
+    pub base_url: String,
+    /// How long an insurer's set is kept before it is read again.
+    pub cache_seconds: u64,
 }
 
 /// How client secrets are hashed and how hard the token endpoint may be pushed (DESIGN §5).
@@ -90,7 +102,10 @@ impl ServiceSettings for RegisterSettings {
         if let Err(reason) = self.outbox.validate("outbox") {
             refuse_named(check, &reason);
         }
-        if !self.outbox.destinations.is_empty() {
+        check
+            .section("insurer_export")
+            .http_url("base_url", &self.insurer_export.base_url, true);
+        if !self.outbox.destinations.is_empty() || !self.insurer_export.base_url.trim().is_empty() {
             if let Err(reason) = self.service_client.validate("service_client") {
                 refuse_named(check, &reason);
             }

@@ -10,6 +10,7 @@ use praktijkregister_platform::clock::{Clock, SystemClock};
 use praktijkregister_platform::config::Settings;
 use praktijkregister_platform::db::DbPool;
 use praktijkregister_platform::service::Service;
+use praktijkregister_platform::service_client::ServiceClient;
 use utoipa::OpenApi;
 
 use crate::benchmark::NationalFigures;
@@ -94,6 +95,7 @@ fn configure_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::deliveries::routes::configure(cfg);
     crate::prem::routes::configure(cfg);
     crate::visitation_directory::routes::configure(cfg);
+    crate::export_directory::routes::configure(cfg);
 }
 
 /// How long national figures are kept at most (DESIGN §7).
@@ -125,6 +127,8 @@ pub struct RegisterContext {
     pub kp_scheduler: Option<tokio::sync::watch::Sender<bool>>,
     /// Hashes and verifies client secrets, bounding the slow verifications.
     pub secrets: Arc<crate::credentials::SecretVerifier>,
+    /// Insurers' criteria sets, read from the insurer-export service once it is connected.
+    pub insurer_criteria: Arc<crate::insurer_criteria::InsurerCriteria>,
 }
 
 impl RegisterContext {
@@ -161,6 +165,9 @@ impl RegisterContext {
                 settings,
                 &section.credentials,
             )?),
+            insurer_criteria: Arc::new(crate::insurer_criteria::InsurerCriteria::new(
+                std::time::Duration::from_secs(section.insurer_export.cache_seconds),
+            )),
         })
     }
 }
@@ -205,6 +212,17 @@ impl Service for Register {
                 Arc::new(SystemClock),
             )?;
             context.seeded_registrar = Some(registrar);
+            let insurer_export = section.insurer_export.base_url.trim();
+            if !insurer_export.is_empty() {
+                let client = section
+                    .service_client
+                    .clone()
+                    .for_environment(settings)
+                    .and_then(ServiceClient::new)
+                    .and_then(|c| c.with_base_url(insurer_export))
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                context.insurer_criteria.connect(Arc::new(client));
+            }
             // The schedule (and taking up a run a restart interrupted) needs a verifier.
             if !section.kp_verifier.base_url.trim().is_empty() {
                 let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -38,6 +38,7 @@ pub use compliance::{
     Thresholds, ThresholdsError, TreatmentIndexEvidence, UnknownCriteriaSet, UnknownCriterion,
     VisitationEvidence,
 };
+pub use compliance::{evaluate_for_insurer, InsurerCriteriaApplied, InsurerCriteriaSet};
 pub use cycle_calendar::{
     amsterdam_date, deadline_instant, CalendarDefaults, CalendarError, CalendarField,
     CycleCalendar, MonthDay, MonthDayError,

@@ -11,6 +11,7 @@
 //! platform's outbox and inbox what they need to know about any event.
 
 pub mod directory;
+pub mod export_directory;
 pub mod kp;
 pub mod practice;
 pub mod visitation;
@@ -21,6 +22,9 @@ use uuid::Uuid;
 pub use directory::{
     DirectoryIntervisionGroup, DirectoryLocation, DirectoryPractice, DirectoryPracticeGroup,
     VisitationDirectory,
+};
+pub use export_directory::{
+    ExportDirectory, ExportDirectoryConsent, ExportDirectoryPractice, ExportDirectoryRegistration,
 };
 pub use kp::{KpEvent, KpEventKind, KpState, INSURER_EXPORT};
 pub use practice::{PracticeChange, PracticeEvent, PracticeLocation, RegisterEvent};

@@ -43,6 +43,18 @@ pub const REGISTER_EVENTS_WRITE: Scope = Scope::new(
     &[Service],
 );
 
+pub const REGISTER_COPY_RESYNC: Scope = Scope::new(
+    "register-copy:resync",
+    "Reload the copy of the register's practices, registrations and consents (registrar)",
+    &[Registrar],
+);
+
+pub const CRITERIA_SETS_READ: Scope = Scope::new(
+    "criteria-sets:read",
+    "Read any insurer's criteria set (the register, for its compliance endpoint)",
+    &[Service],
+);
+
 /// Every scope of the service, in the order its OpenAPI document lists them.
 pub const ALL: &[Scope] = &[
     INSURERS_MANAGE,
@@ -51,4 +63,6 @@ pub const ALL: &[Scope] = &[
     EXPORTS_READ,
     WEBHOOKS_MANAGE,
     REGISTER_EVENTS_WRITE,
+    REGISTER_COPY_RESYNC,
+    CRITERIA_SETS_READ,
 ];

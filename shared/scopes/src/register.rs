@@ -185,6 +185,12 @@ pub const VISITATION_DIRECTORY_READ: Scope = Scope::new(
     &[Service],
 );
 
+pub const EXPORT_DIRECTORY_READ: Scope = Scope::new(
+    "export-directory:read",
+    "Read every practice with its registrations and consents (the insurer-export service)",
+    &[Service],
+);
+
 /// Every scope of the register, in the order the OpenAPI document lists them.
 pub const ALL: &[Scope] = &[
     CLIENTS_MANAGE,
@@ -217,6 +223,7 @@ pub const ALL: &[Scope] = &[
     EVIDENCE_READ,
     KP_EXPIRIES_READ,
     VISITATION_DIRECTORY_READ,
+    EXPORT_DIRECTORY_READ,
 ];
 
 #[cfg(test)]
@@ -229,7 +236,8 @@ mod tests {
         assert!(
             allowed_for(Registrar).all(|s| s != VISITATION_OUTCOMES_WRITE
                 && s != EVIDENCE_READ
-                && s != VISITATION_DIRECTORY_READ)
+                && s != VISITATION_DIRECTORY_READ
+                && s != EXPORT_DIRECTORY_READ)
         );
         assert!(allowed_for(Insurer).any(|s| s == COMPLIANCE_READ));
         assert!(!allowed_for(EpdVendor).any(|s| s == PRACTICES_READ));

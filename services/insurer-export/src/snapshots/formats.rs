@@ -19,20 +19,10 @@ pub enum Delimiter {
     Comma,
 }
 
-/// One row per listed practice, in the order of the JSON body: its registration, consent,
-/// overall answer and the status of each criterion of the set (one column per criterion id).
-pub fn csv(body: &SnapshotBody, delimiter: Delimiter) -> Result<Vec<u8>, csv::Error> {
-    let mut out = Vec::new();
-    let separator = match delimiter {
-        Delimiter::Semicolon => {
-            out.extend_from_slice("\u{feff}".as_bytes());
-            b';'
-        }
-        Delimiter::Comma => b',',
-    };
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(separator)
-        .from_writer(out);
+/// The head of the CSV form (after a byte-order mark with `;`): one column per field of a
+/// listed practice (its registration, consent and overall answer) and one per criterion id of
+/// the set. [`csv_rows`] follow, in the order of the JSON body, in as many pieces as suits.
+pub fn csv_head(body: &SnapshotBody, delimiter: Delimiter) -> Result<Vec<u8>, csv::Error> {
     let mut header: Vec<String> = [
         "practice_agb",
         "name",
@@ -53,9 +43,32 @@ pub fn csv(body: &SnapshotBody, delimiter: Delimiter) -> Result<Vec<u8>, csv::Er
             .iter()
             .map(|c| c.as_str().to_string()),
     );
-    writer.write_record(&header)?;
-    for practice in &body.practices {
-        writer.write_record(row(practice))?;
+    let mut bytes = records(delimiter, std::iter::once(header))?;
+    if delimiter == Delimiter::Semicolon {
+        bytes.splice(0..0, "\u{feff}".bytes());
+    }
+    Ok(bytes)
+}
+
+/// One CSV row per practice.
+pub fn csv_rows(practices: &[ListedPractice], delimiter: Delimiter) -> Result<Vec<u8>, csv::Error> {
+    records(delimiter, practices.iter().map(row))
+}
+
+/// The records written with the delimiter.
+fn records(
+    delimiter: Delimiter,
+    records: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, csv::Error> {
+    let separator = match delimiter {
+        Delimiter::Semicolon => b';',
+        Delimiter::Comma => b',',
+    };
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(separator)
+        .from_writer(Vec::new());
+    for record in records {
+        writer.write_record(&record)?;
     }
     writer
         .into_inner()
@@ -91,46 +104,145 @@ fn row(practice: &ListedPractice) -> Vec<String> {
     fields
 }
 
-/// A FHIR R4 `Bundle` (type `collection`, id the snapshot id): one `Organization` per practice
-/// with its AGB code and KvK number, and one `Location` per vestiging with its AGB code, address
-/// and `managingOrganization`.
-pub fn fhir_bundle(body: &SnapshotBody, snapshot_id: &str) -> Value {
-    let mut entries = Vec::new();
-    for practice in &body.practices {
-        let organization_id = format!("agb-{}", practice.agb);
-        entries.push(json!({"resource": {
-            "resourceType": "Organization",
-            "id": organization_id,
-            "identifier": [
-                {"system": AGB_SYSTEM, "value": practice.agb},
-                {"system": KVK_SYSTEM, "value": practice.kvk_number},
-            ],
-            "active": true,
-            "name": practice.name,
-        }}));
-        for location in &practice.locations {
-            entries.push(json!({"resource": {
-                "resourceType": "Location",
-                "id": format!("agb-{}-{}", practice.agb, location.agb),
-                "identifier": [{"system": AGB_SYSTEM, "value": location.agb}],
-                "status": "active",
-                "name": format!("{} ({})", practice.name, location.city),
-                "address": {
-                    "use": "work",
-                    "line": [format!("{} {}", location.street, location.house_number)],
-                    "city": location.city,
-                    "postalCode": location.postal_code,
-                    "country": "NL",
-                },
-                "managingOrganization": {"reference": format!("Organization/{organization_id}")},
-            }}));
-        }
-    }
-    json!({
+/// The opening of the FHIR form, a R4 `Bundle` (type `collection`, id the snapshot id) up to
+/// its entries: one `Organization` per practice (its AGB code and KvK number) and one `Location`
+/// per vestiging (its AGB code, address and `managingOrganization`), given by [`fhir_entries`]
+/// in as many pieces as suits, then [`FHIR_TAIL`].
+pub fn fhir_head(body: &SnapshotBody, snapshot_id: &str) -> Result<Vec<u8>, serde_json::Error> {
+    let mut head = serde_json::to_vec(&json!({
         "resourceType": "Bundle",
         "id": snapshot_id,
         "type": "collection",
         "timestamp": body.built_at.to_rfc3339(),
-        "entry": entries,
-    })
+    }))?;
+    // Reopen the object for the entries.
+    head.pop();
+    head.extend_from_slice(b",\"entry\":[");
+    Ok(head)
+}
+
+/// The entries of the practices, comma-separated; `first`: these open the list.
+pub fn fhir_entries(
+    practices: &[ListedPractice],
+    first: bool,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut piece = Vec::new();
+    for (i, entry) in practices.iter().flat_map(entries_of).enumerate() {
+        if !first || i > 0 {
+            piece.push(b',');
+        }
+        serde_json::to_writer(&mut piece, &entry)?;
+    }
+    Ok(piece)
+}
+
+/// The close of the FHIR form.
+pub const FHIR_TAIL: &[u8] = b"]}";
+
+/// The entries of one practice: its `Organization` and a `Location` per vestiging.
+fn entries_of(practice: &ListedPractice) -> Vec<Value> {
+    let organization_id = format!("agb-{}", practice.agb);
+    let mut entries = Vec::new();
+    entries.push(json!({"resource": {
+        "resourceType": "Organization",
+        "id": organization_id,
+        "identifier": [
+            {"system": AGB_SYSTEM, "value": practice.agb},
+            {"system": KVK_SYSTEM, "value": practice.kvk_number},
+        ],
+        "active": true,
+        "name": practice.name,
+    }}));
+    for location in &practice.locations {
+        entries.push(json!({"resource": {
+            "resourceType": "Location",
+            "id": format!("agb-{}-{}", practice.agb, location.agb),
+            "identifier": [{"system": AGB_SYSTEM, "value": location.agb}],
+            "status": "active",
+            "name": format!("{} ({})", practice.name, location.city),
+            "address": {
+                "use": "work",
+                "line": [format!("{} {}", location.street, location.house_number)],
+                "city": location.city,
+                "postalCode": location.postal_code,
+                "country": "NL",
+            },
+            "managingOrganization": {"reference": format!("Organization/{organization_id}")},
+        }}));
+    }
+    entries
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn body(practices: usize) -> SnapshotBody {
+        let practices: Vec<Value> = (0..practices)
+            .map(|i| {
+                json!({
+                    "agb": format!("0700{i:04}"), "name": format!("Praktijk {i}"),
+                    "kvk_number": "12345678", "tier": "praktijkregister",
+                    "registered_at": "2026-06-01T10:00:00Z",
+                    "locations": [{"agb": format!("0799{i:04}"), "kvk_branch_number": "000012345678",
+                        "street": "Lindelaan", "house_number": "1", "postal_code": "3511 AB", "city": "Utrecht"}],
+                    "consent": true, "eligible": true, "outcome": "met",
+                    "criteria": [{"id": "basis.kp_registered", "title": "KP", "source": "001",
+                        "status": "met", "evidence": [], "reason": null}]
+                })
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "format": "praktijkregister.insurer-export/1",
+            "insurer": {"uzovi": "3311", "name": "Zorgverzekeraar Oost"},
+            "contract_year": 2027, "cycle_year": 2026, "built_at": "2026-11-01T00:00:00Z",
+            "criteria_set": {"version": 1, "base_set": null, "criteria": ["basis.kp_registered"],
+                "thresholds": {}},
+            "supersedes": null, "correction_reason": null,
+            "practices": practices
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pieces_of_any_size_make_the_same_bundle_and_csv() {
+        let body = body(5);
+        let all = &body.practices[..];
+        let whole = [
+            fhir_head(&body, "abc").unwrap(),
+            fhir_entries(all, true).unwrap(),
+            FHIR_TAIL.to_vec(),
+        ]
+        .concat();
+        let pieced = [
+            fhir_head(&body, "abc").unwrap(),
+            fhir_entries(&all[..2], true).unwrap(),
+            fhir_entries(&all[2..4], false).unwrap(),
+            fhir_entries(&all[4..], false).unwrap(),
+            FHIR_TAIL.to_vec(),
+        ]
+        .concat();
+        assert_eq!(whole, pieced);
+        let bundle: Value = serde_json::from_slice(&pieced).unwrap();
+        assert_eq!(bundle["resourceType"], "Bundle");
+        assert_eq!(bundle["id"], "abc");
+        let entries = bundle["entry"].as_array().unwrap();
+        assert_eq!(entries.len(), 10);
+        assert_eq!(entries[9]["resource"]["resourceType"], "Location");
+
+        let head = csv_head(&body, Delimiter::Semicolon).unwrap();
+        assert!(head.starts_with("\u{feff}practice_agb;".as_bytes()));
+        let whole = [head.clone(), csv_rows(all, Delimiter::Semicolon).unwrap()].concat();
+        let pieced = [
+            head,
+            csv_rows(&all[..3], Delimiter::Semicolon).unwrap(),
+            csv_rows(&all[3..], Delimiter::Semicolon).unwrap(),
+        ]
+        .concat();
+        assert_eq!(whole, pieced);
+        assert_eq!(String::from_utf8(pieced).unwrap().lines().count(), 6);
+        let comma = csv_head(&body, Delimiter::Comma).unwrap();
+        assert!(comma.starts_with(b"practice_agb,"));
+    }
 }

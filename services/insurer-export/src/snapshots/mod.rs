@@ -567,6 +567,52 @@ pub async fn stored(
     })
 }
 
+/// Bytes of a stored body read at a time when it is streamed.
+pub const BODY_CHUNK_BYTES: i32 = 256 * 1024;
+
+/// The summary of snapshot `id` of the insurer and the length of its body, without the body;
+/// 404 when there is none.
+pub async fn summary_of(
+    conn: &mut AsyncPgConnection,
+    uzovi: &UzoviCode,
+    id: &str,
+) -> Result<(SnapshotSummary, i32), ApiError> {
+    snapshots::table
+        .filter(snapshots::insurer_uzovi.eq(uzovi.as_str()))
+        .filter(snapshots::id.eq(id))
+        .select((
+            SnapshotSummary::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::Integer>("length(body)"),
+        ))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("snapshot", id))
+}
+
+/// `len` bytes of the body of snapshot `id` from byte `offset` (0-based).
+pub async fn body_chunk(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+    offset: i32,
+    len: i32,
+) -> Result<Vec<u8>, ApiError> {
+    #[derive(QueryableByName)]
+    struct Chunk {
+        #[diesel(sql_type = diesel::sql_types::Binary)]
+        bytes: Vec<u8>,
+    }
+    let chunk: Chunk = diesel::sql_query(
+        "SELECT substring(body FROM $2 FOR $3) AS bytes FROM snapshots WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(id)
+    .bind::<diesel::sql_types::Integer, _>(offset.saturating_add(1))
+    .bind::<diesel::sql_types::Integer, _>(len)
+    .get_result(conn)
+    .await?;
+    Ok(chunk.bytes)
+}
+
 /// Every snapshot of the insurer, newest first.
 pub async fn list_stored(
     conn: &mut AsyncPgConnection,

@@ -1,5 +1,7 @@
 //! Building, correcting and pulling snapshots, and the explanation of one practice.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use praktijkregister_domain::UzoviCode;
@@ -227,7 +229,11 @@ pub async fn get_export(
         }
     };
     let mut conn = connection(&pool).await?;
-    let stored = current(&mut conn, &principal, &uzovi, year).await?;
+    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
+    let id = super::current_id(&mut conn, &uzovi, year)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}")))?;
+    let (summary, length) = super::summary_of(&mut conn, &uzovi, &id).await?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -241,10 +247,10 @@ pub async fn get_export(
     } else {
         "json"
     };
-    let event = AuditEvent::success("export.pull", "snapshot", &stored.summary.id)
+    let event = AuditEvent::success("export.pull", "snapshot", &summary.id)
         .with_detail(json!({"insurer": uzovi, "contract_year": year.value(), "format": form}));
     audit::record(&mut conn, (&principal).into(), &event).await?;
-    let etag = format!("\"{}\"", stored.summary.id);
+    let etag = format!("\"{}\"", summary.id);
     let matches = none_match(
         req.headers()
             .get_all(header::IF_NONE_MATCH)
@@ -261,30 +267,95 @@ pub async fn get_export(
     answer
         .insert_header((header::ETAG, etag))
         .insert_header((header::VARY, "Accept"))
-        .insert_header(("Snapshot-Id", stored.summary.id.clone()));
-    Ok(match form {
-        "csv" => {
-            let body = parse_body(&stored)?;
-            let bytes = formats::csv(&body, delimiter).map_err(ApiError::internal)?;
-            answer
-                .content_type("text/csv; charset=utf-8")
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"praktijkregister-{uzovi}-{}.csv\"",
-                        year.value()
-                    ),
-                ))
-                .body(bytes)
-        }
-        "fhir" => {
-            let body = parse_body(&stored)?;
-            answer
-                .content_type(FHIR_JSON)
-                .json(formats::fhir_bundle(&body, &stored.summary.id))
-        }
-        _ => answer.content_type("application/json").body(stored.body),
+        .insert_header(("Snapshot-Id", summary.id.clone()));
+    if form == "json" {
+        // The signed bytes as stored, read and sent a chunk at a time.
+        drop(conn);
+        let total = u64::try_from(length).map_err(ApiError::internal)?;
+        return Ok(answer
+            .content_type("application/json")
+            .no_chunking(total)
+            .streaming(body_chunks(pool.into_inner(), summary.id, length)));
+    }
+    let stored = super::stored(&mut conn, &uzovi, &id).await?;
+    drop(conn);
+    let body = Arc::new(parse_body(&stored)?);
+    drop(stored);
+    let pieces = body.practices.len().div_ceil(PRACTICES_PER_PIECE);
+    Ok(if form == "csv" {
+        answer
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"praktijkregister-{uzovi}-{}.csv\"",
+                    year.value()
+                ),
+            ))
+            .streaming(rendered(body, pieces + 1, move |body, n| {
+                match n.checked_sub(1) {
+                    None => formats::csv_head(body, delimiter),
+                    Some(i) => formats::csv_rows(piece_of(body, i), delimiter),
+                }
+                .map_err(ApiError::internal)
+            }))
+    } else {
+        let id = summary.id;
+        answer
+            .content_type(FHIR_JSON)
+            .streaming(rendered(body, pieces + 2, move |body, n| {
+                match n.checked_sub(1) {
+                    None => formats::fhir_head(body, &id),
+                    Some(i) if i < pieces => formats::fhir_entries(piece_of(body, i), i == 0),
+                    Some(_) => Ok(formats::FHIR_TAIL.to_vec()),
+                }
+                .map_err(ApiError::internal)
+            }))
     })
+}
+
+/// Practices rendered per piece of a streamed CSV or FHIR answer.
+const PRACTICES_PER_PIECE: usize = 200;
+
+/// The stored body of snapshot `id` (`length` bytes), a chunk per read.
+fn body_chunks(
+    pool: Arc<DbPool>,
+    id: String,
+    length: i32,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, ApiError>> {
+    futures_util::stream::try_unfold(0i32, move |offset| {
+        let (pool, id) = (pool.clone(), id.clone());
+        async move {
+            if offset >= length {
+                return Ok(None);
+            }
+            let mut conn = connection(&pool).await?;
+            let chunk = super::body_chunk(&mut conn, &id, offset, super::BODY_CHUNK_BYTES).await?;
+            Ok(Some((
+                web::Bytes::from(chunk),
+                offset.saturating_add(super::BODY_CHUNK_BYTES),
+            )))
+        }
+    })
+}
+
+/// The practices of piece `i`.
+fn piece_of(body: &SnapshotBody, i: usize) -> &[ListedPractice] {
+    let start = (i * PRACTICES_PER_PIECE).min(body.practices.len());
+    let end = (start + PRACTICES_PER_PIECE).min(body.practices.len());
+    &body.practices[start..end]
+}
+
+/// Pieces 0 to `count` - 1 of `render`, each rendered when the client is ready for it.
+fn rendered<F>(
+    body: Arc<SnapshotBody>,
+    count: usize,
+    render: F,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, ApiError>>
+where
+    F: Fn(&SnapshotBody, usize) -> Result<Vec<u8>, ApiError> + 'static,
+{
+    futures_util::stream::iter((0..count).map(move |n| render(&body, n).map(web::Bytes::from)))
 }
 
 /// One practice of a snapshot, explained criterion by criterion.

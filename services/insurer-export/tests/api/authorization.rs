@@ -274,6 +274,22 @@ async fn every_operation_lets_in_exactly_the_roles_it_declares() {
             ("/v1/internal/register-events".into(), None),
             Body::Json(event),
         ),
+        row(
+            "POST",
+            "/v1/internal/resync",
+            scopes::REGISTER_COPY_RESYNC.as_str(),
+            &[Registrar],
+            ("/v1/internal/resync".into(), None),
+            Body::None,
+        ),
+        row(
+            "GET",
+            "/v1/internal/criteria/{uzovi}/{contract_year}",
+            scopes::CRITERIA_SETS_READ.as_str(),
+            &[Service],
+            (format!("/v1/internal/criteria/{OWN}/{year}"), None),
+            Body::None,
+        ),
     ];
     let mut callers = vec![(None, None)];
     for role in ClientRole::ALL {

@@ -24,5 +24,5 @@ fn every_operation_is_described_secured_and_has_problem_errors() {
         &["/.well-known/jwks.json"],
         InsurerExport::scopes(),
     );
-    assert_eq!(operations, 21);
+    assert_eq!(operations, 23);
 }

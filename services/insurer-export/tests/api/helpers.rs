@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use diesel_async::scoped_futures::ScopedFutureExt;
@@ -14,7 +15,9 @@ use praktijkregister_insurer_export::startup::{ExportContext, InsurerExport};
 use praktijkregister_platform::clock::SystemClock;
 use praktijkregister_platform::error::ApiError;
 use praktijkregister_platform::outbox::{OutboxRelay, OutboxSettings, StaticToken};
+use praktijkregister_platform::service_client::{ServiceClient, ServiceClientSettings};
 use praktijkregister_platform::testing::{self, TestClient, TestServer, TestTokenIssuer};
+use praktijkregister_register::insurer_criteria::InsurerCriteria;
 use praktijkregister_register::kp::verifier::HttpKpVerifier;
 use praktijkregister_register::registrations::lifecycle::{self, Cause};
 use praktijkregister_register::startup::{Register, RegisterContext};
@@ -43,6 +46,10 @@ pub struct Suite {
     pub register: TestServer,
     pub export: TestServer,
     pub issuer: TestTokenIssuer,
+    /// The export service's client of the register.
+    pub register_client: Arc<ServiceClient>,
+    /// The register's reader of insurers' criteria sets: connected by [`Suite::connect_register`].
+    pub register_criteria: Arc<InsurerCriteria>,
     /// The register's outbox relay, pointed at the export service; run by [`Suite::sync`].
     relay: OutboxRelay,
     register_registrar: String,
@@ -61,22 +68,26 @@ pub async fn start_as(adjust: impl FnOnce(&mut ExportSettings), webhook_relay: b
     register_section.bootstrap.registrar_client_secret = Some(SecretString::from(REGISTRAR_SECRET));
     // The test delivers the register's outbox itself (`Suite::sync`), to this test's service.
     register_section.outbox.destinations.clear();
+    let register_criteria = Arc::new(InsurerCriteria::new(Duration::from_secs(60)));
+    let criteria = register_criteria.clone();
     let register = testing::spawn::<Register, _, _>(
         testing::test_settings(),
         register_section,
-        |settings, section, pool| async move {
+        move |settings, section, pool| async move {
             praktijkregister_register::bootstrap::ensure_registrar(&settings, &section, &pool)
                 .await
                 .expect("seed registrar");
             let verifier = HttpKpVerifier::new(&section.kp_verifier).expect("verifier");
-            RegisterContext::new(
+            let mut context = RegisterContext::new(
                 &settings,
                 &section,
                 &pool,
                 Arc::new(verifier),
                 Arc::new(SystemClock),
             )
-            .expect("register context")
+            .expect("register context");
+            context.insurer_criteria = criteria;
+            context
         },
     )
     .await;
@@ -110,14 +121,15 @@ pub async fn start_as(adjust: impl FnOnce(&mut ExportSettings), webhook_relay: b
     section.webhooks.backoff_max_ms = 100;
     section.webhooks.poll_interval_ms = 50;
     adjust(&mut section);
+    let register_client =
+        ExportContext::register_client(&settings, &section).expect("register client");
+    let export_register = register_client.clone();
     let export = testing::spawn::<InsurerExport, _, _>(
         settings,
         section,
-        |settings, section, pool| async move {
-            let register =
-                ExportContext::register_client(&settings, &section).expect("register client");
+        move |settings, section, pool| async move {
             let mut context =
-                ExportContext::new(&settings, &section, register, Arc::new(SystemClock))
+                ExportContext::new(&settings, &section, export_register, Arc::new(SystemClock))
                     .expect("export context");
             if webhook_relay {
                 context.spawn_webhook_relay(&pool);
@@ -151,6 +163,8 @@ pub async fn start_as(adjust: impl FnOnce(&mut ExportSettings), webhook_relay: b
         register,
         export,
         issuer,
+        register_client,
+        register_criteria,
         relay,
         register_registrar,
     }
@@ -218,6 +232,36 @@ impl Suite {
     pub fn insurer(&self, uzovi: &str) -> String {
         self.issuer
             .token_bound(ClientRole::Insurer, scopes::ALL, "insurer_uzovi", uzovi)
+    }
+
+    /// Lets the register read criteria sets at `base_url` (the export service, or where nothing
+    /// answers) with a service client of its own.
+    pub async fn connect_register(&self, base_url: &str) {
+        let (status, created) = self
+            .register
+            .client
+            .caller(&self.register_registrar)
+            .post(
+                "/v1/clients",
+                json!({"name": "register to insurer export", "role": "service"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let client = ServiceClient::new(ServiceClientSettings {
+            token_url: format!("{}/oauth/token", self.register.base_url),
+            client_id: created["client_id"].as_str().unwrap().to_string(),
+            client_secret: Some(SecretString::from(
+                created["client_secret"].as_str().unwrap().to_string(),
+            )),
+            scope: Some(scopes::CRITERIA_SETS_READ.as_str().to_string()),
+            timeout_ms: 5000,
+            retries: 0,
+            retry_backoff_ms: 10,
+            refresh_margin_seconds: 30,
+        })
+        .and_then(|c| c.with_base_url(base_url))
+        .unwrap();
+        assert!(self.register_criteria.connect(Arc::new(client)));
     }
 
     /// The register's registrar.

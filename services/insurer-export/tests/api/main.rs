@@ -3,9 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authorization;
+mod compliance;
 mod contract;
 mod criteria;
 mod helpers;
+mod resync;
 mod schedule;
 mod snapshots;
 mod webhooks;

@@ -5,7 +5,8 @@ use crate::startup::RegisterContext;
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use praktijkregister_domain::{
-    amsterdam_date, evaluate, ComplianceReport, CriteriaSet, CycleYear, OefentherapieAgb, UzoviCode,
+    amsterdam_date, evaluate, evaluate_for_insurer, ComplianceReport, CriteriaSet, CycleYear,
+    OefentherapieAgb, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::{Binding, Principal};
@@ -16,6 +17,7 @@ use utoipa::IntoParams;
 
 use super::{assemble, national_prem, EvidenceFeedEnd, EvidenceFeedLine, InsurerContext};
 use crate::access;
+use crate::insurer_criteria::Lookup;
 use crate::paths::{CycleYearPath, PracticePath};
 use crate::problems::Problems as _;
 
@@ -50,6 +52,11 @@ pub struct ComplianceParams {
 /// the practice and cycle year and answers, per criterion, `met`, `not_met` or `unknown` with the
 /// evidence (figures, dates, ids) and the section of 001 it comes from. Thresholds come from the
 /// configuration; with an insurer, its treatment-index ceiling and the practice's consent count.
+/// Asked for one insurer (`insurer`, or an insurer client) without a named `criteria`, the
+/// insurer's own criteria set for contract year Y+1 applies, criteria and thresholds, read from
+/// the insurer-export service (kept a minute); `insurer_criteria` names its version. When the
+/// insurer has none, or the service cannot be read, the register's set applies and
+/// `insurer_criteria.note` says why.
 /// A practice reads only its own compliance; an insurer only that of practices that consented to
 /// share quality data with it (else 404). Every read is in the audit trail.
 #[utoipa::path(
@@ -98,6 +105,15 @@ pub async fn get_compliance(
             requested_insurer
         }
     };
+    // The insurer's own criteria set for contract year Y+1, unless a named set was asked for.
+    let lookup = match &insurer {
+        Some(uzovi) if params.criteria.is_none() => {
+            ctx.insurer_criteria
+                .lookup(uzovi, year.value().saturating_add(1))
+                .await
+        }
+        _ => Lookup::NotConfigured,
+    };
     // Before a connection is taken: a request waiting for the national means holds none.
     let national = national_prem(&ctx.prem_means, &pool, year).await?;
     let mut conn = connection(&pool).await?;
@@ -111,7 +127,10 @@ pub async fn get_compliance(
                 access::has_consent(&mut conn, uzovi, &agb).await?
             };
             Some(InsurerContext {
-                ceiling: ctx.settings.compliance.ceiling_for(uzovi.as_str()),
+                ceiling: match &lookup {
+                    Lookup::Set(own) => own.thresholds.treatment_index_ceiling,
+                    _ => ctx.settings.compliance.ceiling_for(uzovi.as_str()),
+                },
                 consent_given,
             })
         }
@@ -131,9 +150,17 @@ pub async fn get_compliance(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::practice_not_found(&agb))?;
-    let report = evaluate(set, &evidence, &ctx.settings.compliance.thresholds);
+    let report = match lookup {
+        Lookup::Set(own) => evaluate_for_insurer(&own, &evidence),
+        Lookup::Fallback(applied) => ComplianceReport {
+            insurer_criteria: Some(applied),
+            ..evaluate(set, &evidence, &ctx.settings.compliance.thresholds)
+        },
+        Lookup::NotConfigured => evaluate(set, &evidence, &ctx.settings.compliance.thresholds),
+    };
     let event = AuditEvent::success("compliance.read", "practice", agb.as_str()).with_detail(serde_json::json!({
-        "year": year.value(), "criteria": set.as_str(), "insurer": insurer, "outcome": report.outcome,
+        "year": year.value(), "criteria": report.criteria_set.as_str(), "insurer": insurer, "outcome": report.outcome,
+        "insurer_criteria": report.insurer_criteria.as_ref().and_then(|c| c.version),
     }));
     audit::record(&mut conn, (&principal).into(), &event).await?;
     Ok(web::Json(report))

@@ -388,6 +388,15 @@ fn rows(arranged: &Arranged) -> Vec<Row> {
             Body::None,
         ),
         row(
+            "GET",
+            "/v1/internal/export-directory",
+            Some("export-directory:read"),
+            SERVICE,
+            "/v1/internal/export-directory".to_string(),
+            None,
+            Body::None,
+        ),
+        row(
             "POST",
             "/v1/practices/{agb}/registrations/{year}/withdrawal",
             Some("registrations:withdraw"),

@@ -468,6 +468,45 @@ pub struct ComplianceReport {
     pub outcome: ComplianceStatus,
     /// The criteria of the set, in [`CriteriaSet::criteria`] order.
     pub criteria: Vec<CriterionResult>,
+    /// Asked for one insurer: whether its own criteria set was applied, or why the register's was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer_criteria: Option<InsurerCriteriaApplied>,
+}
+
+/// The criteria one insurer applies for one contract year (001 §2.2: the insurer checks its
+/// contracts against the register's overview; DESIGN §3.5): a selection of [`Criterion::ALL`]
+/// and its own thresholds. Kept by the insurer-export service; applied by the register's
+/// compliance endpoint when it is asked for that insurer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "insurer_uzovi": "3311", "contract_year": 2027, "version": 2, "base_set": null,
+    "criteria": ["basis.kp_registered", "plus.registered"],
+    "thresholds": {"ldo_fill_rate_ldi": 0.8, "ldo_fill_rate_plus": 0.9, "prem_offered_rate_plus": 0.7,
+        "intervision_min_physical_meetings": 4, "intervision_group_min": 4, "intervision_group_max": 12,
+        "intervision_min_practices": 2, "treatment_index_ceiling": 140.0}
+}))]
+pub struct InsurerCriteriaSet {
+    pub insurer_uzovi: String,
+    pub contract_year: u16,
+    /// The set's version (every change is a new one).
+    pub version: i32,
+    /// The named set the criteria are, when they are one.
+    pub base_set: Option<CriteriaSet>,
+    /// In report order.
+    pub criteria: Vec<Criterion>,
+    pub thresholds: Thresholds,
+}
+
+/// Which criteria a report asked for one insurer applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InsurerCriteriaApplied {
+    pub insurer_uzovi: String,
+    /// The contract year whose set was asked for: the cycle year plus one.
+    pub contract_year: u16,
+    /// The version of the insurer's set that was applied; absent when the register's set was.
+    pub version: Option<i32>,
+    /// Why the register's set was applied instead of the insurer's; absent when it was not.
+    pub note: Option<String>,
 }
 
 /// Judges one practice on the criteria of `set` (DESIGN §3.5; 001).
@@ -488,6 +527,31 @@ pub fn evaluate(
         criteria_set: set,
         outcome: ComplianceStatus::combine(criteria.iter().map(|result| result.status)),
         criteria,
+        insurer_criteria: None,
+    }
+}
+
+/// Judges one practice on an insurer's own criteria with its thresholds. `criteria_set` is the
+/// insurer's named set, or for a selection `plus`, the set all criteria belong to.
+pub fn evaluate_for_insurer(set: &InsurerCriteriaSet, evidence: &Evidence) -> ComplianceReport {
+    let criteria: Vec<CriterionResult> = set
+        .criteria
+        .iter()
+        .map(|criterion| evaluate_criterion(*criterion, evidence, &set.thresholds))
+        .collect();
+    ComplianceReport {
+        practice_agb: evidence.practice_agb.clone(),
+        year: evidence.year,
+        as_of: evidence.as_of,
+        criteria_set: set.base_set.unwrap_or(CriteriaSet::Plus),
+        outcome: ComplianceStatus::combine(criteria.iter().map(|result| result.status)),
+        criteria,
+        insurer_criteria: Some(InsurerCriteriaApplied {
+            insurer_uzovi: set.insurer_uzovi.clone(),
+            contract_year: set.contract_year,
+            version: Some(set.version),
+            note: None,
+        }),
     }
 }
 
