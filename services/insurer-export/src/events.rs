@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use praktijkregister_domain::{OefentherapieAgb, Text as DomainText, UzoviCode};
 use praktijkregister_events::{PracticeChange, PracticeEvent, RegisterEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::db::{connection, DbPool};
@@ -49,6 +50,9 @@ pub async fn receive_register_event(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::REGISTER_EVENTS_WRITE)?;
     let event = body.into_inner();
+    if let RegisterEvent::Practice(practice) = &event {
+        check_practice_event(practice)?;
+    }
     let retry_period = ctx.settings.webhooks.retry_period_seconds;
     let mut conn = connection(&pool).await?;
     let event_ref = &event;
@@ -57,6 +61,60 @@ pub async fn receive_register_event(
     })
     .await?;
     Ok(received.into_response())
+}
+
+/// Refuses an event the register cannot have sent: its identifiers must parse and its texts
+/// follow the one text rule, so that nothing a database cannot hold reaches the view.
+fn check_practice_event(event: &PracticeEvent) -> Result<(), ApiError> {
+    OefentherapieAgb::parse(&event.practice_agb)
+        .map_err(|e| ApiError::invalid("practice_agb", &e))?;
+    let text = |field: &str, value: &str| {
+        if value.is_empty() {
+            return Ok(());
+        }
+        DomainText::lines(value, 1_000)
+            .map(drop)
+            .map_err(|e| ApiError::invalid(field, &e))
+    };
+    match &event.change {
+        PracticeChange::Data {
+            name,
+            kvk_number,
+            tier,
+            locations,
+        } => {
+            text("change.name", name)?;
+            text("change.kvk_number", kvk_number)?;
+            text("change.tier", tier)?;
+            for (i, l) in locations.iter().enumerate() {
+                for (key, value) in [
+                    ("agb", &l.agb),
+                    ("kvk_branch_number", &l.kvk_branch_number),
+                    ("street", &l.street),
+                    ("house_number", &l.house_number),
+                    ("postal_code", &l.postal_code),
+                    ("city", &l.city),
+                ] {
+                    text(&format!("change.locations[{i}].{key}"), value)?;
+                }
+            }
+        }
+        PracticeChange::Registration {
+            from_state,
+            to_state,
+            reason,
+            ..
+        } => {
+            text("change.to_state", to_state)?;
+            text("change.from_state", from_state.as_deref().unwrap_or(""))?;
+            text("change.reason", reason.as_deref().unwrap_or(""))?;
+        }
+        PracticeChange::Consent { insurer_uzovi, .. } => {
+            UzoviCode::parse(insurer_uzovi)
+                .map_err(|e| ApiError::invalid("change.insurer_uzovi", &e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Applies one event to this service's view; the answer stored with it in the inbox.

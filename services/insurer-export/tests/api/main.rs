@@ -6,6 +6,7 @@ mod authorization;
 mod compliance;
 mod contract;
 mod criteria;
+mod events;
 mod helpers;
 mod resync;
 mod schedule;
