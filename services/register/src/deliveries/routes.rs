@@ -16,6 +16,7 @@ use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::idempotency::{IdempotentRequest, StoredAnswer};
 use praktijkregister_platform::pagination::{Page, PageParams};
+use praktijkregister_platform::paths::exact;
 use serde_json::{json, Map, Value};
 
 use super::repository::{self, DeliveryRecord, NewDelivery};
@@ -297,9 +298,7 @@ pub async fn list_deliveries(
     let period = filter
         .period
         .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| parse_period("period", p))
+        .map(|p| parse_period("period", exact(p)))
         .transpose()?;
     let limit = page.limit()?;
     let after: Option<(NaiveDate, i32)> = page.after()?;

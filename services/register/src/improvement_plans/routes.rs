@@ -11,6 +11,7 @@ use praktijkregister_platform::auth::{Binding, Principal};
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
+use praktijkregister_platform::paths::exact;
 use serde_json::json;
 
 use super::repository;
@@ -176,9 +177,7 @@ pub async fn list_practices_above_ceiling(
     let requested = params
         .insurer
         .as_deref()
-        .map(str::trim)
-        .filter(|uzovi| !uzovi.is_empty())
-        .map(|uzovi| UzoviCode::parse(uzovi).map_err(|e| ApiError::invalid("insurer", &e)))
+        .map(|uzovi| UzoviCode::parse(exact(uzovi)).map_err(|e| ApiError::invalid("insurer", &e)))
         .transpose()?;
     let (insurer, consented_only) = match &principal.binding {
         Binding::None if principal.role == ClientRole::Registrar => (

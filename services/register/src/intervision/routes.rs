@@ -13,6 +13,7 @@ use praktijkregister_platform::auth::{Binding, Principal};
 use praktijkregister_platform::db::{connection, decode, DbPool};
 use praktijkregister_platform::error::{ApiError, FieldError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
+use praktijkregister_platform::paths::exact;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -576,9 +577,9 @@ pub async fn list_groups(
     let requested = filter
         .practice_agb
         .as_deref()
-        .map(str::trim)
-        .filter(|agb| !agb.is_empty())
-        .map(|agb| OefentherapieAgb::parse(agb).map_err(|e| ApiError::invalid("practice_agb", &e)))
+        .map(|agb| {
+            OefentherapieAgb::parse(exact(agb)).map_err(|e| ApiError::invalid("practice_agb", &e))
+        })
         .transpose()?;
     // A practice client's list is always of its own practice.
     let practice = match access::own_practice(&principal) {

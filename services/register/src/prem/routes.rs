@@ -14,6 +14,7 @@ use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::idempotency::IdempotentRequest;
 use praktijkregister_platform::pagination::{Page, PageParams};
+use praktijkregister_platform::paths::exact;
 use serde_json::{json, Value};
 
 use super::repository;
@@ -157,9 +158,7 @@ pub async fn list_prem_results(
     let period = filter
         .period
         .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| parse_period("period", p))
+        .map(|p| parse_period("period", exact(p)))
         .transpose()?;
     let limit = page.limit()?;
     let after: Option<NaiveDate> = page.after()?;

@@ -7,6 +7,7 @@ use praktijkregister_domain::OefentherapieAgb;
 use praktijkregister_platform::db::{connection, DbPool};
 use praktijkregister_platform::error::{ApiError, Problem};
 use praktijkregister_platform::pagination::{Page, PageParams};
+use praktijkregister_platform::paths::exact;
 use praktijkregister_platform::rate_limit::RateLimiter;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -126,9 +127,7 @@ pub async fn list_public_practices(
     let agb = filter
         .agb
         .as_deref()
-        .map(str::trim)
-        .filter(|agb| !agb.is_empty())
-        .map(|agb| OefentherapieAgb::parse(agb).map_err(|e| ApiError::invalid("agb", &e)))
+        .map(|agb| OefentherapieAgb::parse(exact(agb)).map_err(|e| ApiError::invalid("agb", &e)))
         .transpose()?;
     let filter =
         PracticeFilter::from_query(filter.name, filter.city, filter.postal_code_prefix, agb);

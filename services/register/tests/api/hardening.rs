@@ -325,6 +325,32 @@ async fn empty_typed_filters_are_refused_and_path_identifiers_are_not_trimmed() 
             format!("/v1/practices/{PRACTICE}/therapists?active_on="),
             "active_on",
         ),
+        ("/v1/public/practices?agb=".to_string(), "agb"),
+        (format!("/v1/public/practices?agb={PRACTICE}%20"), "agb"),
+        (
+            "/v1/intervision-groups?practice_agb=".to_string(),
+            "practice_agb",
+        ),
+        (
+            format!("/v1/intervision-groups?practice_agb=%20{PRACTICE}"),
+            "practice_agb",
+        ),
+        (
+            format!("/v1/practices/{PRACTICE}/deliveries?period="),
+            "period",
+        ),
+        (
+            format!("/v1/practices/{PRACTICE}/deliveries?period=2026-03%20"),
+            "period",
+        ),
+        (
+            format!("/v1/practices/{PRACTICE}/prem-results?period="),
+            "period",
+        ),
+        (
+            "/v1/improvement-plans?insurer=&year=2026".to_string(),
+            "insurer",
+        ),
     ] {
         let response = send(&app, Method::GET, &registrar, &path, None).await;
         let problem = expect_problem(response, 422).await;
