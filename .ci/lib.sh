@@ -91,3 +91,161 @@ SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'db') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner') \gexec
 SQL
 }
+
+###############################################################################
+# The whole suite on free ports of 127.0.0.1, for the scripts that drive running services.
+#
+#   suite_start BINARY SCRATCH REGISTER_DB_URL VISITATION_DB_URL EXPORT_DB_URL
+#
+# writes a configuration file into SCRATCH that wires the three services to each other, migrates
+# the databases and runs `BINARY serve all` in SCRATCH (everything it writes lands there), then
+# waits until every service is ready. Afterwards REGISTER_URL, VISITATION_URL, EXPORT_URL,
+# REGISTRAR_ID and REGISTRAR_SECRET are set; suite_stop (registered on EXIT) stops the process.
+# Optional: PRR_CI_READY_TIMEOUT (seconds, default 120); SUITE_EXTRA_CONFIG (TOML appended to the
+# configuration file).
+
+SUITE_PID=""
+SUITE_LOG=""
+SUITE_PYTHON="${SUITE_PYTHON:-python3}"
+
+suite_show_log() {
+    printf -- '----- service log (last %s lines) -----\n' "${1:-200}" >&2
+    tail -n "${1:-200}" -- "${SUITE_LOG}" >&2 || true
+    printf -- '----- end of service log -----\n' >&2
+}
+
+suite_stop() {
+    if [[ -n ${SUITE_PID} ]] && kill -0 "${SUITE_PID}" 2>/dev/null; then
+        kill -TERM "${SUITE_PID}" 2>/dev/null || true
+        for _ in $(seq 1 40); do
+            kill -0 "${SUITE_PID}" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -KILL "${SUITE_PID}" 2>/dev/null || true
+        wait "${SUITE_PID}" 2>/dev/null || true
+    fi
+    SUITE_PID=""
+}
+
+suite_start() {
+    local binary="$1" scratch="$2" register_db="$3" visitation_db="$4" export_db="$5"
+    local ready_timeout="${PRR_CI_READY_TIMEOUT:-120}"
+    REGISTER_URL="http://127.0.0.1:$(free_port)"
+    VISITATION_URL="http://127.0.0.1:$(free_port)"
+    EXPORT_URL="http://127.0.0.1:$(free_port)"
+    REGISTRAR_ID=ci-registrar
+    REGISTRAR_SECRET="$(random_hex 24)"
+    SUITE_LOG="${scratch}/services.log"
+    openssl genpkey -algorithm ed25519 -out "${scratch}/signing_key.pem" 2>/dev/null ||
+        die "openssl could not generate an Ed25519 key"
+    cat >"${scratch}/suite.toml" <<TOML
+[app]
+environment = "development"
+[log]
+format = "pretty"
+[http]
+# The scripts are single clients sending as fast as they can: test the logic, not the limiter.
+rate_limit_per_second = 10000
+rate_limit_burst = 10000
+[auth]
+issuer = "${REGISTER_URL}"
+audience = "praktijkregister"
+jwks_url = "${REGISTER_URL}/.well-known/jwks.json"
+signing_key_file = "${scratch}/signing_key.pem"
+
+[register]
+host = "127.0.0.1"
+port = ${REGISTER_URL##*:}
+database_url = "${register_db}"
+[register.bootstrap]
+registrar_client_id = "${REGISTRAR_ID}"
+registrar_client_secret = "${REGISTRAR_SECRET}"
+[register.outbox.destinations]
+"insurer-export" = "${EXPORT_URL}/v1/internal/register-events"
+[register.insurer_export]
+base_url = "${EXPORT_URL}"
+[register.service_client]
+token_url = "${REGISTER_URL}/oauth/token"
+
+[visitation]
+host = "127.0.0.1"
+port = ${VISITATION_URL##*:}
+database_url = "${visitation_db}"
+register_url = "${REGISTER_URL}"
+[visitation.outbox.destinations]
+register = "${REGISTER_URL}/v1/internal/visitation-outcomes"
+[visitation.service_client]
+token_url = "${REGISTER_URL}/oauth/token"
+
+[insurer_export]
+host = "127.0.0.1"
+port = ${EXPORT_URL##*:}
+database_url = "${export_db}"
+register_url = "${REGISTER_URL}"
+[insurer_export.schedule]
+enabled = false
+[insurer_export.service_client]
+token_url = "${REGISTER_URL}/oauth/token"
+TOML
+    [[ -z ${SUITE_EXTRA_CONFIG:-} ]] || printf '%s\n' "${SUITE_EXTRA_CONFIG}" >>"${scratch}/suite.toml"
+
+    info "migrating the databases"
+    (cd "${scratch}" && env -u PRR_CONFIG_FILE "${binary}" --config suite.toml migrate all) \
+        >"${scratch}/migrate.log" 2>&1 || {
+        cat -- "${scratch}/migrate.log" >&2
+        die "praktijkregister migrate failed"
+    }
+    info "starting the suite: register ${REGISTER_URL}, visitation ${VISITATION_URL}, insurer-export ${EXPORT_URL}"
+    (cd "${scratch}" && exec env -u PRR_CONFIG_FILE "${binary}" --config suite.toml serve all) >"${SUITE_LOG}" 2>&1 &
+    SUITE_PID=$!
+    local deadline=$((SECONDS + ready_timeout)) url
+    for url in "${REGISTER_URL}" "${VISITATION_URL}" "${EXPORT_URL}"; do
+        until curl -fsS -o /dev/null --max-time 2 "${url}/health/ready" 2>/dev/null; do
+            if ! kill -0 "${SUITE_PID}" 2>/dev/null; then
+                suite_show_log
+                die "the services exited before they became ready"
+            fi
+            if ((SECONDS >= deadline)); then
+                suite_show_log
+                die "${url} was not ready within ${ready_timeout}s"
+            fi
+            sleep 1
+        done
+    done
+    info "all three ready"
+}
+
+# suite_token ID SECRET [SCOPE]: a fresh access token by client credentials.
+suite_token() {
+    curl -fsS --max-time 10 -u "$1:$2" --data-urlencode grant_type=client_credentials \
+        ${3:+--data-urlencode "scope=$3"} "${REGISTER_URL}/oauth/token" |
+        "${SUITE_PYTHON}" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+# suite_client BODY: creates a client at the register as the registrar; prints "ID SECRET".
+suite_client() {
+    local token
+    token="$(suite_token "${REGISTRAR_ID}" "${REGISTRAR_SECRET}")" || return 1
+    curl -fsS --max-time 10 -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' \
+        -d "$1" "${REGISTER_URL}/v1/clients" |
+        "${SUITE_PYTHON}" -c 'import json, sys; c = json.load(sys.stdin); print(c["client_id"], c["client_secret"])'
+}
+
+# suite_call METHOD URL [BODY]: a request as the registrar that must succeed.
+suite_call() {
+    local token
+    token="$(suite_token "${REGISTRAR_ID}" "${REGISTRAR_SECRET}")" || return 1
+    curl -fsS --max-time 10 -o /dev/null -X "$1" -H "Authorization: Bearer ${token}" \
+        -H 'Content-Type: application/json' ${3:+-d "$3"} "$2"
+}
+
+# suite_compare_openapi URL CHECKED_IN: the served document equals the checked-in one.
+suite_compare_openapi() {
+    local served
+    served="$(mktemp)"
+    curl -fsS --max-time 10 -o "${served}" "$1/openapi.json" || die "could not fetch $1/openapi.json"
+    "${SUITE_PYTHON}" "$(dirname -- "${BASH_SOURCE[0]}")/compare_json.py" "$2" "${served}" ||
+        die "$2 differs from $1/openapi.json (regenerate it: see README, Contract)"
+    rm -f -- "${served}"
+    info "$2 matches the served /openapi.json"
+}

@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{
-    ContractYear, CriteriaSet, Criterion, EmailAddress, InsurerCriteriaSet, Thresholds, UzoviCode,
+    ContractYear, CriteriaSet, Criterion, EmailAddress, InsurerCriteriaSet, Text, Thresholds,
+    UzoviCode,
 };
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
@@ -60,9 +61,10 @@ pub struct Insurer {
 pub struct NewInsurer {
     #[schema(pattern = "^[0-9]{4}$")]
     pub uzovi: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "text-line", max_length = 200)]
     pub name: String,
     pub differentiated: bool,
+    #[schema(value_type = Option<praktijkregister_domain::EmailAddress>, inline)]
     pub contact_email: Option<String>,
 }
 
@@ -71,19 +73,18 @@ pub struct NewInsurer {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Zorgverzekeraar Oost", "differentiated": true, "contact_email": "inkoop@zv-oost.example"}))]
 pub struct InsurerFields {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "text-line", max_length = 200)]
     pub name: String,
     pub differentiated: bool,
+    #[schema(value_type = Option<praktijkregister_domain::EmailAddress>, inline)]
     pub contact_email: Option<String>,
 }
 
 impl InsurerFields {
     fn validate(&self) -> Result<(), ApiError> {
         let mut errors = FieldErrors::new();
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            errors.push("name", "text_length", "a name has 1 to 200 characters");
-        }
+        // The one text rule of the suite (DESIGN §4).
+        errors.check("name", Text::line(&self.name, 200));
         if let Some(email) = &self.contact_email {
             errors.check("contact_email", EmailAddress::parse(email));
         }

@@ -164,7 +164,7 @@ impl utoipa::PartialSchema for Period {
             .description(Some(
                 "Aanleverperiode: a calendar month, YYYY-MM (Europe/Amsterdam).",
             ))
-            .pattern(Some("^[0-9]{4}-(0[1-9]|1[0-2])$"))
+            .pattern(Some("^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"))
             .examples(["2026-10"])
             .into()
     }
@@ -203,6 +203,21 @@ impl VisitorId {
         &self.0
     }
 }
+
+impl utoipa::PartialSchema for VisitorId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "The visitor's id: 1 to 64 letters, digits, `-` or `_`.",
+            ))
+            .pattern(Some("^[A-Za-z0-9_-]{1,64}$"))
+            .examples(["visitor-1"])
+            .into()
+    }
+}
+
+impl ToSchema for VisitorId {}
 
 impl std::fmt::Display for VisitorId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

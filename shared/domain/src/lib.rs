@@ -62,7 +62,10 @@ pub use registration::{
     IllegalTransition, KpRequirement, RegistrationEvent, RegistrationState, TherapistKp,
     UnknownRegistrationState, VisitationDateError,
 };
-pub use text::{Lines, Text, TextError};
+pub use text::{
+    Lines, Text, TextError, BLANK_PATTERN as TEXT_BLANK_PATTERN,
+    LINES_PATTERN as TEXT_LINES_PATTERN, ONE_LINE_PATTERN as TEXT_LINE_PATTERN,
+};
 pub use visitation::{
     check_outcome, check_pdf, counted_visitation, normalise_address, practice_conflicts,
     session_violations, unexplained_deviations, visitation_due, visitor_conflicts, week_start,

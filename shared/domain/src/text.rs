@@ -123,6 +123,43 @@ fn is_invisible(c: char) -> bool {
     ) || is_bidi_control(c)
 }
 
+/// `^` whitespace, `[^controls bidi]*`, one character that is neither whitespace, control nor
+/// invisible, `[^controls bidi]*`, whitespace `$`: surrounding whitespace is trimmed before the
+/// rule applies. Whitespace is Unicode's White_Space, written out (`\s` differs between engines).
+macro_rules! text_pattern {
+    ($controls:literal) => {
+        concat!(
+            r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*",
+            r"[^",
+            $controls,
+            r"\u202A-\u202E\u2066-\u2069]*",
+            r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000",
+            $controls,
+            r"\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F",
+            r"\u202A-\u202E\u2060-\u2064\u2066-\u2069\u206A-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]",
+            r"[^",
+            $controls,
+            r"\u202A-\u202E\u2066-\u2069]*",
+            r"[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+        )
+    };
+}
+
+/// The one-line rule as a JSON Schema pattern (ECMA-262, also read by Python's `re`), for the
+/// contract: no control, bidi override or isolate character, and at least one character that is
+/// neither whitespace nor invisible. The length (after trimming) is the field's `maxLength`.
+/// Only the invisible tag characters U+E0000-U+E007F are beyond it: a pattern without the `u`
+/// flag cannot name them.
+pub const ONE_LINE_PATTERN: &str = text_pattern!(r"\u0000-\u001F\u007F-\u009F");
+
+/// Text that is only whitespace: optional fields that read it as absent take it too.
+pub const BLANK_PATTERN: &str =
+    r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
+
+/// [`ONE_LINE_PATTERN`] for fields of several lines: line breaks and tabs are allowed too.
+pub const LINES_PATTERN: &str =
+    text_pattern!(r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F");
+
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -136,8 +173,49 @@ impl AsRef<str> for Text {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The contract's patterns say of every sample what the rule says (lengths aside).
+    #[test]
+    fn the_patterns_agree_with_the_rule() {
+        let samples = [
+            "Praktijk De Beweging",
+            "  Jansen  ",
+            "Zoë Çelik-Øster",
+            "李",
+            "",
+            "   ",
+            "\u{3000}\u{00A0}",
+            "a\u{0007}b",
+            "a\u{0081}",
+            "\u{202E}cba",
+            "a\u{2067}",
+            "\u{200B}\u{200D}",
+            "\u{FEFF}",
+            "\u{00AD} \u{2060}",
+            "x\u{200B}",
+            "line one\nline two",
+            "\tindented",
+            "a\tb",
+            "\u{001C}abc",
+            "\u{3000}x\u{2029}",
+            "x\u{0085}",
+            "\r\n",
+            "a\u{000B}b",
+        ];
+        for (pattern, lines) in [(ONE_LINE_PATTERN, Lines::One), (LINES_PATTERN, Lines::Many)] {
+            let regex = regex::Regex::new(pattern).unwrap();
+            for sample in samples {
+                assert_eq!(
+                    regex.is_match(sample),
+                    Text::parse(sample, 1000, lines).is_ok(),
+                    "{sample:?} ({lines:?})"
+                );
+            }
+        }
+    }
 
     #[test]
     fn text_is_trimmed_and_bounded() {

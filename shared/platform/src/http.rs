@@ -292,7 +292,8 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
             let Document(document) = serde_json::from_slice(&bytes).map_err(|e| {
                 actix_web::Error::from(json_error(JsonPayloadError::Deserialize(e)))
             })?;
-            let value = serde_path_to_error::deserialize(document).map_err(body_error)?;
+            let value = serde_path_to_error::deserialize(crate::strict_json::Strict(document))
+                .map_err(body_error)?;
             Ok(Json(value))
         })
     }

@@ -29,6 +29,7 @@ pub mod schema_check;
 pub mod service;
 pub mod service_client;
 pub mod signing;
+mod strict_json;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -218,6 +218,69 @@ fn reference_components(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
     }
 }
 
+/// Formats that request fields name to say they follow the one text rule (`shared/domain`'s
+/// `text`), with their `maxLength` beside: `#[schema(format = "text-line", max_length = 200)]`.
+/// The `-or-blank` forms are for optional fields that read whitespace as absent.
+pub const TEXT_LINE_FORMAT: &str = "text-line";
+pub const TEXT_LINES_FORMAT: &str = "text-lines";
+pub const TEXT_LINE_OR_BLANK_FORMAT: &str = "text-line-or-blank";
+pub const TEXT_LINES_OR_BLANK_FORMAT: &str = "text-lines-or-blank";
+
+/// The pattern a text format stands for, and whether it takes the empty string.
+fn text_format_pattern(format: &str) -> Option<(String, bool)> {
+    use praktijkregister_domain::{TEXT_BLANK_PATTERN, TEXT_LINES_PATTERN, TEXT_LINE_PATTERN};
+    Some(match format {
+        TEXT_LINE_FORMAT => (TEXT_LINE_PATTERN.to_string(), false),
+        TEXT_LINES_FORMAT => (TEXT_LINES_PATTERN.to_string(), false),
+        TEXT_LINE_OR_BLANK_FORMAT => (format!("{TEXT_BLANK_PATTERN}|{TEXT_LINE_PATTERN}"), true),
+        TEXT_LINES_OR_BLANK_FORMAT => (format!("{TEXT_BLANK_PATTERN}|{TEXT_LINES_PATTERN}"), true),
+        _ => return None,
+    })
+}
+
+/// What `If-Match` takes: `*` or the strong ETag of a version (see `conditional`).
+const IF_MATCH_PATTERN: &str = r#"^[ \t]*(\*|"[0-9]{1,9}")[ \t]*$"#;
+
+/// Writes the rules the server enforces into the schemas that name them, so that the contract
+/// is as strict as the server: the text rule's pattern for every field of a text format, and the
+/// ETag pattern for every `If-Match` header.
+fn declare_text_and_etag_rules(document: OpenApi) -> OpenApi {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                let text = object
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .and_then(text_format_pattern);
+                if let Some((pattern, blank_allowed)) = text {
+                    object.insert("pattern".into(), pattern.into());
+                    if !blank_allowed {
+                        object.entry("minLength").or_insert(1.into());
+                    }
+                }
+                let if_match = object.get("in").and_then(Value::as_str) == Some("header")
+                    && object
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| name.eq_ignore_ascii_case("if-match"));
+                if if_match {
+                    if let Some(Value::Object(schema)) = object.get_mut("schema") {
+                        schema.insert("pattern".into(), IF_MATCH_PATTERN.into());
+                    }
+                }
+                object.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&document) else {
+        return document;
+    };
+    walk(&mut value);
+    serde_json::from_value(value).unwrap_or(document)
+}
+
 /// Completes a service's document: security scheme, shared schemas, common error responses
 /// with an example per status, binary file bodies, referenced list items, `security: []` on
 /// public operations, the development server at `port` and the contact.
@@ -284,6 +347,7 @@ pub fn finish(mut document: OpenApi, token_url: &str, declared: &[Scope], port: 
     if let Some(components) = document.components.as_mut() {
         reference_components(&mut components.schemas);
     }
+    let mut document = declare_text_and_etag_rules(document);
     document.servers = Some(vec![ServerBuilder::new()
         .url(format!("http://127.0.0.1:{port}"))
         .description(Some(

@@ -11,7 +11,8 @@ pub const AGB_SYSTEM: &str = "http://fhir.nl/fhir/NamingSystem/agb-z";
 pub const KVK_SYSTEM: &str = "http://fhir.nl/fhir/NamingSystem/kvk";
 
 /// The field separator of the CSV form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Delimiter {
     /// `;` with a UTF-8 byte-order mark, as Dutch Excel opens it.
     Semicolon,

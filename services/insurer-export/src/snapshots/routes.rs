@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use praktijkregister_domain::UzoviCode;
+use praktijkregister_domain::{Text, UzoviCode};
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::conditional::none_match;
@@ -88,7 +88,8 @@ pub async fn build_snapshot(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Practice 07012345 was registered in time; the register corrected its visitation date."}))]
 pub struct CorrectionRequest {
-    /// Shown in the correction's body and audit trail.
+    /// Shown in the correction's body and audit trail; 1 to 2000 characters.
+    #[schema(format = "text-lines", max_length = 2000)]
     pub reason: String,
 }
 
@@ -121,15 +122,9 @@ pub async fn correct_snapshot(
     body: Json<CorrectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(scopes::EXPORTS_BUILD)?;
-    let reason = body.into_inner().reason;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(ApiError::field(
-            "reason",
-            "text_length",
-            "a reason has 1 to 2000 characters",
-        ));
-    }
+    let reason = Text::lines(&body.into_inner().reason, 2000)
+        .map_err(|e| ApiError::invalid("reason", &e))?;
+    let reason = reason.as_str();
     let summary = builder(&ctx)
         .build(
             &pool,
@@ -152,7 +147,7 @@ pub async fn correct_snapshot(
 pub struct ExportParams {
     /// The CSV separator: `semicolon` (default, with a UTF-8 byte-order mark, for Dutch Excel)
     /// or `comma`.
-    #[param(example = "comma")]
+    #[param(value_type = Option<Delimiter>, inline, example = "comma")]
     pub delimiter: Option<String>,
 }
 

@@ -104,6 +104,7 @@ pub struct PlanListParams {
 pub struct AssessmentRequest {
     pub decision: Decision,
     /// Required with `rejected`: what the practice must change.
+    #[schema(format = "text-lines-or-blank", max_length = 4000)]
     pub remarks: Option<String>,
 }
 

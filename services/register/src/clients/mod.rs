@@ -22,15 +22,20 @@ use utoipa::ToSchema;
 pub struct NewClientRequest {
     /// A name people recognise the client by.
     #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "text-line", max_length = 200)]
     pub name: String,
     pub role: ClientRole,
     /// Required for role `practice`: the practice (AGB, zorgsoort 07) the client acts for.
+    #[schema(value_type = Option<praktijkregister_domain::OefentherapieAgb>, inline)]
     pub practice_agb: Option<String>,
     /// Required for role `epd_vendor`: the vendor's id (letters, digits, `-`, `_`).
+    #[schema(value_type = Option<praktijkregister_domain::EpdVendorId>, inline)]
     pub epd_vendor: Option<String>,
     /// Required for role `insurer`: the insurer's UZOVI code.
+    #[schema(value_type = Option<praktijkregister_domain::UzoviCode>, inline)]
     pub insurer_uzovi: Option<String>,
     /// Required for role `visitor`: the visitor's id.
+    #[schema(value_type = Option<praktijkregister_domain::VisitorId>, inline)]
     pub visitor_id: Option<String>,
     /// Scopes the client may request; default: every scope its role allows.
     pub scopes: Option<Vec<String>>,

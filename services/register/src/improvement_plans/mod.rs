@@ -45,26 +45,36 @@ praktijkregister_domain::wire_names!(Measure, error = UnknownMeasure, unknown = 
 }))]
 pub struct NewImprovementPlanRequest {
     /// UZOVI code of the insurer the plan is for.
+    #[schema(value_type = praktijkregister_domain::UzoviCode, inline)]
     pub insurer_uzovi: String,
     /// The year of the treatment index the plan answers.
+    #[schema(minimum = 2000, maximum = 2099)]
     pub year: i32,
     pub measure: Measure,
     /// The practice's current value.
+    #[schema(minimum = 0, maximum = 10000)]
     pub current_value: f64,
     /// The insurer's ceiling (e.g. 149).
+    #[schema(minimum = 0, maximum = 10000)]
     pub ceiling: f64,
     /// The value aimed at: at most `ceiling` and below `current_value`.
+    #[schema(minimum = 0, maximum = 10000)]
     pub target: f64,
     /// Plan: the goal. 1 to 4000 characters.
+    #[schema(format = "text-lines", max_length = 4000)]
     pub plan: String,
     /// Do: what the practice will do. 1 to 4000 characters.
     #[serde(rename = "do")]
+    #[schema(format = "text-lines", max_length = 4000)]
     pub do_text: String,
     /// Check: how the effect shows. 1 to 4000 characters.
+    #[schema(format = "text-lines", max_length = 4000)]
     pub check: String,
     /// Act: what follows when it does not work. 1 to 4000 characters.
+    #[schema(format = "text-lines", max_length = 4000)]
     pub act: String,
     /// After how many treatments the effect is evaluated: positive, ascending (e.g. 4, 8, 12).
+    #[schema(min_items = 1, max_items = 20)]
     pub evaluation_points: Vec<i32>,
 }
 

@@ -25,9 +25,11 @@ use uuid::Uuid;
 #[schema(example = json!({"name": "Intervisiegroep Utrecht-Oost", "owner_practice_agb": "07012345"}))]
 pub struct NewGroupRequest {
     /// 1 to 200 characters.
+    #[schema(format = "text-line", max_length = 200)]
     pub name: String,
     /// The practice that manages the group. A practice client's group is always its own; the
     /// registrar may name one or leave the group without owner.
+    #[schema(value_type = Option<praktijkregister_domain::OefentherapieAgb>, inline)]
     pub owner_practice_agb: Option<String>,
 }
 
@@ -56,16 +58,21 @@ pub struct NewMeetingRequest {
     /// Held in person (fysiek, 001 §1.1b).
     pub physical: bool,
     /// 1 to 1440.
+    #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: i32,
     /// The process facilitator (procesbegeleider, 001 §1.1e); 1 to 200 characters.
+    #[schema(format = "text-line", max_length = 200)]
     pub facilitator_name: String,
     /// Whether the facilitator is trained for it (001 §1.1e).
     pub facilitator_trained: bool,
     /// ADAP accreditation of the intervision track (001 §1.1f); 1 to 50 characters.
+    #[schema(format = "text-line", max_length = 50)]
     pub adap_accreditation_number: Option<String>,
     /// The year the ADAP accreditation is for.
+    #[schema(minimum = 2000, maximum = 2099)]
     pub adap_accreditation_year: Option<i32>,
     /// AGB codes of the therapists who attended; each a member of the group on `held_on`.
+    #[schema(value_type = Vec<praktijkregister_domain::OefentherapieAgb>, inline)]
     pub attendees: Vec<String>,
 }
 
@@ -197,7 +204,7 @@ pub struct Invitation {
 pub struct GroupListParams {
     /// Groups the practice owns or in which one of its therapists is a member. A practice
     /// client's list is always of its own practice.
-    #[param(example = "07012345")]
+    #[param(value_type = Option<praktijkregister_domain::OefentherapieAgb>, inline, example = "07012345")]
     pub practice_agb: Option<String>,
 }
 

@@ -18,8 +18,11 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "J. de Vries", "email": "info@debeweging.nl", "phone": "+31201234567"}))]
 pub struct Contact {
+    #[schema(format = "text-line", max_length = 200)]
     pub name: Option<String>,
+    #[schema(value_type = Option<praktijkregister_domain::EmailAddress>, inline)]
     pub email: Option<String>,
+    #[schema(value_type = Option<praktijkregister_domain::PhoneNumber>, inline)]
     pub phone: Option<String>,
 }
 
@@ -33,16 +36,26 @@ pub struct Contact {
 }))]
 pub struct LocationInput {
     /// AGB code of the location (vestiging), zorgsoort 07.
+    #[schema(value_type = praktijkregister_domain::OefentherapieAgb, inline)]
     pub agb: String,
     /// KvK vestigingsnummer, 12 digits.
+    #[schema(value_type = praktijkregister_domain::KvkBranchNumber, inline)]
     pub kvk_branch_number: String,
+    #[schema(format = "text-line", max_length = 200)]
     pub street: String,
+    #[schema(format = "text-line", max_length = 20)]
     pub house_number: String,
     /// Dutch postal code; stored as `1234 AB`.
+    #[schema(value_type = praktijkregister_domain::PostalCode, inline)]
     pub postal_code: String,
+    #[schema(format = "text-line", max_length = 100)]
     pub city: String,
+    #[schema(value_type = Option<praktijkregister_domain::PhoneNumber>, inline)]
     pub phone: Option<String>,
     /// `http` or `https` URL.
+    #[schema(
+        pattern = r"^[ \t]*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,4})?(/[^\s]*)?[ \t]*$"
+    )]
     pub website: Option<String>,
     /// Own entrance (eigen ingang), 001 §2.1b.
     pub own_entrance: bool,
@@ -88,14 +101,18 @@ pub struct Location {
 }))]
 pub struct NewPracticeRequest {
     /// AGB code of the practice (onderneming), zorgsoort 07 (oefentherapie).
+    #[schema(value_type = praktijkregister_domain::OefentherapieAgb, inline)]
     pub agb: String,
+    #[schema(format = "text-line", max_length = 200)]
     pub name: String,
     /// KvK number, 8 digits.
+    #[schema(value_type = praktijkregister_domain::KvkNumber, inline)]
     pub kvk_number: String,
     /// Default `praktijkregister`.
     pub tier: Option<PracticeTier>,
     pub contact: Option<Contact>,
     /// At least one location.
+    #[schema(min_items = 1, max_items = 50)]
     pub locations: Vec<LocationInput>,
 }
 
@@ -104,10 +121,13 @@ pub struct NewPracticeRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Oefentherapie De Beweging Utrecht"}))]
 pub struct PracticePatch {
+    #[schema(format = "text-line", max_length = 200)]
     pub name: Option<String>,
+    #[schema(value_type = Option<praktijkregister_domain::KvkNumber>, inline)]
     pub kvk_number: Option<String>,
     pub tier: Option<PracticeTier>,
     pub contact: Option<Contact>,
+    #[schema(min_items = 1, max_items = 50)]
     pub locations: Option<Vec<LocationInput>>,
 }
 

@@ -45,6 +45,7 @@ pub struct PremResultRequest {
     #[schema(maximum = 2147483647)]
     pub responses: u32,
     /// The measuring office (meetbureau) that sent out the questionnaire, 1 to 200 characters.
+    #[schema(format = "text-line", max_length = 200)]
     pub measuring_office: Option<String>,
     /// Consent to share with the national processor for the benchmark (001 §1.5c).
     pub consent_national_processor: bool,

@@ -156,8 +156,10 @@ pub struct TreatmentIndexRequest {
     /// Upper bound of the confidence interval; at least `value`.
     pub ci_upper: Option<f64>,
     /// The number of patients the index is computed over.
+    #[schema(minimum = 0)]
     pub patient_count: i32,
     /// Where the figure comes from, e.g. `Vektis`; 1 to 100 characters.
+    #[schema(format = "text-line", max_length = 100)]
     pub source: String,
 }
 

@@ -61,5 +61,6 @@ pub struct RegistrationWithHistory {
 #[schema(example = json!({"reason": "The practice stops on 1 October."}))]
 pub struct WithdrawalRequest {
     /// Why; kept with the transition.
+    #[schema(format = "text-lines", max_length = 2000)]
     pub reason: String,
 }

@@ -19,10 +19,14 @@ use crate::kp::KpRegistration;
 #[schema(example = json!({"agb": "07123456", "name": "A. Jansen", "email": "a.jansen@example.nl", "kp_number": "123456"}))]
 pub struct NewTherapistRequest {
     /// AGB code of the therapist (zorgverlener), zorgsoort 07 (oefentherapie).
+    #[schema(value_type = praktijkregister_domain::OefentherapieAgb, inline)]
     pub agb: String,
+    #[schema(format = "text-line", max_length = 200)]
     pub name: String,
+    #[schema(value_type = Option<praktijkregister_domain::EmailAddress>, inline)]
     pub email: Option<String>,
     /// KP-nummer (Kwaliteitsregister Paramedici); its status follows from an import or verification.
+    #[schema(value_type = Option<praktijkregister_domain::KpNumber>, inline)]
     pub kp_number: Option<String>,
 }
 
@@ -41,12 +45,13 @@ where
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "A. Jansen-de Boer", "kp_number": "654321"}))]
 pub struct TherapistPatch {
+    #[schema(format = "text-line", max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "explicit_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<praktijkregister_domain::EmailAddress>, inline)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "explicit_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<praktijkregister_domain::KpNumber>, inline)]
     pub kp_number: Option<Option<String>>,
 }
 

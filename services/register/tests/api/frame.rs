@@ -109,6 +109,31 @@ async fn bad_bodies_are_problems_and_change_nothing() {
     .unwrap();
     let problem = expect_problem(unknown_field, 422).await;
     assert_eq!(problem_fields(&problem), vec!["colour"]);
+    // An object written as the array of its fields, whole or nested, is no object.
+    let location = json!({
+        "agb": "07999999", "kvk_branch_number": "000012345678", "street": "Dorpsstraat",
+        "house_number": "12a", "postal_code": "3512ab", "city": "Utrecht",
+        "own_entrance": true, "own_waiting_room": true, "own_reception": false,
+        "own_administration": true, "own_logo": true
+    });
+    for body in [
+        json!([
+            "07000001",
+            "Oefentherapie Rij",
+            "12345678",
+            null,
+            null,
+            [location.clone()]
+        ]),
+        json!({"agb": "07000001", "name": "Oefentherapie Rij", "kvk_number": "12345678",
+            "contact": ["J. de Vries", null, null], "locations": [location]}),
+    ] {
+        let as_array = post(body.to_string().into(), "application/json")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(as_array, 422).await;
+    }
 
     let list = app
         .http
@@ -253,7 +278,11 @@ async fn requests_the_http_layer_refuses_are_answered_as_problems() {
     );
     let malformed = "GET /health/live HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n";
     let without_host = "GET /health/live HTTP/1.1\r\nAccept: */*\r\n\r\n";
+    // Both framings of a body: whichever the server chose, a proxy may have chosen the other.
+    let ambiguous_length = "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\
+        Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
     for (request, status) in [
+        (ambiguous_length.as_bytes(), 400),
         (many_headers.as_bytes(), 431),
         (malformed.as_bytes(), 400),
         (without_host.as_bytes(), 400),

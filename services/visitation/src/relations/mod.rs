@@ -18,11 +18,15 @@ use uuid::Uuid;
     "reason": "same owner since 2024", "valid_from": "2024-01-01"
 }))]
 pub struct NewRelation {
+    #[schema(value_type = praktijkregister_domain::OefentherapieAgb, inline)]
     pub practice_agb: String,
     /// The other practice; exactly one of this and `visitor_id`.
+    #[schema(value_type = Option<praktijkregister_domain::OefentherapieAgb>, inline)]
     pub other_practice_agb: Option<String>,
     /// The visitor; exactly one of this and `other_practice_agb`.
+    #[schema(value_type = Option<praktijkregister_domain::VisitorId>, inline)]
     pub visitor_id: Option<String>,
+    #[schema(format = "text-lines", max_length = 2000)]
     pub reason: String,
     pub valid_from: NaiveDate,
     /// Last day (inclusive); absent: open.

@@ -22,9 +22,12 @@ use uuid::Uuid;
 pub struct NewSession {
     pub date: NaiveDate,
     pub part_of_day: PartOfDay,
+    #[schema(value_type = praktijkregister_domain::VisitorId, inline)]
     pub visitor_id: String,
     /// Visited with practice B as colleague practice, and visits B in turn.
+    #[schema(value_type = praktijkregister_domain::OefentherapieAgb, inline)]
     pub practice_a_agb: String,
+    #[schema(value_type = praktijkregister_domain::OefentherapieAgb, inline)]
     pub practice_b_agb: String,
 }
 
@@ -43,6 +46,7 @@ pub struct SessionChange {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "visitor ill"}))]
 pub struct Cancellation {
+    #[schema(format = "text-lines", max_length = 2000)]
     pub reason: String,
 }
 
@@ -89,6 +93,6 @@ pub struct SessionVisitation {
 #[into_params(parameter_in = Query)]
 pub struct SessionFilter {
     /// Only sessions of this cycle year.
-    #[param(value_type = Option<u16>, example = 2026)]
+    #[param(value_type = Option<praktijkregister_domain::CycleYear>, inline, example = 2026)]
     pub cycle_year: Option<String>,
 }

@@ -264,7 +264,10 @@ fn with_etag(session: Session) -> HttpResponse {
 /// register learns the new date of both practices through the outbox.
 #[utoipa::path(
     tag = "Visitation sessions",
-    params(SessionPath),
+    params(
+        SessionPath,
+        ("If-Match" = String, Header, description = "ETag of the session as read", example = "\"1\""),
+    ),
     request_body = SessionChange,
     responses(
         (status = 200, description = "Moved", body = Session),

@@ -19,6 +19,7 @@ use uuid::Uuid;
 pub struct Finding {
     pub component: String,
     pub score: ComponentScore,
+    #[schema(format = "text-lines", max_length = 4000)]
     pub remarks: Option<String>,
 }
 
@@ -29,6 +30,7 @@ pub struct Finding {
 #[schema(example = json!({"indicator": "treatment_index", "explanation": "many complex patients after a hospital merger"}))]
 pub struct Deviation {
     pub indicator: String,
+    #[schema(format = "text-lines", max_length = 4000)]
     pub explanation: Option<String>,
 }
 
@@ -51,6 +53,7 @@ pub struct FindingsInput {
 #[schema(example = json!({"outcome": "positive", "remarks": "alle onderdelen voldoende"}))]
 pub struct OutcomeInput {
     pub outcome: VisitationOutcome,
+    #[schema(format = "text-lines-or-blank", max_length = 4000)]
     pub remarks: Option<String>,
 }
 
@@ -110,7 +113,26 @@ pub struct ComponentList {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"components": ["records", "hygiene", "complaints", "communication", "quality_report", "logistics", "entrepreneurship", "quality_policy"]}))]
 pub struct ComponentListInput {
+    #[schema(schema_with = component_list_schema)]
     pub components: Vec<String>,
+}
+
+/// 1 to 50 distinct component names (see `settings::valid_component`).
+fn component_list_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(format!(
+                    "^[a-z0-9_]{{1,{}}}$",
+                    crate::settings::MAX_COMPONENT_CHARS
+                ))),
+        )
+        .min_items(Some(1))
+        .max_items(Some(50))
+        .unique_items(true)
+        .build()
 }
 
 /// Filters of the visitation list.
@@ -118,6 +140,6 @@ pub struct ComponentListInput {
 #[into_params(parameter_in = Query)]
 pub struct VisitationFilter {
     /// Only visitations of this cycle year.
-    #[param(value_type = Option<u16>, example = 2026)]
+    #[param(value_type = Option<praktijkregister_domain::CycleYear>, inline, example = 2026)]
     pub cycle_year: Option<String>,
 }

@@ -26,10 +26,14 @@ pub const MAX_CAPACITY: u32 = 1000;
     "authorised_until": "2027-03-31", "max_sessions_per_year": 12, "max_sessions_per_week": 2
 }))]
 pub struct VisitorDetails {
+    #[schema(format = "text-line", max_length = 200)]
     pub name: String,
+    #[schema(value_type = praktijkregister_domain::EmailAddress, inline)]
     pub email: String,
+    #[schema(value_type = Option<praktijkregister_domain::PhoneNumber>, inline)]
     pub phone: Option<String>,
     /// The visitor's own AGB code as a therapist, if they are one.
+    #[schema(value_type = Option<praktijkregister_domain::OefentherapieAgb>, inline)]
     pub therapist_agb: Option<String>,
     /// The day the visitor training was finished.
     pub trained_on: NaiveDate,
@@ -38,8 +42,10 @@ pub struct VisitorDetails {
     /// Last day of the authorisation (inclusive); absent: open.
     pub authorised_until: Option<NaiveDate>,
     /// Sessions per cycle year at most.
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_sessions_per_year: u32,
     /// Sessions per ISO week at most.
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_sessions_per_week: u32,
 }
 

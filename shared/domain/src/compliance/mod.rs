@@ -288,21 +288,29 @@ impl UnknownCriterion {
 #[serde(default)]
 pub struct Thresholds {
     /// Minimum LDO fill rate of the module Leren door Inzicht (001 module condition 5): 0.80.
+    #[schema(minimum = 0, maximum = 1)]
     pub ldo_fill_rate_ldi: f64,
     /// Minimum LDO fill rate of the Plusovereenkomst (001 §1.3f): 0.90.
+    #[schema(minimum = 0, maximum = 1)]
     pub ldo_fill_rate_plus: f64,
     /// Minimum share of eligible patients offered the PREM (001 §1.5h): 0.70.
+    #[schema(minimum = 0, maximum = 1)]
     pub prem_offered_rate_plus: f64,
     /// Minimum physical intervision meetings a year per therapist (001 §1.1b): 4.
+    #[schema(maximum = 1000)]
     pub intervision_min_physical_meetings: u32,
     /// Smallest intervision group (001 §1.1c): 4.
+    #[schema(maximum = 1000)]
     pub intervision_group_min: u32,
     /// Largest intervision group (001 §1.1c): 12.
+    #[schema(maximum = 1000)]
     pub intervision_group_max: u32,
     /// Minimum distinct practices in an intervision group (001 §1.1d): 2.
+    #[schema(maximum = 1000)]
     pub intervision_min_practices: u32,
     /// Highest treatment index allowed when the insurer gives no ceiling of its own (001
     /// Plusovereenkomst condition 2): 149, the ceiling of the example in 003.
+    #[schema(minimum = 0)]
     pub treatment_index_ceiling: f64,
 }
 
@@ -322,8 +330,13 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
-    /// Checks configured thresholds: rates are fractions in `[0, 1]`, the group bounds are in
-    /// order, the ceiling is a finite number of at least 0.
+    /// The largest count a threshold may name: far above any intervision figure, so that a
+    /// typing error is refused rather than silently making a criterion unreachable.
+    pub const MAX_COUNT: u32 = 1000;
+
+    /// Checks configured thresholds: rates are fractions in `[0, 1]`, counts at most
+    /// [`Self::MAX_COUNT`], the group bounds are in order, the ceiling is a finite number of at
+    /// least 0.
     pub fn validate(&self) -> Result<(), ThresholdsError> {
         for (field, rate) in [
             ("ldo_fill_rate_ldi", self.ldo_fill_rate_ldi),
@@ -332,6 +345,19 @@ impl Thresholds {
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(ThresholdsError::Rate { field });
+            }
+        }
+        for (field, count) in [
+            (
+                "intervision_min_physical_meetings",
+                self.intervision_min_physical_meetings,
+            ),
+            ("intervision_group_min", self.intervision_group_min),
+            ("intervision_group_max", self.intervision_group_max),
+            ("intervision_min_practices", self.intervision_min_practices),
+        ] {
+            if count > Self::MAX_COUNT {
+                return Err(ThresholdsError::Count { field });
             }
         }
         if self.intervision_group_min > self.intervision_group_max {
@@ -349,6 +375,8 @@ impl Thresholds {
 pub enum ThresholdsError {
     #[error("{field} is a fraction from 0 to 1, e.g. 0.9 for 90%")]
     Rate { field: &'static str },
+    #[error("{field} is a count from 0 to 1000")]
+    Count { field: &'static str },
     #[error("intervision_group_min must not exceed intervision_group_max")]
     GroupBounds,
     #[error("treatment_index_ceiling is a finite number of at least 0")]
@@ -359,7 +387,7 @@ impl ThresholdsError {
     /// The field the error is about.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Rate { field } => field,
+            Self::Rate { field } | Self::Count { field } => field,
             Self::GroupBounds => "intervision_group_min",
             Self::Ceiling => "treatment_index_ceiling",
         }
@@ -369,6 +397,7 @@ impl ThresholdsError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Rate { .. } => "threshold_rate",
+            Self::Count { .. } => "threshold_count",
             Self::GroupBounds => "threshold_group_bounds",
             Self::Ceiling => "threshold_ceiling",
         }
