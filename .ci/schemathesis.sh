@@ -95,7 +95,6 @@ credentials[service]="$(suite_client '{"name": "ci service", "role": "service"}'
 # and with its invented data (use_after_free, ensure_resource_availability) are part of it.
 common_args=(
     --checks all
-    --exclude-checks positive_data_acceptance
     --workers 1
     --request-timeout 30
     --suppress-health-check too_slow
