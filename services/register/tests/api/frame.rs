@@ -283,7 +283,6 @@ async fn requests_the_http_layer_refuses_are_answered_as_problems() {
 
 #[tokio::test]
 async fn metrics_are_strict_exposition_text_with_process_outbox_and_inbox_figures() {
-    use diesel::RunQueryDsl as _;
     let app = spawn_app().await;
     let token = app.registrar_token().await;
     app.http
@@ -294,14 +293,14 @@ async fn metrics_are_strict_exposition_text_with_process_outbox_and_inbox_figure
         .unwrap();
     // Two events for a destination without a URL (the relay leaves them alone), one of them
     // delivered, and one event received from the visitation service.
-    diesel::sql_query(
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut app.db().connect(),
         "INSERT INTO outbox_events (event_id, destination, kind, payload, status, delivered_at) VALUES \
          (gen_random_uuid(), 'unconfigured', 'practice_changed', '{}', 'pending', NULL), \
          (gen_random_uuid(), 'unconfigured', 'practice_changed', '{}', 'delivered', now()); \
          INSERT INTO inbox_events (event_id, kind, request_sha256, response) VALUES \
          (gen_random_uuid(), 'visitation_outcome', 'x', '{}')",
     )
-    .execute(&mut app.db().connect())
     .unwrap();
     let text = app
         .http

@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
+/// Label names and values, in order of appearance.
+type Labels = Vec<(String, String)>;
+
 /// One series: its labels (in order of appearance) and value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub name: String,
-    pub labels: Vec<(String, String)>,
+    pub labels: Labels,
     pub value: f64,
 }
 
@@ -105,7 +108,7 @@ fn parse_value(text: &str) -> Option<f64> {
 }
 
 /// `{a="x",b="y"}` from the start of `rest`; the labels and what follows.
-fn parse_labels(rest: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(rest: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     let mut chars = rest.char_indices().peekable();
     // Skips the opening brace.
@@ -169,7 +172,7 @@ fn parse(text: &str) -> Result<BTreeMap<String, Family>, Vec<String>> {
     let mut helped: BTreeSet<String> = BTreeSet::new();
     let mut finished: BTreeSet<String> = BTreeSet::new();
     let mut current: Option<String> = None;
-    let mut series: BTreeSet<(String, Vec<(String, String)>)> = BTreeSet::new();
+    let mut series: BTreeSet<(String, Labels)> = BTreeSet::new();
     if !text.is_empty() && !text.ends_with('\n') {
         problems.push("the text does not end with a line feed".into());
     }
@@ -316,8 +319,8 @@ fn check_histogram(name: &str, family: &Family, problems: &mut Vec<String>) {
         kept.sort();
         kept
     };
-    let mut buckets: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
-    let mut counts: BTreeMap<Vec<(String, String)>, f64> = BTreeMap::new();
+    let mut buckets: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut counts: BTreeMap<Labels, f64> = BTreeMap::new();
     for sample in &family.samples {
         if sample.name == format!("{name}_bucket") {
             let Some(le) = sample.label("le").and_then(parse_value) else {
