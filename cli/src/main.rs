@@ -65,6 +65,27 @@ enum Command {
         /// A dozen practices in every state of the cycle, with therapists, KP data and annual plans.
         #[arg(long, required = true)]
         demo: bool,
+        /// Empty the databases of every service first (development only): the demo starts over.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Print a fresh access token of a client (one per call: tokens live only minutes).
+    Token {
+        #[arg(long, env = "PRR_CLIENT_ID")]
+        client_id: String,
+        #[arg(long, env = "PRR_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: String,
+        /// Scopes to ask for (repeatable); default: every scope the client may have.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The token endpoint; default: the configured register's `/oauth/token`.
+        #[arg(long)]
+        token_url: Option<String>,
+    },
+    /// The private PostgreSQL cluster the embedded default starts under the data directory.
+    LocalDb {
+        #[command(subcommand)]
+        command: LocalDbCommand,
     },
     /// Work with insurer snapshots.
     Snapshot {
@@ -143,6 +164,14 @@ enum ClientCommand {
 }
 
 #[derive(Subcommand)]
+enum LocalDbCommand {
+    /// Whether the private cluster exists and runs, and on which port.
+    Status,
+    /// Stop the private cluster (it starts again with the next `serve`, `migrate` or `seed`).
+    Stop,
+}
+
+#[derive(Subcommand)]
 enum SnapshotCommand {
     /// Check a downloaded snapshot offline: canonical JSON, its id, and its signature.
     Verify {
@@ -198,12 +227,32 @@ async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Re
         Command::Client { command } => {
             create_client(&settings, &config.server(Register::NAME)?, command).await
         }
-        Command::Seed { demo: _ } => {
+        Command::Seed { demo: _, reset } => {
+            if reset {
+                reset_demo(&config, &settings).await?;
+            }
             let server = config.server(Register::NAME)?;
             seed_demo(&settings, &server, &config.section(Register::NAME)?).await?;
             seed_visitation_demo(&settings, &server, &config.server(Visitation::NAME)?).await?;
             seed_export_demo(&settings, &config.server(InsurerExport::NAME)?).await
         }
+        Command::Token {
+            client_id,
+            client_secret,
+            scopes,
+            token_url,
+        } => {
+            let url = match token_url {
+                Some(url) => url,
+                None => format!("{}/oauth/token", register_url(&config)?),
+            };
+            println!(
+                "{}",
+                fetch_token(&url, &client_id, &client_secret, &scopes).await?
+            );
+            Ok(())
+        }
+        Command::LocalDb { command } => local_db(&settings, command),
         Command::Snapshot {
             command:
                 SnapshotCommand::Verify {
@@ -232,13 +281,7 @@ async fn serve(config: &Config, settings: &Settings, target: &Target) -> anyhow:
             .start(config, settings)
             .await
             .with_context(|| format!("the {} service could not start", service.name()))?;
-        println!(
-            "{} service: {}  (API docs: {}/docs)",
-            started.name, started.base_url, started.base_url
-        );
-        for line in &started.announcements {
-            println!("{line}");
-        }
+        announce(&started);
         running.push(started);
     }
     let names: Vec<&str> = running.iter().map(|r| r.name).collect();
@@ -249,6 +292,18 @@ async fn serve(config: &Config, settings: &Settings, target: &Target) -> anyhow:
         tracing::info!(service = name, "service stopped");
     }
     Ok(())
+}
+
+/// The service's URLs and what it asked to show (a development registrar's secret) go to
+/// stderr: stdout is the log stream a collector reads, and a secret does not belong in it.
+fn announce(started: &Running) {
+    eprintln!(
+        "{} service: {}  (API docs: {}/docs)",
+        started.name, started.base_url, started.base_url
+    );
+    for line in &started.announcements {
+        eprintln!("{line}");
+    }
 }
 
 async fn create_client(
@@ -346,6 +401,117 @@ async fn seed_export_demo(settings: &Settings, server: &ServerSettings) -> anyho
             );
         }
         None => println!("insurer export: insurers exist already; nothing seeded"),
+    }
+    Ok(())
+}
+
+/// Empties the databases of every service (development only) and brings back the register's
+/// seeded registrar and service clients, so that the demo starts over and a running `serve`
+/// keeps its credentials.
+async fn reset_demo(config: &Config, settings: &Settings) -> anyhow::Result<()> {
+    use praktijkregister_platform::config::Environment;
+    if settings.app.environment != Environment::Development {
+        anyhow::bail!(
+            "`seed --demo --reset` empties every database and runs in development only \
+             (app.environment is production)"
+        );
+    }
+    async fn empty<S: service::Service>(
+        config: &Config,
+        settings: &Settings,
+    ) -> anyhow::Result<praktijkregister_platform::db::DbPool> {
+        let pool = service::migrate::<S>(settings, &config.server(S::NAME)?).await?;
+        let tables = praktijkregister_platform::db::empty_tables(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+        eprintln!("{}: emptied {} tables", S::NAME, tables.len());
+        Ok(pool)
+    }
+    let register = empty::<Register>(config, settings).await?;
+    empty::<Visitation>(config, settings).await?;
+    empty::<InsurerExport>(config, settings).await?;
+    let section: RegisterSettings = config.section(Register::NAME)?;
+    praktijkregister_register::bootstrap::ensure_registrar(settings, &section, &register).await?;
+    praktijkregister_register::bootstrap::ensure_service_clients(settings, &section, &register)
+        .await?;
+    Ok(())
+}
+
+/// The register's base URL as the other services reach it.
+fn register_url(config: &Config) -> anyhow::Result<String> {
+    let server = config.server(Register::NAME)?;
+    Ok(format!("http://{}:{}", server.host, server.port))
+}
+
+/// A token by the client-credentials grant (HTTP Basic), as any client gets one.
+async fn fetch_token(
+    url: &str,
+    client_id: &str,
+    client_secret: &str,
+    scopes: &[String],
+) -> anyhow::Result<String> {
+    let mut form = vec![("grant_type", "client_credentials".to_string())];
+    if !scopes.is_empty() {
+        form.push(("scope", scopes.join(" ")));
+    }
+    let response = reqwest::Client::new()
+        .post(url)
+        .basic_auth(client_id, Some(client_secret))
+        .form(&form)
+        .send()
+        .await
+        .with_context(|| format!("could not reach {url}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .with_context(|| format!("{url} answered {status} without JSON"))?;
+    match body["access_token"].as_str() {
+        Some(token) if status.is_success() => Ok(token.to_string()),
+        _ => anyhow::bail!(
+            "no token ({status}): {}",
+            body["detail"]
+                .as_str()
+                .or(body["error_description"].as_str())
+                .or(body["error"].as_str())
+                .unwrap_or("no reason given")
+        ),
+    }
+}
+
+/// `local-db status` and `local-db stop` on the private cluster under the data directory.
+fn local_db(settings: &Settings, command: LocalDbCommand) -> anyhow::Result<()> {
+    use praktijkregister_platform::local_postgres::{self, ClusterState};
+    let data_dir = &settings.app.data_dir;
+    match command {
+        LocalDbCommand::Status => {
+            let state = local_postgres::cluster_state(data_dir)?;
+            match state {
+                ClusterState::Absent => println!(
+                    "no private cluster under {} (the embedded default uses {} when it answers)",
+                    data_dir.display(),
+                    settings.database.local_server_url
+                ),
+                ClusterState::Stopped => {
+                    println!("private cluster under {}: stopped", data_dir.display())
+                }
+                ClusterState::Running { port } => println!(
+                    "private cluster under {}: running on port {}",
+                    data_dir.display(),
+                    port.map_or_else(|| "?".to_string(), |p| p.to_string())
+                ),
+            }
+        }
+        LocalDbCommand::Stop => {
+            if local_postgres::stop_private_cluster(data_dir)? {
+                println!("private cluster under {}: stopped", data_dir.display());
+            } else {
+                println!(
+                    "private cluster under {}: was not running",
+                    data_dir.display()
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
     pub auth: AuthSettings,
+    pub retention: crate::retention::RetentionSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -392,6 +393,17 @@ impl Settings {
             u64::from(self.http.rate_limit_per_second),
         );
         http.positive("rate_limit_burst", u64::from(self.http.rate_limit_burst));
+        let mut retention = Check::new("retention", invalid);
+        retention.positive("interval_seconds", self.retention.interval_seconds);
+        retention.positive(
+            "idempotency_key_hours",
+            self.retention.idempotency_key_hours,
+        );
+        retention.positive(
+            "outbox_delivered_days",
+            self.retention.outbox_delivered_days,
+        );
+        retention.positive("inbox_days", self.retention.inbox_days);
         let mut auth = Check::new("auth", invalid);
         auth.require("issuer", !self.auth.issuer.trim().is_empty(), "is empty");
         auth.require(
@@ -466,6 +478,19 @@ mod tests {
             ),
             ("[http]\nrate_limit_burst = 0", "http.rate_limit_burst"),
             ("[auth]\nalgorithm = \"HS256\"", "auth.algorithm"),
+            (
+                "[retention]\ninterval_seconds = 0",
+                "retention.interval_seconds",
+            ),
+            (
+                "[retention]\nidempotency_key_hours = 0",
+                "retention.idempotency_key_hours",
+            ),
+            (
+                "[retention]\noutbox_delivered_days = 0",
+                "retention.outbox_delivered_days",
+            ),
+            ("[retention]\ninbox_days = 0", "retention.inbox_days"),
             ("[auth]\nissuer = \"\"", "auth.issuer"),
             ("[auth]\naudience = \" \"", "auth.audience"),
             (

@@ -109,6 +109,40 @@ pub fn run_migrations(url: &str, service: EmbeddedMigrations) -> Result<(), DbEr
     result
 }
 
+/// Empties every table of the database's current schema but the migration record, in one
+/// statement (`TRUNCATE … RESTART IDENTITY CASCADE`: no row trigger fires, sequences restart);
+/// returns the tables emptied. For resetting a development database only: the append-only audit
+/// log goes too.
+pub async fn empty_tables(pool: &DbPool) -> Result<Vec<String>, ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut conn = connection(pool).await?;
+    let tables: Vec<Table> = diesel_async::RunQueryDsl::load(
+        sql_query(
+            "SELECT quote_ident(tablename) AS name FROM pg_tables \
+             WHERE schemaname = current_schema() AND tablename <> '__diesel_schema_migrations' \
+             ORDER BY tablename",
+        ),
+        &mut conn,
+    )
+    .await?;
+    let names: Vec<String> = tables.into_iter().map(|t| t.name).collect();
+    if !names.is_empty() {
+        diesel_async::RunQueryDsl::execute(
+            sql_query(format!(
+                "TRUNCATE {} RESTART IDENTITY CASCADE",
+                names.join(", ")
+            )),
+            &mut conn,
+        )
+        .await?;
+    }
+    Ok(names)
+}
+
 /// Escapes `%`, `_` and `\` so that a user's text matches literally in a LIKE pattern.
 pub fn like_escape(value: &str) -> String {
     value

@@ -128,22 +128,9 @@ async fn ready(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
 }
 
 async fn metrics_endpoint(metrics: web::Data<Metrics>, pool: web::Data<DbPool>) -> HttpResponse {
-    let mut body = metrics.render(&pool.status());
-    // The outbox figures come from the database; without it the rest is still worth a scrape.
-    if let Ok(mut conn) = crate::db::connection(&pool).await {
-        if let Ok(stats) = crate::outbox::stats(&mut conn).await {
-            body.push_str(&crate::outbox::render_prometheus(metrics.service(), &stats));
-        }
-        for source in metrics.sources() {
-            match source.render(&mut conn, metrics.service()).await {
-                Ok(text) => body.push_str(&text),
-                Err(e) => tracing::warn!(error = %e, "a metrics source failed"),
-            }
-        }
-    }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(body)
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(metrics.scrape(&pool).await)
 }
 
 /// The methods of each documented path template, to tell 405 from 404: actix's method guards

@@ -140,3 +140,29 @@ pub async fn purge_before(
         .execute(conn)
         .await
 }
+
+/// The inbox's figures for `/metrics`, labelled with `service`: events received and kept (until
+/// the retention task purges them), by kind.
+pub async fn collect_metrics(
+    conn: &mut AsyncPgConnection,
+    service: &str,
+) -> Result<Vec<prometheus::proto::MetricFamily>, ApiError> {
+    let by_kind: Vec<(String, i64)> = inbox_events::table
+        .group_by(inbox_events::kind)
+        .select((inbox_events::kind, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    let registry = crate::metrics::labelled_registry(service).map_err(ApiError::internal)?;
+    let received = crate::metrics::gauge_vec(
+        &registry,
+        "prr_inbox_events",
+        "Events received and applied, kept in the inbox until purged, by kind.",
+        &["kind"],
+    )?;
+    for (kind, events) in by_kind {
+        received
+            .with_label_values(&[kind.as_str()])
+            .set(events as f64);
+    }
+    Ok(registry.gather())
+}

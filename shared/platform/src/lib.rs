@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod paths;
 pub mod rate_limit;
+pub mod retention;
 #[cfg(feature = "test-support")]
 pub mod schema_check;
 pub mod service;

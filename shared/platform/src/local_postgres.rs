@@ -171,6 +171,83 @@ fn run_as(user: Option<&str>, program: &Path, args: &[&str]) -> Result<(), Local
     }
 }
 
+/// Who runs the cluster's programs: nobody else when not root; as root (where `initdb` refuses to
+/// run) the `postgres` user if there is one, else `nobody`.
+fn cluster_user() -> Option<&'static str> {
+    if !is_root() {
+        return None;
+    }
+    let postgres = Command::new("id")
+        .arg("postgres")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    Some(if postgres { "postgres" } else { "nobody" })
+}
+
+/// The private cluster under a data directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterState {
+    /// Never initialised there (the embedded default found a server on localhost, or never ran).
+    Absent,
+    Stopped,
+    /// Running; the port it listens on, as its `postmaster.pid` says.
+    Running {
+        port: Option<u16>,
+    },
+}
+
+/// The cluster's data directory, absolute (its programs may run as another user, from another
+/// directory), if a cluster was initialised there.
+fn cluster_data(data_dir: &Path) -> Option<PathBuf> {
+    let data = fs::canonicalize(data_dir.join("postgres").join("data")).ok()?;
+    data.join("PG_VERSION").is_file().then_some(data)
+}
+
+/// The state of the private cluster under `data_dir`.
+pub fn cluster_state(data_dir: &Path) -> Result<ClusterState, LocalPostgresError> {
+    let Some(data) = cluster_data(data_dir) else {
+        return Ok(ClusterState::Absent);
+    };
+    let bin = server_binaries()
+        .ok_or_else(|| LocalPostgresError::NoBinaries(data.display().to_string()))?;
+    let data_arg = data.to_string_lossy().to_string();
+    if run_as(
+        cluster_user(),
+        &bin.join("pg_ctl"),
+        &["status", "-D", &data_arg],
+    )
+    .is_err()
+    {
+        return Ok(ClusterState::Stopped);
+    }
+    // The fourth line of postmaster.pid is the port.
+    let port = fs::read_to_string(data.join("postmaster.pid"))
+        .ok()
+        .and_then(|pid| pid.lines().nth(3).and_then(|p| p.trim().parse().ok()));
+    Ok(ClusterState::Running { port })
+}
+
+/// Stops the private cluster under `data_dir` (fast shutdown: open sessions are ended, nothing
+/// committed is lost); `false` when it was not running.
+pub fn stop_private_cluster(data_dir: &Path) -> Result<bool, LocalPostgresError> {
+    if !matches!(cluster_state(data_dir)?, ClusterState::Running { .. }) {
+        return Ok(false);
+    }
+    let bin = server_binaries().ok_or_else(|| {
+        LocalPostgresError::NoBinaries(data_dir.join("postgres").display().to_string())
+    })?;
+    let Some(data) = cluster_data(data_dir) else {
+        return Ok(false);
+    };
+    let data_arg = data.to_string_lossy().to_string();
+    run_as(
+        cluster_user(),
+        &bin.join("pg_ctl"),
+        &["stop", "-w", "-m", "fast", "-D", &data_arg],
+    )?;
+    Ok(true)
+}
+
 fn start_private_cluster(
     bin: &Path,
     data_dir: &Path,
@@ -184,16 +261,7 @@ fn start_private_cluster(
     let lock = fs::File::create(&lock_path).map_err(io_error(&lock_path))?;
     lock.lock().map_err(io_error(&lock_path))?;
 
-    let user = if is_root() {
-        let owner = if Command::new("id")
-            .arg("postgres")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            "postgres"
-        } else {
-            "nobody"
-        };
+    let user = if let Some(owner) = cluster_user() {
         let chown = Command::new("chown")
             .arg("-R")
             .arg(owner)

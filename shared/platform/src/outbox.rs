@@ -592,36 +592,60 @@ pub async fn stats(conn: &mut AsyncPgConnection) -> QueryResult<OutboxStats> {
     .await
 }
 
-/// `stats` in the Prometheus text format, labelled with the service, for its `/metrics`.
-pub fn render_prometheus(service: &str, stats: &OutboxStats) -> String {
-    let label = service
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n");
-    let mut out = String::new();
-    let metrics: [(&str, &str, String); 3] = [
-        (
-            "prr_outbox_pending",
-            "Events in the outbox waiting to be delivered.",
-            stats.pending.to_string(),
-        ),
-        (
-            "prr_outbox_oldest_pending_age_seconds",
-            "Age of the oldest event waiting in the outbox.",
-            format!("{:.3}", stats.oldest_age_seconds.max(0.0)),
-        ),
-        (
-            "prr_outbox_failed",
-            "Events the receiver refused for good, kept for an operator.",
-            stats.failed.to_string(),
-        ),
-    ];
-    for (name, help, value) in metrics {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        let _ = writeln!(out, "{name}{{service=\"{label}\"}} {value}");
+/// The outbox's figures for `/metrics`, labelled with `service`: the totals of [`stats`], and
+/// the rows by destination and state (delivered rows count until the retention task purges them).
+pub async fn collect_metrics(
+    conn: &mut AsyncPgConnection,
+    service: &str,
+) -> Result<Vec<prometheus::proto::MetricFamily>, ApiError> {
+    use crate::metrics::{gauge, gauge_vec};
+    #[derive(QueryableByName)]
+    struct ByDestination {
+        #[diesel(sql_type = Text)]
+        destination: String,
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(sql_type = BigInt)]
+        events: i64,
     }
-    out
+    let stats = stats(conn).await?;
+    let rows: Vec<ByDestination> = diesel::sql_query(
+        "SELECT destination, status, count(*) AS events FROM outbox_events \
+         GROUP BY destination, status ORDER BY destination, status",
+    )
+    .load(conn)
+    .await?;
+    let registry = crate::metrics::labelled_registry(service).map_err(ApiError::internal)?;
+    gauge(
+        &registry,
+        "prr_outbox_pending",
+        "Events in the outbox waiting to be delivered.",
+    )?
+    .set(stats.pending as f64);
+    gauge(
+        &registry,
+        "prr_outbox_oldest_pending_age_seconds",
+        "Age of the oldest event waiting in the outbox.",
+    )?
+    .set(stats.oldest_age_seconds.max(0.0));
+    gauge(
+        &registry,
+        "prr_outbox_failed",
+        "Events the receiver refused for good, kept for an operator.",
+    )?
+    .set(stats.failed as f64);
+    let events = gauge_vec(
+        &registry,
+        "prr_outbox_events",
+        "Outbox events by destination and state (pending, delivered until purged, failed).",
+        &["destination", "status"],
+    )?;
+    for row in rows {
+        events
+            .with_label_values(&[row.destination.as_str(), row.status.as_str()])
+            .set(row.events as f64);
+    }
+    Ok(registry.gather())
 }
 
 #[cfg(test)]
@@ -685,32 +709,5 @@ mod tests {
             .validate("register.outbox")
             .unwrap_err()
             .contains("register.outbox.destinations.insurer"));
-    }
-
-    #[test]
-    fn metrics_render_as_prometheus_gauges() {
-        let text = render_prometheus(
-            "visitation",
-            &OutboxStats {
-                pending: 3,
-                oldest_age_seconds: 12.5,
-                failed: 1,
-            },
-        );
-        assert!(text.contains("# TYPE prr_outbox_pending gauge\n"));
-        assert!(text.contains("prr_outbox_pending{service=\"visitation\"} 3\n"));
-        assert!(
-            text.contains("prr_outbox_oldest_pending_age_seconds{service=\"visitation\"} 12.500\n")
-        );
-        assert!(text.contains("prr_outbox_failed{service=\"visitation\"} 1\n"));
-        assert!(render_prometheus(
-            "a\"b",
-            &OutboxStats {
-                pending: 0,
-                oldest_age_seconds: 0.0,
-                failed: 0
-            }
-        )
-        .contains("service=\"a\\\"b\""));
     }
 }

@@ -27,6 +27,7 @@ use crate::local_postgres;
 use crate::metrics::Metrics;
 use crate::outbox::{OutboxRelay, OutboxSettings, RelayHandle};
 use crate::rate_limit::RateLimiter;
+use crate::retention::RetentionHandle;
 use crate::service_client::{ServiceClient, ServiceClientSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the metrics could not be set up")]
+    Metrics(#[from] prometheus::Error),
     #[error("the outbox relay could not be set up: {0}")]
     Outbox(String),
     #[error("the {service} service could not be prepared")]
@@ -153,6 +156,7 @@ pub struct Running {
     pub announcements: Vec<String>,
     server: Server,
     relay: Option<RelayHandle>,
+    retention: RetentionHandle,
 }
 
 impl Running {
@@ -161,12 +165,13 @@ impl Running {
     }
 
     /// Serves until SIGTERM / Ctrl-C; then in-flight requests finish, and the outbox relay
-    /// delivers what is due before the process ends (DESIGN §6).
+    /// delivers what is due before the process ends (DESIGN §6); the retention task stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         if let Some(relay) = self.relay {
             relay.shutdown().await;
         }
+        self.retention.shutdown().await;
         served
     }
 }
@@ -266,9 +271,11 @@ pub fn serve<S: Service>(
         }
         None => None,
     };
+    let metrics = Arc::new(Metrics::new(S::NAME)?.with_sources(S::metrics_sources(&state)));
+    let retention_pool = pool.clone();
     let frame = Frame {
         pool,
-        metrics: Arc::new(Metrics::new(S::NAME).with_sources(S::metrics_sources(&state))),
+        metrics: metrics.clone(),
         rate_limiter: Arc::new(RateLimiter::new(
             settings.http.rate_limit_per_second,
             settings.http.rate_limit_burst,
@@ -298,6 +305,12 @@ pub fn serve<S: Service>(
         announcements,
         server,
         relay,
+        // Started once the port is bound, so that a refused start leaves no task behind.
+        retention: crate::retention::spawn(
+            retention_pool,
+            settings.retention.clone(),
+            Some(metrics),
+        ),
     })
 }
 

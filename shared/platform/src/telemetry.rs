@@ -1,5 +1,6 @@
 //! Logging and the request id that ties a request's log lines, response and problem details together.
 
+use std::io::IsTerminal as _;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -25,17 +26,31 @@ pub fn init(settings: &LogSettings) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
+                    .with_ansi(false)
                     .flatten_event(true)
                     .with_current_span(true)
                     .with_span_list(false),
             )
             .try_init(),
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().compact())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_ansi(colours_wanted(
+                        std::io::stdout().is_terminal(),
+                        std::env::var_os("NO_COLOR").as_deref(),
+                    )),
+            )
             .try_init(),
     };
     // Already installed: keep the existing subscriber.
     drop(result);
+}
+
+/// Colour codes only for a terminal, and not when `NO_COLOR` is set (to anything non-empty): a
+/// file, a pipe or a log collector gets plain text.
+fn colours_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// What an error response needs to know about the request it answers.
@@ -122,4 +137,17 @@ pub async fn request_id_middleware(
         );
         response
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(colours_wanted(true, None));
+        assert!(colours_wanted(true, Some(std::ffi::OsStr::new(""))));
+        assert!(!colours_wanted(false, None));
+        assert!(!colours_wanted(true, Some(std::ffi::OsStr::new("1"))));
+    }
 }

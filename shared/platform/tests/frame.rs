@@ -79,7 +79,7 @@ async fn app() -> impl actix_web::dev::Service<
     .unwrap();
     let frame = Frame {
         pool,
-        metrics: Arc::new(Metrics::new("frame-test")),
+        metrics: Arc::new(Metrics::new("frame-test").unwrap()),
         rate_limiter: Arc::new(RateLimiter::new(1000, 1000)),
         max_body_bytes: 64,
         denial_limiter: Default::default(),

@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
-
 use diesel::{Connection, PgConnection};
 use praktijkregister_platform::config::Settings;
-use praktijkregister_platform::local_postgres::{ensure_database, locate_or_start};
+use praktijkregister_platform::local_postgres::{
+    cluster_state, ensure_database, locate_or_start, stop_private_cluster, ClusterState,
+};
 
 #[test]
 fn a_private_cluster_is_started_when_no_server_answers() {
@@ -31,31 +31,20 @@ fn a_private_cluster_is_started_when_no_server_answers() {
         url
     );
 
-    let data = data_dir.join("postgres/data");
-    let pg_ctl = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()
-        .and_then(|mut versions| versions.next())
-        .and_then(|v| v.ok())
-        .map(|v| v.path().join("bin/pg_ctl"))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| "pg_ctl".into());
-    let running_as_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    let mut stop = if running_as_root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
-        c
-    } else {
-        Command::new(&pg_ctl)
-    };
-    let stopped = stop
-        .args(["stop", "-m", "immediate", "-D"])
-        .arg(&data)
-        .status()
-        .unwrap();
-    assert!(stopped.success());
+    // `praktijkregister local-db status` / `stop`.
+    assert_eq!(
+        cluster_state(&data_dir).unwrap(),
+        ClusterState::Running {
+            port: Some(settings.private_cluster_port)
+        }
+    );
+    assert!(stop_private_cluster(&data_dir).unwrap());
+    assert_eq!(cluster_state(&data_dir).unwrap(), ClusterState::Stopped);
+    assert!(
+        PgConnection::establish(&url).is_err(),
+        "the cluster is down"
+    );
+    assert!(!stop_private_cluster(&data_dir).unwrap(), "already stopped");
     std::fs::remove_dir_all(&data_dir).unwrap();
+    assert_eq!(cluster_state(&data_dir).unwrap(), ClusterState::Absent);
 }

@@ -419,7 +419,11 @@ async fn a_refusal_is_kept_as_failed_and_a_server_error_is_retried() {
     let mut conn = db::connection(&pool).await.unwrap();
     let stats = outbox::stats(&mut conn).await.unwrap();
     assert_eq!((stats.pending, stats.failed), (1, 1));
-    let text = outbox::render_prometheus("visitation", &stats);
+    let text = praktijkregister_platform::metrics::encode(
+        outbox::collect_metrics(&mut conn, "visitation")
+            .await
+            .unwrap(),
+    );
     assert!(
         text.contains("prr_outbox_failed{service=\"visitation\"} 1\n"),
         "{text}"
@@ -428,6 +432,12 @@ async fn a_refusal_is_kept_as_failed_and_a_server_error_is_retried() {
         text.contains("prr_outbox_pending{service=\"visitation\"} 1\n"),
         "{text}"
     );
+    for status in ["failed", "pending"] {
+        let line = format!(
+            "prr_outbox_events{{service=\"visitation\",destination=\"register\",status=\"{status}\"}} 1\n"
+        );
+        assert!(text.contains(&line), "{line}: {text}");
+    }
 
     // An operator sends it again once the receiver is fixed.
     assert_eq!(outbox::requeue_failed(&mut conn, None).await.unwrap(), 1);

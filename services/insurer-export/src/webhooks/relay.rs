@@ -251,12 +251,12 @@ pub struct WebhookMetrics;
 
 #[async_trait::async_trait]
 impl praktijkregister_platform::metrics::MetricsSource for WebhookMetrics {
-    async fn render(
+    async fn collect(
         &self,
         conn: &mut AsyncPgConnection,
-        service: &str,
-    ) -> Result<String, ApiError> {
-        use std::fmt::Write as _;
+        registry: &praktijkregister_platform::metrics::prometheus::Registry,
+    ) -> Result<(), ApiError> {
+        use praktijkregister_platform::metrics::{gauge, gauge_vec};
         let by_status: Vec<(String, i64)> = webhook_deliveries::table
             .group_by(webhook_deliveries::status)
             .select((webhook_deliveries::status, diesel::dsl::count_star()))
@@ -267,36 +267,28 @@ impl praktijkregister_platform::metrics::MetricsSource for WebhookMetrics {
             .select(diesel::dsl::min(webhook_deliveries::created_at))
             .first(conn)
             .await?;
-        let label = service.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP prr_webhook_deliveries Webhook deliveries by state."
-        );
-        let _ = writeln!(out, "# TYPE prr_webhook_deliveries gauge");
+        let deliveries = gauge_vec(
+            registry,
+            "prr_webhook_deliveries",
+            "Webhook deliveries by state.",
+            &["status"],
+        )?;
         for state in ["pending", "delivered", "failed"] {
             let count = by_status
                 .iter()
                 .find(|(s, _)| s == state)
                 .map_or(0, |(_, n)| *n);
-            let _ = writeln!(
-                out,
-                "prr_webhook_deliveries{{service=\"{label}\",status=\"{state}\"}} {count}"
-            );
+            deliveries.with_label_values(&[state]).set(count as f64);
         }
         let age = oldest.map_or(0.0, |at| {
             (Utc::now() - at).num_milliseconds() as f64 / 1000.0
         });
-        let _ = writeln!(
-            out,
-            "# HELP prr_webhook_oldest_pending_age_seconds Age of the oldest pending webhook delivery."
-        );
-        let _ = writeln!(out, "# TYPE prr_webhook_oldest_pending_age_seconds gauge");
-        let _ = writeln!(
-            out,
-            "prr_webhook_oldest_pending_age_seconds{{service=\"{label}\"}} {:.3}",
-            age.max(0.0)
-        );
-        Ok(out)
+        gauge(
+            registry,
+            "prr_webhook_oldest_pending_age_seconds",
+            "Age of the oldest pending webhook delivery.",
+        )?
+        .set(age.max(0.0));
+        Ok(())
     }
 }

@@ -178,6 +178,15 @@ async fn a_change_reaches_the_receiver_signed_after_retries_once() {
             .contains("prr_webhook_deliveries{service=\"insurer_export\",status=\"delivered\"} 1"),
         "{metrics}"
     );
+    let families = praktijkregister_platform::testing::check_exposition(&metrics);
+    for name in [
+        "prr_webhook_oldest_pending_age_seconds",
+        "prr_outbox_pending",
+        "process_resident_memory_bytes",
+        "db_pool_waiting",
+    ] {
+        assert!(families.contains_key(name), "{name}: {metrics}");
+    }
 
     // Redelivered by hand: the receiver gets the same message id again.
     let (status, _) = caller

@@ -1150,12 +1150,12 @@ pub struct RunMetrics;
 
 #[async_trait::async_trait]
 impl praktijkregister_platform::metrics::MetricsSource for RunMetrics {
-    async fn render(
+    async fn collect(
         &self,
         conn: &mut AsyncPgConnection,
-        service: &str,
-    ) -> Result<String, ApiError> {
-        use std::fmt::Write as _;
+        registry: &praktijkregister_platform::metrics::prometheus::Registry,
+    ) -> Result<(), ApiError> {
+        use praktijkregister_platform::metrics::gauge_vec;
         #[derive(QueryableByName)]
         struct ByState {
             #[diesel(sql_type = Text)]
@@ -1174,28 +1174,27 @@ impl praktijkregister_platform::metrics::MetricsSource for RunMetrics {
         .get_result(conn)
         .await
         .optional()?;
-        let label = service.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP prr_kp_verification_runs KP verification runs by state."
-        );
-        let _ = writeln!(out, "# TYPE prr_kp_verification_runs gauge");
+        let runs = gauge_vec(
+            registry,
+            "prr_kp_verification_runs",
+            "KP verification runs by state.",
+            &["state"],
+        )?;
         for state in RunState::ALL {
-            let runs = by_state
+            let count = by_state
                 .iter()
                 .find(|r| r.state == state.as_str())
                 .map_or(0, |r| r.runs);
-            let _ = writeln!(
-                out,
-                "prr_kp_verification_runs{{service=\"{label}\",state=\"{}\"}} {runs}",
-                state.as_str()
-            );
+            runs.with_label_values(&[state.as_str()]).set(count as f64);
         }
         if let Some(latest) = latest {
             let summary = latest.summary()?;
-            let _ = writeln!(out, "# HELP prr_kp_verification_last_run_therapists Therapists of the latest KP verification run by outcome.");
-            let _ = writeln!(out, "# TYPE prr_kp_verification_last_run_therapists gauge");
+            let therapists = gauge_vec(
+                registry,
+                "prr_kp_verification_last_run_therapists",
+                "Therapists of the latest KP verification run by outcome.",
+                &["outcome"],
+            )?;
             let t = &summary.totals;
             for (outcome, value) in [
                 ("unchanged", t.unchanged),
@@ -1204,23 +1203,17 @@ impl praktijkregister_platform::metrics::MetricsSource for RunMetrics {
                 ("failed", t.failed),
                 ("pending", t.pending),
             ] {
-                let _ = writeln!(
-                    out,
-                    "prr_kp_verification_last_run_therapists{{service=\"{label}\",outcome=\"{outcome}\"}} {value}"
-                );
+                therapists.with_label_values(&[outcome]).set(value as f64);
             }
-            let _ = writeln!(out, "# HELP prr_kp_verification_last_run_started_seconds Start of the latest KP verification run (Unix time).");
-            let _ = writeln!(
-                out,
-                "# TYPE prr_kp_verification_last_run_started_seconds gauge"
-            );
-            let _ = writeln!(
-                out,
-                "prr_kp_verification_last_run_started_seconds{{service=\"{label}\",state=\"{}\"}} {}",
-                summary.state.as_str(),
-                summary.started_at.timestamp()
-            );
+            gauge_vec(
+                registry,
+                "prr_kp_verification_last_run_started_seconds",
+                "Start of the latest KP verification run (Unix time).",
+                &["state"],
+            )?
+            .with_label_values(&[summary.state.as_str()])
+            .set(summary.started_at.timestamp() as f64);
         }
-        Ok(out)
+        Ok(())
     }
 }

@@ -309,3 +309,85 @@ async fn requests_the_http_layer_refuses_are_answered_as_problems() {
         "{headers}"
     );
 }
+
+#[tokio::test]
+async fn metrics_are_strict_exposition_text_with_process_outbox_and_inbox_figures() {
+    let app = spawn_app().await;
+    let token = app.registrar_token().await;
+    app.http
+        .get(app.url("/v1/practices/07000001"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    // Two events for a destination without a URL (the relay leaves them alone), one of them
+    // delivered, and one event received from the visitation service.
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut app.db().connect(),
+        "INSERT INTO outbox_events (event_id, destination, kind, payload, status, delivered_at) VALUES \
+         (gen_random_uuid(), 'unconfigured', 'practice_changed', '{}', 'pending', NULL), \
+         (gen_random_uuid(), 'unconfigured', 'practice_changed', '{}', 'delivered', now()); \
+         INSERT INTO inbox_events (event_id, kind, request_sha256, response) VALUES \
+         (gen_random_uuid(), 'visitation_outcome', 'x', '{}')",
+    )
+    .unwrap();
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let families = praktijkregister_platform::testing::check_exposition(&text);
+    for (name, kind) in [
+        ("http_requests_total", "counter"),
+        ("http_request_duration_seconds", "histogram"),
+        ("db_pool_connections", "gauge"),
+        ("db_pool_waiting", "gauge"),
+        ("process_resident_memory_bytes", "gauge"),
+        ("process_cpu_seconds_total", "counter"),
+        ("process_open_fds", "gauge"),
+        ("prr_outbox_pending", "gauge"),
+        ("prr_outbox_events", "gauge"),
+        ("prr_inbox_events", "gauge"),
+        ("prr_kp_verification_runs", "gauge"),
+    ] {
+        let family = families
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing: {text}"));
+        assert_eq!(family.kind, kind, "{name}");
+        assert!(
+            family
+                .samples
+                .iter()
+                .all(|s| s.label("service") == Some("register")),
+            "{name} labelled with the service"
+        );
+    }
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        families[name]
+            .samples
+            .iter()
+            .find(|s| labels.iter().all(|(k, v)| s.label(k) == Some(v)))
+            .map(|s| s.value)
+    };
+    assert!(value("process_resident_memory_bytes", &[]).unwrap() > 0.0);
+    assert!(value("process_open_fds", &[]).unwrap() > 0.0);
+    for status in ["pending", "delivered"] {
+        assert_eq!(
+            value(
+                "prr_outbox_events",
+                &[("destination", "unconfigured"), ("status", status)]
+            ),
+            Some(1.0),
+            "{status}"
+        );
+    }
+    assert_eq!(
+        value("prr_inbox_events", &[("kind", "visitation_outcome")]),
+        Some(1.0)
+    );
+}

@@ -147,4 +147,28 @@ async fn events_wait_for_the_register_and_are_applied_once() {
         assert_eq!(planned_transitions(&suite, agb), 1);
     }
     assert_eq!(live.run_once().await.unwrap().claimed, 0);
+
+    // Both ends show it in their metrics: delivered by the sender, received once by the register.
+    let scrape = |base: String| async move {
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        praktijkregister_platform::testing::check_exposition(&text)
+    };
+    let sender = scrape(suite.visitation.base_url.clone()).await;
+    let delivered = sender["prr_outbox_events"].samples.iter().find(|s| {
+        s.label("destination") == Some("register") && s.label("status") == Some("delivered")
+    });
+    assert_eq!(delivered.map(|s| s.value), Some(2.0));
+    assert_eq!(sender["prr_outbox_pending"].samples[0].value, 0.0);
+    let receiver = scrape(suite.register.base_url.clone()).await;
+    let received: f64 = receiver["prr_inbox_events"]
+        .samples
+        .iter()
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(received, 2.0);
 }

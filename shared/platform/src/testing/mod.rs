@@ -9,6 +9,7 @@
 mod client;
 pub mod contract;
 mod database;
+pub mod exposition;
 mod schema;
 mod server;
 mod tokens;
@@ -16,6 +17,7 @@ pub mod walk;
 
 pub use client::{Answer, Body, Caller, TestClient};
 pub use database::TestDatabase;
+pub use exposition::check_exposition;
 pub use schema::assert_schema_checked_in;
 pub use server::{section, spawn, test_settings, TestServer};
 pub use tokens::TestTokenIssuer;
