@@ -65,6 +65,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,11 +88,14 @@ def env_number(name: str, default: float) -> float:
 
 
 CLIENTS = int(env_number("PRR_RESILIENCE_CLIENTS", 4)) or 1
+DELIVERY_WRITERS = int(env_number("PRR_RESILIENCE_DELIVERY_WRITERS", 2))
 WARMUP = env_number("PRR_RESILIENCE_WARMUP_SECONDS", 2)
 OUTAGE = env_number("PRR_RESILIENCE_OUTAGE_SECONDS", 3)
 RECEIVER_DOWN = env_number("PRR_RESILIENCE_RECEIVER_DOWN_SECONDS", 30)
 EVENT_RATE = env_number("PRR_RESILIENCE_EVENT_RATE", 10) or 1
 BACKOFF_MAX_MS = int(env_number("PRR_RESILIENCE_OUTBOX_BACKOFF_MAX_MS", 5000)) or 1000
+# A month that has begun, in which the writers' therapists work.
+DELIVERY_MONTH = f"{time.gmtime().tm_year - 1}-06"
 # The register's outbox flush at shutdown, bounded in time (its default).
 FLUSH_TIMEOUT_MS = 10000
 POOL_SIZE = int(env_number("PRR_RESILIENCE_POOL_SIZE", 3)) or 1
@@ -511,6 +515,73 @@ class Load:
             return any(w.answer.status == 201 and w.answer.started >= moment for w in self.writes)
 
 
+@dataclass
+class Keyed:
+    """One delivery sent under one Idempotency-Key until acknowledged: every attempt's answer."""
+
+    practice: str
+    key: str
+    attempts: list[Answer] = field(default_factory=list)
+
+    @property
+    def final(self) -> Answer:
+        return self.attempts[-1]
+
+    @property
+    def acknowledged(self) -> bool:
+        return 200 <= self.final.status < 300
+
+    @property
+    def version(self) -> int | None:
+        return self.final.json().get("version") if self.acknowledged else None
+
+
+class DeliveryWriters:
+    """Threads that each deliver one month of one practice again and again, a new
+    Idempotency-Key per delivery, retrying a 503 with the same key until it is acknowledged
+    (as DESIGN §4 tells a client to). Each acknowledged key must be exactly one version."""
+
+    def __init__(self, suite: "Suite", fixtures: list[tuple[str, str]]):
+        self.suite = suite
+        self.fixtures = fixtures
+        self.keyed: list[Keyed] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(f,), daemon=True) for f in fixtures]
+
+    def __enter__(self) -> "DeliveryWriters":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=READY_TIMEOUT + REQUEST_TIMEOUT)
+
+    def _run(self, fixture: tuple[str, str]) -> None:
+        practice, therapist = fixture
+        path = f"/v1/practices/{practice}/deliveries/{DELIVERY_MONTH}"
+        body = {"rows": [{
+            "therapist_agb": therapist, "patients": 31, "treatments": 128, "closed_episodes": 8,
+            "treatments_in_closed_episodes": 72, "ldo_records_delivered": 30, "ldo_records_complete": 29,
+            "prem_eligible": 10, "prem_offered": 7, "ldo_upload_date": f"{DELIVERY_MONTH}-27",
+        }]}
+        while not self._stop.is_set():
+            keyed = Keyed(practice, str(uuid.uuid4()))
+            with self._lock:
+                self.keyed.append(keyed)
+            # A key once sent is retried until it is answered for good, even after the stop.
+            deadline = time.monotonic() + READY_TIMEOUT
+            while True:
+                answer = request(self.suite.register.base, "PUT", path, body,
+                                 {**self.suite.auth(), "Idempotency-Key": keyed.key})
+                keyed.attempts.append(answer)
+                if not answer.is_unavailable_problem() or time.monotonic() > deadline:
+                    break
+                time.sleep(min(float(answer.retry_after or 1), 0.2))
+
+
 def classify(writes: list[Write]) -> dict:
     """Counts of a load's answers: acknowledged, 503 problems with Retry-After, and the rest."""
     figures = {"sent": len(writes), "acknowledged": 0, "unavailable_503": 0, "unexpected": 0, "hangs": 0,
@@ -549,6 +620,8 @@ class Suite:
         self.cluster = Cluster(scratch)
         self.practices = Practices()
         self.failures: list[str] = []
+        self.delivery_keys: list[Keyed] = []
+        self.delivery_fixtures: list[tuple[str, str]] = []
         self.figures: dict[str, dict] = {}
         self.registrar_id = "resilience-registrar"
         self.registrar_secret = secrets.token_hex(24)
@@ -578,6 +651,21 @@ class Suite:
         for service in self.services:
             seconds = service.start()
             log(f"{service.name} ready at {service.base} after {seconds:.1f} s")
+        self.delivery_fixtures = [self._practice_with_therapist(i) for i in range(DELIVERY_WRITERS)]
+
+    def _practice_with_therapist(self, i: int) -> tuple[str, str]:
+        body = self.practices.next_body()
+        therapist = f"07{900001 + i:06d}"
+        steps = [
+            ("POST", "/v1/practices", body),
+            ("POST", "/v1/therapists", {"agb": therapist, "name": f"T. Veerkracht {i}", "kp_number": f"{700001 + i}"}),
+            ("PUT", f"/v1/practices/{body['agb']}/therapists/{therapist}", {"start_date": "2020-01-01"}),
+        ]
+        for method, path, payload in steps:
+            answer = request(self.register.base, method, path, payload, self.auth())
+            if not 200 <= answer.status < 300:
+                raise Failure(f"set-up {method} {path}: {answer.describe()}")
+        return body["agb"], therapist
 
     def _config(self) -> str:
         r, v, e = self.register.base, self.visitation.base, self.export.base
@@ -695,6 +783,50 @@ token_url = "{r}/oauth/token"
         rows = self.cluster.query("register", f"SELECT agb FROM practices WHERE agb IN ({listed})")
         return {row[0] for row in rows}
 
+    def check_deliveries(self, scenario: str, keyed: list[Keyed]) -> dict:
+        """Every acknowledged key is one stored version, and no key made two."""
+        acknowledged = [k for k in keyed if k.acknowledged]
+        every_acknowledged = [k for k in self.delivery_keys if k.acknowledged]
+        every_unacknowledged = [k for k in self.delivery_keys if not k.acknowledged]
+        retried = [k for k in keyed if len(k.attempts) > 1]
+        replayed = [k for k in retried if k.final.headers.get("idempotent-replayed") == "true"]
+        bad = [k for k in keyed if not k.acknowledged and not k.final.is_unavailable_problem()]
+        unacknowledged = [k for k in keyed if not k.acknowledged]
+        stored = self.cluster.query(
+            "register",
+            "SELECT practice_agb, version FROM deliveries WHERE practice_agb IN ("
+            + ",".join(f"'{p}'" for p, _ in self.delivery_fixtures) + f") AND period = '{DELIVERY_MONTH}-01'",
+        ) if self.delivery_fixtures else []
+        stored_versions = {(row[0], int(row[1])) for row in stored}
+        acknowledged_versions = [(k.practice, k.version) for k in every_acknowledged]
+        lost = [v for v in acknowledged_versions if v not in stored_versions]
+        # Versions beyond the keys acknowledged: a retry under the same key that wrote again, or
+        # a key given up while unanswered whose write was stored.
+        extra = len(stored_versions) - len(set(acknowledged_versions))
+        twice = len(acknowledged_versions) - len(set(acknowledged_versions))
+        figures = {
+            "idempotent_deliveries_sent": len(keyed),
+            "idempotent_deliveries_acknowledged": len(acknowledged),
+            "idempotent_deliveries_retried": len(retried),
+            "idempotent_retries_replayed_a_stored_write": len(replayed),
+            "idempotent_deliveries_lost": len(lost),
+            "idempotent_deliveries_stored_twice": extra + twice,
+        }
+        if lost:
+            self.fail(scenario, f"{len(lost)} acknowledged deliveries lost: {lost[:5]}")
+        if twice or extra > len(every_unacknowledged):
+            self.fail(scenario, f"{extra + twice} deliveries stored beyond the keys sent (a retry wrote twice)")
+        if unacknowledged:
+            self.fail(scenario, f"{len(unacknowledged)} idempotent deliveries never acknowledged: "
+                                f"{[k.final.describe() for k in unacknowledged[:3]]}")
+        for k in bad[:5]:
+            self.fail(scenario, f"delivery {k.key}: {k.final.describe()}")
+        for k in keyed:
+            for attempt in k.attempts[:-1]:
+                if not attempt.is_unavailable_problem():
+                    self.fail(scenario, f"delivery {k.key} attempt: {attempt.describe()}")
+        return figures
+
     def wait_every_ready(self, since: float) -> dict:
         """Seconds from `since` until each service answers ready again, polled side by side."""
         results: dict[str, float | str] = {}
@@ -772,7 +904,7 @@ token_url = "{r}/oauth/token"
     def scenario_postgres(self, scenario: str, crash: bool) -> None:
         figures: dict = {}
         readiness_during_outage: dict = {}
-        with Load(self, CLIENTS) as load:
+        with DeliveryWriters(self, self.delivery_fixtures) as deliveries, Load(self, CLIENTS) as load:
             time.sleep(WARMUP)
             disturbed = time.monotonic()
             if crash:
@@ -814,6 +946,8 @@ token_url = "{r}/oauth/token"
                 round(first_ack, 2) if first_ack is not None else None,
             "seconds_to_ready_after_postgres_back": ready,
         })
+        self.delivery_keys.extend(deliveries.keyed)
+        figures.update(self.check_deliveries(scenario, deliveries.keyed))
         if readiness_during_outage:
             figures["ready_status_while_down"] = readiness_during_outage
         for name, seconds in ready.items():
