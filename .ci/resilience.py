@@ -13,12 +13,13 @@ any other server. It runs the register, visitation and insurer-export services a
 Scenarios (each prints its figures; any lost write or event, 500, hang or service that does not
 recover makes the exit status 1):
 
-  a-fast   PostgreSQL restarted with `pg_ctl restart -m fast` while clients register practices.
+  a-fast   PostgreSQL restarted with `pg_ctl restart -m fast` while clients register practices
+           and deliver months under an Idempotency-Key, retrying a 503 with the same key.
   a-crash  PostgreSQL stopped with `pg_ctl stop -m immediate` (a crash: no shutdown checkpoint,
            clients cut off) and started again after PRR_RESILIENCE_OUTAGE_SECONDS.
            Both: every acknowledged (2xx) write is in the database afterwards; every failure is a
-           503 problem+json with Retry-After within the request timeout; every service answers
-           /health/ready again by itself.
+           503 problem+json with Retry-After within the request timeout; each key is one stored
+           version; every service answers /health/ready again by itself.
   b        SIGTERM to the register while changes wait on a row lock (in flight for certain) and
            clients keep writing: every request in flight completes, the process exits within
            DRAIN_SECONDS, its outbox relay flushes the events; after the next start every event is
@@ -33,6 +34,7 @@ recover makes the exit status 1):
 
 Environment (CI defaults in brackets):
   PRR_RESILIENCE_CLIENTS                concurrent writers [4]
+  PRR_RESILIENCE_DELIVERY_WRITERS       writers of idempotent deliveries in a-fast, a-crash [2]
   PRR_RESILIENCE_WARMUP_SECONDS         load before each disturbance [2]
   PRR_RESILIENCE_OUTAGE_SECONDS         PostgreSQL down in a-crash [3]
   PRR_RESILIENCE_RECEIVER_DOWN_SECONDS  receiver down in c [30]; try 300 for five minutes
