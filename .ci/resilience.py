@@ -27,6 +27,8 @@ recover makes the exit status 1):
   c        The insurer-export service (the receiver of the register's events) is down for
            PRR_RESILIENCE_RECEIVER_DOWN_SECONDS while practices are registered and changed: after
            it is back every event is applied exactly once and its view equals the register's.
+           An insurer's webhook endpoint (served here) is down too, until the export has tried
+           it: then every change reaches it, one delivery each.
   d        A small pool (PRR_RESILIENCE_POOL_SIZE connections, PRR_RESILIENCE_POOL_TIMEOUT_MS wait)
            with every connection waiting on a table lock held by another session: new requests get
            503 problem+json with Retry-After within the wait, no hang; after the lock is released,
@@ -39,7 +41,7 @@ Environment (CI defaults in brackets):
   PRR_RESILIENCE_OUTAGE_SECONDS         PostgreSQL down in a-crash [3]
   PRR_RESILIENCE_RECEIVER_DOWN_SECONDS  receiver down in c [30]; try 300 for five minutes
   PRR_RESILIENCE_EVENT_RATE             writes per second while the receiver is down [10]
-  PRR_RESILIENCE_OUTBOX_BACKOFF_MAX_MS  the register's outbox backoff ceiling [5000]
+  PRR_RESILIENCE_OUTBOX_BACKOFF_MAX_MS  backoff ceiling of the outbox and webhook relays [5000]
   PRR_RESILIENCE_POOL_SIZE              pool of the register in d [3]
   PRR_RESILIENCE_POOL_TIMEOUT_MS        its wait for a connection [1000]
   PRR_RESILIENCE_REQUEST_TIMEOUT        client timeout: no answer by then is a hang [15]
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import http.server
 import itertools
 import json
 import os
@@ -98,6 +101,8 @@ EVENT_RATE = env_number("PRR_RESILIENCE_EVENT_RATE", 10) or 1
 BACKOFF_MAX_MS = int(env_number("PRR_RESILIENCE_OUTBOX_BACKOFF_MAX_MS", 5000)) or 1000
 # A month that has begun, in which the writers' therapists work.
 DELIVERY_MONTH = f"{time.gmtime().tm_year - 1}-06"
+# The insurer whose webhook endpoint is down in scenario c.
+WEBHOOK_UZOVI = "3311"
 # The register's outbox flush at shutdown, bounded in time (its default).
 FLUSH_TIMEOUT_MS = 10000
 POOL_SIZE = int(env_number("PRR_RESILIENCE_POOL_SIZE", 3)) or 1
@@ -422,6 +427,42 @@ class Service:
             return ""
 
 
+class WebhookReceiver:
+    """An insurer's webhook endpoint: a local HTTP server that answers 204 and keeps every
+    `webhook-id` it was sent; stopped, its port refuses connections."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.received: list[str] = []
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (the standard library's name)
+                length = int(self.headers.get("Content-Length", "0"))
+                self.rfile.read(length)
+                received.append(self.headers.get("webhook-id", ""))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
 class Failure(Exception):
     """The services broke a promise of DESIGN §6."""
 
@@ -738,6 +779,9 @@ enabled = false
 # Its view of the practices must come from the events alone, or a lost event would not show.
 [insurer_export.resync]
 on_start = false
+
+[insurer_export.webhooks]
+backoff_max_ms = {BACKOFF_MAX_MS}
 
 [insurer_export.service_client]
 token_url = "{r}/oauth/token"
@@ -1078,7 +1122,32 @@ token_url = "{r}/oauth/token"
         figures.update(self.check_events(scenario))
         self.report(scenario, figures)
 
+    def webhook_endpoint(self) -> tuple[WebhookReceiver, str]:
+        """An insurer of the export service with a webhook endpoint served by this script."""
+        receiver = WebhookReceiver()
+        answer = request(self.export.base, "POST", "/v1/insurers",
+                         {"uzovi": WEBHOOK_UZOVI, "name": "Veerkracht Zorgverzekeraar", "differentiated": True},
+                         self.auth())
+        if answer.status not in (201, 409):
+            raise Failure(f"could not create the insurer: {answer.describe()}")
+        answer = request(self.export.base, "POST", f"/v1/insurers/{WEBHOOK_UZOVI}/webhooks",
+                         {"url": receiver.url}, self.auth())
+        if answer.status != 201:
+            raise Failure(f"could not create the webhook endpoint: {answer.describe()}")
+        return receiver, answer.json()["id"]
+
+    def webhooks_pending(self, endpoint: str) -> int:
+        return int(self.cluster.scalar(
+            "export",
+            f"SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = '{endpoint}' AND status <> 'delivered'"))
+
     def scenario_receiver_down(self, scenario: str) -> None:
+        # Both receivers go down: the export service (the register's events) and the insurer's
+        # webhook endpoint (the export's changes), which comes back only after the export has
+        # tried it.
+        self.wait_outbox_drained(READY_TIMEOUT)
+        changes_before = int(self.cluster.scalar("export", "SELECT coalesce(max(seq), 0) FROM changes"))
+        hooks, endpoint = self.webhook_endpoint()
         stopped, status = self.export.terminate(drain_seconds() + 30)
         if status != 0:
             self.fail(scenario, f"insurer_export exited with status {status}")
@@ -1093,6 +1162,34 @@ token_url = "{r}/oauth/token"
         restarted = self.export.start()
         down = time.monotonic() - down_since
         drained = self.wait_outbox_drained(READY_TIMEOUT + BACKOFF_MAX_MS / 1000 * 2)
+        # The webhook endpoint is down until the export's relay has been refused by it.
+        hooks_tried = 0
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            hooks_tried = int(self.cluster.scalar(
+                "export",
+                f"SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = '{endpoint}' AND attempts > 0 "
+                "AND status <> 'delivered'"))
+            if hooks_tried:
+                break
+            time.sleep(0.25)
+        hooks.start()
+        hooks_back = time.monotonic()
+        hooks_drained = None
+        try:
+            deadline = hooks_back + READY_TIMEOUT + BACKOFF_MAX_MS / 1000 * 2
+            while time.monotonic() < deadline:
+                if self.webhooks_pending(endpoint) == 0:
+                    hooks_drained = time.monotonic() - hooks_back
+                    break
+                time.sleep(0.25)
+        finally:
+            hooks.stop()
+        deliveries = self.cluster.query(
+            "export", f"SELECT id::text, status FROM webhook_deliveries WHERE endpoint_id = '{endpoint}'")
+        changes = int(self.cluster.scalar("export", f"SELECT count(*) FROM changes WHERE seq > {changes_before}"))
+        sent_ids = {row[0] for row in deliveries}
+        received_ids = set(hooks.received)
         writes = load.writes + load.renames
         counts, unexpected = classify(writes)
         figures = {
@@ -1115,6 +1212,26 @@ token_url = "{r}/oauth/token"
         if drained is None:
             self.fail(scenario, "the outbox was not drained after the receiver came back")
         figures.update(self.check_events(scenario))
+        figures.update({
+            "changes_recorded_by_export": changes,
+            "webhooks_tried_while_endpoint_down": hooks_tried,
+            "seconds_to_webhooks_drained_after_endpoint_back":
+                round(hooks_drained, 2) if hooks_drained is not None else None,
+            "webhook_deliveries": len(deliveries),
+            "webhook_ids_received": len(received_ids),
+            "webhook_posts_repeated": len(hooks.received) - len(received_ids),
+            "webhook_deliveries_lost": len(sent_ids - received_ids),
+        })
+        if not hooks_tried:
+            self.fail(scenario, "no webhook delivery was tried while the endpoint was down")
+        if hooks_drained is None:
+            self.fail(scenario, "webhook deliveries still pending after the endpoint came back")
+        if len(deliveries) != changes:
+            self.fail(scenario, f"{changes} changes but {len(deliveries)} webhook deliveries")
+        if sent_ids - received_ids:
+            self.fail(scenario, f"{len(sent_ids - received_ids)} webhook deliveries never reached the endpoint")
+        if received_ids - sent_ids:
+            self.fail(scenario, f"{len(received_ids - sent_ids)} webhooks received that were not sent")
         self.report(scenario, figures)
 
     def scenario_pool(self, scenario: str) -> None:
