@@ -873,6 +873,38 @@ token_url = "{r}/oauth/token"
                     self.fail(scenario, f"delivery {k.key} attempt: {attempt.describe()}")
         return figures
 
+    def probe_everything(self) -> list:
+        """One request of each kind the services serve (token, public, list, write, metrics), sent
+        side by side; each must answer within the timeout, a 2xx or a 503 problem."""
+        form = urllib.parse.urlencode({
+            "grant_type": "client_credentials", "client_id": self.registrar_id,
+            "client_secret": self.registrar_secret,
+        })
+        auth = self.auth()
+        probes = [
+            (self.register, "POST", "/oauth/token", form, {"Content-Type": "application/x-www-form-urlencoded"}),
+            (self.register, "GET", "/v1/public/practices", None, {}),
+            (self.register, "GET", "/v1/practices", None, auth),
+            (self.register, "GET", "/v1/clients", None, auth),
+            (self.register, "GET", "/metrics", None, {}),
+            (self.visitation, "GET", "/v1/visitors", None, auth),
+            (self.visitation, "GET", "/v1/visitations", None, auth),
+            (self.export, "GET", "/v1/insurers", None, auth),
+            (self.export, "POST", "/v1/insurers", {"uzovi": "9664", "name": "Probe", "differentiated": False}, auth),
+        ]
+        answers: list = [None] * len(probes)
+
+        def send(i: int) -> None:
+            service, method, path, body, headers = probes[i]
+            answers[i] = request(service.base, method, path, body, headers)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(probes))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return list(zip(probes, answers))
+
     def wait_every_ready(self, since: float) -> dict:
         """Seconds from `since` until each service answers ready again, polled side by side."""
         results: dict[str, float | str] = {}
@@ -950,6 +982,7 @@ token_url = "{r}/oauth/token"
     def scenario_postgres(self, scenario: str, crash: bool) -> None:
         figures: dict = {}
         readiness_during_outage: dict = {}
+        outage_probes: dict = {}
         with DeliveryWriters(self, self.delivery_fixtures) as deliveries, Load(self, CLIENTS) as load:
             time.sleep(WARMUP)
             disturbed = time.monotonic()
@@ -961,6 +994,11 @@ token_url = "{r}/oauth/token"
                     readiness_during_outage[service.name] = answer.status or answer.describe()
                     if not answer.is_unavailable_problem():
                         self.fail(scenario, f"{service.name} /health/ready while PostgreSQL is down: {answer.describe()}")
+                for (service, method, path, body, headers), answer in self.probe_everything():
+                    outage_probes[f"{method} {service.name} {path}"] = answer.status or answer.describe()
+                    if not (200 <= answer.status < 300 or answer.is_unavailable_problem()):
+                        self.fail(scenario, f"{method} {service.name} {path} while PostgreSQL is down: "
+                                            f"{answer.describe()}")
                 time.sleep(max(0.0, OUTAGE - 0.5))
                 self.cluster.start()
             else:
@@ -996,6 +1034,7 @@ token_url = "{r}/oauth/token"
         figures.update(self.check_deliveries(scenario, deliveries.keyed))
         if readiness_during_outage:
             figures["ready_status_while_down"] = readiness_during_outage
+            figures["other_requests_while_down"] = outage_probes
         for name, seconds in ready.items():
             if not isinstance(seconds, float):
                 self.fail(scenario, f"{name} not ready again: {seconds}")
