@@ -3,7 +3,7 @@
 restarted, crashed and starved while clients write, a service stopped with SIGTERM under load, and
 the receiver of the register's events stopped for a while.
 
-Usage: resilience.py BINARY [--only a-fast,a-crash,b,c,d] [--output FIGURES.json]
+Usage: resilience.py BINARY [--only a-fast,a-crash,b,c,d,e] [--output FIGURES.json]
 
 BINARY is the praktijkregister executable. The script creates its own PostgreSQL cluster (initdb,
 as an unprivileged user when run as root) on a free port in a scratch directory and never touches
@@ -33,6 +33,8 @@ recover makes the exit status 1):
            with every connection waiting on a table lock held by another session: new requests get
            503 problem+json with Retry-After within the wait, no hang; after the lock is released,
            2xx again.
+  e        SIGTERM to `serve all` (the three services in one process) under load: in-flight
+           requests complete, exit within DRAIN_SECONDS, every event applied once after a restart.
 
 Environment (CI defaults in brackets):
   PRR_RESILIENCE_CLIENTS                concurrent writers [4]
@@ -76,7 +78,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PROBLEM_JSON = "application/problem+json"
-SCENARIOS = ["a-fast", "a-crash", "b", "c", "d"]
+SCENARIOS = ["a-fast", "a-crash", "b", "c", "d", "e"]
 
 
 def env_number(name: str, default: float) -> float:
@@ -1273,6 +1275,70 @@ token_url = "{r}/oauth/token"
             self.fail(scenario, f"{len(received_ids - sent_ids)} webhooks received that were not sent")
         self.report(scenario, figures)
 
+    def scenario_serve_all(self, scenario: str) -> None:
+        """The three services in one process (`serve all`, as the README runs them): SIGTERM
+        under load stops all three, in flight requests complete, the process exits in time."""
+        drain = drain_seconds()
+        for service in self.services:
+            service.terminate(drain + 30)
+        together = Service(self, "all", self.register.port)
+        started = time.monotonic()
+        together.start()
+        for service in self.services:
+            service.process = together.process
+        ready = {s.name: round(s.wait_ready(started), 2) for s in self.services}
+        try:
+            with Load(self, CLIENTS) as load:
+                time.sleep(WARMUP)
+                signalled = time.monotonic()
+                exited, status = together.terminate(drain + 30)
+        finally:
+            together.kill()
+        margin = 0.25
+        cut_off = [w for w in load.writes if w.answer.error and w.answer.started < signalled - margin]
+        bad_status = [w for w in load.writes if w.answer.status and w.answer.status != 201]
+        still_listening = [s.name for s in self.services if not s.ready().error]
+        # Every service of the process stops at the signal, the receiver of the register's
+        # events too, so the register's flush may find it gone: those wait for the next start.
+        pending_after_exit = self.outbox_pending()
+        for service in self.services:
+            service.start()
+        drained = self.wait_outbox_drained(READY_TIMEOUT)
+        counts = classify(load.writes)[0]
+        figures = {
+            "seconds_to_ready_together": ready,
+            "sent": counts["sent"],
+            "acknowledged": counts["acknowledged"],
+            "in_flight_failed": len(cut_off),
+            "unexpected_status": len(bad_status),
+            "seconds_to_exit_after_sigterm": round(exited, 2),
+            "exit_status": status,
+            "outbox_pending_after_exit": pending_after_exit,
+            "seconds_to_outbox_drained_after_restart": round(drained, 2) if drained is not None else None,
+        }
+        if drained is None:
+            self.fail(scenario, "the outbox was not drained after the restart")
+        for write in cut_off[:10]:
+            self.fail(scenario, f"request begun {signalled - write.answer.started:.2f} s before SIGTERM failed: "
+                                f"{write.answer.describe()}")
+        for write in bad_status[:10]:
+            self.fail(scenario, f"{write.agb}: {write.answer.describe()}")
+        if status is None:
+            self.fail(scenario, f"serve all did not exit within {drain + 30} s of SIGTERM")
+        elif status != 0:
+            self.fail(scenario, f"serve all exited with status {status}")
+        if exited > drain:
+            self.fail(scenario, f"exit took {exited:.1f} s, longer than the drain time ({drain} s)")
+        if still_listening:
+            self.fail(scenario, f"still answering after the process exited: {still_listening}")
+        acknowledged = [w.agb for w in load.writes if w.answer.status == 201]
+        lost = sorted(set(acknowledged) - self.stored_agbs(acknowledged))
+        figures["lost"] = len(lost)
+        if lost:
+            self.fail(scenario, f"{len(lost)} acknowledged writes lost: {lost[:10]}")
+        figures.update(self.check_events(scenario))
+        self.report(scenario, figures)
+
     def scenario_pool(self, scenario: str) -> None:
         self.register.terminate(drain_seconds() + 30)
         self.register.start({
@@ -1379,6 +1445,7 @@ def main() -> int:
             "b": ("SIGTERM to the register under load", suite.scenario_sigterm),
             "c": (f"the receiver (insurer-export) down for {RECEIVER_DOWN:.0f} s", suite.scenario_receiver_down),
             "d": (f"pool exhausted ({POOL_SIZE} connections held on a lock)", suite.scenario_pool),
+            "e": ("SIGTERM to `serve all` (the three services in one process) under load", suite.scenario_serve_all),
         }
         for name in chosen:
             title, run = runs[name]
