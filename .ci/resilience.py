@@ -381,6 +381,7 @@ class Service:
                 [str(self.suite.binary), "serve", self.name],
                 cwd=self.suite.workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
             )
+        self.suite.processes.append(self.process)
         started = time.monotonic()
         self.wait_ready(started)
         return time.monotonic() - started
@@ -421,12 +422,6 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-    def tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 class WebhookReceiver:
@@ -666,6 +661,8 @@ class Suite:
         self.practices = Practices()
         self.failures: list[str] = []
         self.delivery_keys: list[Keyed] = []
+        # Every service process started, so that none outlives the run.
+        self.processes: list[subprocess.Popen] = []
         self.delivery_fixtures: list[tuple[str, str]] = []
         self.figures: dict[str, dict] = {}
         self.registrar_id = "resilience-registrar"
@@ -810,6 +807,10 @@ token_url = "{r}/oauth/token"
     def tear_down(self) -> None:
         for service in reversed(self.services):
             service.kill()
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         self.cluster.stop()
 
     def fail(self, scenario: str, message: str) -> None:
@@ -1283,11 +1284,11 @@ token_url = "{r}/oauth/token"
             service.terminate(drain + 30)
         together = Service(self, "all", self.register.port)
         started = time.monotonic()
-        together.start()
-        for service in self.services:
-            service.process = together.process
-        ready = {s.name: round(s.wait_ready(started), 2) for s in self.services}
         try:
+            together.start()
+            for service in self.services:
+                service.process = together.process
+            ready = {s.name: round(s.wait_ready(started), 2) for s in self.services}
             with Load(self, CLIENTS) as load:
                 time.sleep(WARMUP)
                 signalled = time.monotonic()
@@ -1413,6 +1414,13 @@ token_url = "{r}/oauth/token"
         self.register.start()
 
 
+def show_logs(scratch: Path, lines: int = 60) -> None:
+    for path in sorted(scratch.glob("*.log")):
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        print(f"----- {path.name} (last {lines} lines) -----", file=sys.stderr)
+        print("\n".join(text), file=sys.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("binary", type=Path, help="the praktijkregister executable")
@@ -1457,13 +1465,11 @@ def main() -> int:
                 suite.fail(name, str(error))
             log(f"scenario took {time.monotonic() - scenario_started:.1f} s")
     except Exception:
-        for service in suite.services:
-            print(f"----- {service.name} log (last lines) -----\n{service.tail()}", file=sys.stderr)
+        show_logs(scratch)
         raise
     finally:
         if suite.failures:
-            for service in suite.services:
-                print(f"----- {service.name} log (last lines) -----\n{service.tail()}", file=sys.stderr)
+            show_logs(scratch)
         suite.tear_down()
         if KEEP:
             print(f"scratch directory kept: {scratch}")
