@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, FromRequest, HttpRequest};
@@ -186,9 +186,22 @@ struct RemoteKeys {
     url: String,
     client: reqwest::Client,
     keys: RwLock<HashMap<String, DecodingKey>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// Held while fetching: requests that need the keys at the same moment wait for one fetch
+    /// and then look again, instead of being refused while it is under way.
+    fetch: tokio::sync::Mutex<LastFetch>,
     min_interval: Duration,
 }
+
+/// When the keys were last fetched, and whether that failed.
+#[derive(Default)]
+struct LastFetch {
+    at: Option<Instant>,
+    failed: bool,
+}
+
+/// After a failed fetch (the issuer restarting) the keys are tried again this soon, not only
+/// after the refresh interval: meanwhile every token would be refused.
+const RETRY_FAILED_FETCH: Duration = Duration::from_secs(1);
 
 impl RemoteKeys {
     fn cached(&self, kid: &str) -> Option<DecodingKey> {
@@ -198,25 +211,31 @@ impl RemoteKeys {
             .and_then(|keys| keys.get(kid).cloned())
     }
 
-    /// Refreshes at most once per `min_interval`, so that tokens with made-up key ids cannot
-    /// make the service hammer the key endpoint.
+    /// Refreshes at most once per `min_interval` (once per [`RETRY_FAILED_FETCH`] after a
+    /// failure), one fetch at a time, so that tokens with made-up key ids cannot make the service
+    /// hammer the key endpoint. While the last fetch failed, a key not in the cache is
+    /// unavailable (503), not unknown (401).
     async fn key(&self, kid: &str) -> Result<DecodingKey, TokenError> {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        let may_fetch = {
-            let mut last = self
-                .last_fetch
-                .lock()
-                .map_err(|_| TokenError::KeysUnavailable)?;
-            let due = last.is_none_or(|at| at.elapsed() >= self.min_interval);
-            if due {
-                *last = Some(Instant::now());
-            }
-            due
+        let mut last = self.fetch.lock().await;
+        // Fetched by another request while this one waited.
+        if let Some(key) = self.cached(kid) {
+            return Ok(key);
+        }
+        let wait = if last.failed {
+            RETRY_FAILED_FETCH.min(self.min_interval)
+        } else {
+            self.min_interval
         };
-        if may_fetch {
-            self.refresh().await?;
+        if last.at.is_none_or(|at| at.elapsed() >= wait) {
+            last.at = Some(Instant::now());
+            let fetched = self.refresh().await;
+            last.failed = fetched.is_err();
+            fetched?;
+        } else if last.failed {
+            return Err(TokenError::KeysUnavailable);
         }
         self.cached(kid).ok_or(TokenError::UnknownKey)
     }
@@ -288,7 +307,7 @@ impl TokenVerifier {
                 url: url.to_string(),
                 client: client.clone(),
                 keys: RwLock::default(),
-                last_fetch: Mutex::default(),
+                fetch: tokio::sync::Mutex::default(),
                 min_interval: Duration::from_secs(settings.jwks_refresh_interval_seconds),
             })
         };
