@@ -447,22 +447,23 @@ async fn nothing_is_lost_across_a_restart_of_the_export_service() {
     eventually(|| receiver.received.lock().unwrap().verified.len() >= 2).await;
     // Nothing more arrives: each change exactly once.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let received = receiver.received.lock().unwrap();
-    assert_eq!(received.bad_signatures, 0);
-    let types: Vec<&str> = received
-        .verified
-        .iter()
-        .map(|(_, payload)| payload["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(types, ["practice.withdrawn", "practice.practice_changed"]);
-    let mut ids: Vec<&str> = received
-        .verified
-        .iter()
-        .map(|(id, _)| id.as_str())
-        .collect();
-    ids.dedup();
-    assert_eq!(ids.len(), 2);
-    drop(received);
+    {
+        let received = receiver.received.lock().unwrap();
+        assert_eq!(received.bad_signatures, 0);
+        let types: Vec<&str> = received
+            .verified
+            .iter()
+            .map(|(_, payload)| payload["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["practice.withdrawn", "practice.practice_changed"]);
+        let mut ids: Vec<&str> = received
+            .verified
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 2);
+    }
 
     let caller = suite.export.client.caller(&insurer);
     let (status, deliveries) = caller
