@@ -527,6 +527,9 @@ fn assert_sealed(db: &praktijkregister_platform::testing::TestDatabase, id: &str
 async fn webhook_secrets_are_sealed_at_rest_and_deliveries_still_sign() {
     let mut suite = start().await;
     suite.create_practice("07000101", "De Linde").await;
+    // Delivered now: a restart with an empty copy would load it from the register instead
+    // (resync), and a resync records no change.
+    suite.sync().await;
     suite
         .insurer_with_criteria(OWN, json!({"base_set": "basis"}))
         .await;
@@ -573,11 +576,38 @@ async fn webhook_secrets_are_sealed_at_rest_and_deliveries_still_sign() {
     // Both receivers verify the signature of the next change with their own secret.
     suite.rename_practice("07000101", "De Eik").await;
     suite.sync().await;
-    eventually(|| {
+    let arrived = || {
         new.received.lock().unwrap().verified.len() == 1
             && old.received.lock().unwrap().verified.len() == 1
-    })
-    .await;
+    };
+    for _ in 0..600 {
+        if arrived() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !arrived() {
+        let mut report = Vec::new();
+        for (name, receiver, id) in [
+            ("new", &new, created["id"].as_str().unwrap()),
+            ("old", &old, old_id.as_str()),
+        ] {
+            let (_, deliveries) = suite
+                .export
+                .client
+                .caller(&insurer)
+                .get(&format!("/v1/insurers/{OWN}/webhooks/{id}/deliveries"))
+                .await;
+            let received = receiver.received.lock().unwrap();
+            report.push(format!(
+                "{name}: verified {}, bad signatures {}, refused {}; deliveries {deliveries}",
+                received.verified.len(),
+                received.bad_signatures,
+                received.refused_while_down
+            ));
+        }
+        panic!("not delivered once to each: {report:#?}");
+    }
     for receiver in [&new, &old] {
         let received = receiver.received.lock().unwrap();
         assert_eq!(received.bad_signatures, 0);
