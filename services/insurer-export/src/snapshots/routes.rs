@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use praktijkregister_domain::UzoviCode;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::conditional::none_match;
@@ -18,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::formats::{self, Delimiter};
 use super::stream::{Head, Splitter};
-use super::{Builder, Correction, ListedPractice, SnapshotBody, SnapshotSummary, Stored};
+use super::{Builder, Correction, ListedPractice, SnapshotBody, SnapshotSummary};
 use crate::paths::{ContractYearPath, InsurerPath, PracticePath, SnapshotPath};
 use crate::startup::ExportContext;
 
@@ -155,24 +154,6 @@ pub struct ExportParams {
     /// or `comma`.
     #[param(example = "comma")]
     pub delimiter: Option<String>,
-}
-
-/// The current snapshot of the insurer and year, read by `principal` (404 for another insurer's).
-async fn current(
-    conn: &mut diesel_async::AsyncPgConnection,
-    principal: &Principal,
-    uzovi: &UzoviCode,
-    year: praktijkregister_domain::ContractYear,
-) -> Result<Stored, ApiError> {
-    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
-    let id = super::current_id(conn, uzovi, year)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}")))?;
-    super::stored(conn, uzovi, &id).await
-}
-
-fn parse_body(stored: &Stored) -> Result<SnapshotBody, ApiError> {
-    serde_json::from_slice(&stored.body).map_err(ApiError::internal)
 }
 
 /// Pull an insurer's list
@@ -486,25 +467,41 @@ pub async fn explain_practice(
     ContractYearPath(year): ContractYearPath,
     PracticePath(agb): PracticePath,
 ) -> Result<web::Json<Explanation>, ApiError> {
+    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
     let mut conn = connection(&pool).await?;
-    let stored = current(&mut conn, &principal, &uzovi, year).await?;
-    let body = parse_body(&stored)?;
-    let practice = body
-        .practices
-        .into_iter()
-        .find(|p| p.agb == agb.as_str())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "practice {agb} is not on the list of insurer {uzovi} for {year}"
-            ))
-        })?;
+    let id = super::current_id(&mut conn, &uzovi, year)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}")))?;
+    let (summary, length) = super::summary_of(&mut conn, &uzovi, &id).await?;
+    // The list is read a practice at a time until this one: never held whole.
+    let mut reader = BodyReader {
+        pool: pool.clone().into_inner(),
+        id: summary.id.clone(),
+        length,
+        offset: 0,
+        splitter: Splitter::new(),
+    };
+    let head = reader.head().await?;
+    let mut found = None;
+    while found.is_none() {
+        let batch = reader.practices().await?;
+        if batch.is_empty() {
+            break;
+        }
+        found = batch.into_iter().find(|p| p.agb == agb.as_str());
+    }
+    let practice = found.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "practice {agb} is not on the list of insurer {uzovi} for {year}"
+        ))
+    })?;
     let event = AuditEvent::success("export.explain", "practice", agb.as_str())
-        .with_detail(json!({"insurer": uzovi, "snapshot": stored.summary.id}));
+        .with_detail(json!({"insurer": uzovi, "snapshot": summary.id}));
     audit::record(&mut conn, (&principal).into(), &event).await?;
     Ok(web::Json(Explanation {
-        snapshot_id: stored.summary.id,
-        contract_year: body.contract_year,
-        cycle_year: body.cycle_year,
+        snapshot_id: summary.id,
+        contract_year: head.contract_year,
+        cycle_year: head.cycle_year,
         practice,
     }))
 }

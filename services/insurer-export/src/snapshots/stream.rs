@@ -1,7 +1,8 @@
 //! Reading a stored snapshot body a practice at a time, so that a CSV or FHIR pull of a national
 //! list never holds the whole list (DESIGN §7: an insurer's pull is streamed). The body is
 //! canonical JSON (RFC 8785): its members are sorted, so everything a rendering needs before the
-//! practices (`built_at`, `criteria_set`) comes before `practices`. [`Splitter`] takes the bytes
+//! practices (`built_at`, `contract_year`, `criteria_set`, `cycle_year`) comes before
+//! `practices`. [`Splitter`] takes the bytes
 //! in chunks of any size, gives the head once it is complete, then each practice as soon as its
 //! last byte has arrived; only the unfinished practice is kept between chunks.
 
@@ -14,7 +15,9 @@ use super::{ListedPractice, SnapshotCriteria};
 #[derive(Debug, Clone, Deserialize)]
 pub struct Head {
     pub built_at: DateTime<Utc>,
+    pub contract_year: u16,
     pub criteria_set: SnapshotCriteria,
+    pub cycle_year: u16,
 }
 
 /// Why a body could not be read.
@@ -317,6 +320,10 @@ mod tests {
             assert_eq!(practices, whole.practices, "chunks of {chunk}");
             assert_eq!(head.built_at, whole.built_at);
             assert_eq!(head.criteria_set, whole.criteria_set);
+            assert_eq!(
+                (head.contract_year, head.cycle_year),
+                (whole.contract_year, whole.cycle_year)
+            );
         }
         let (_, none) = split(&body(&[]), 5);
         assert!(none.is_empty());

@@ -593,4 +593,18 @@ async fn a_large_list_streams_the_same_bytes_as_rendering_it_whole() {
     );
     let bundle: Value = serde_json::from_slice(&streamed).unwrap();
     assert_eq!(bundle["entry"].as_array().unwrap().len(), 1500 * 3);
+
+    // One practice explained, found in the last stored chunk; one not on the list.
+    let caller = suite.export.client.caller(&insurer);
+    let (status, explained) = caller.get(&format!("{path}/practices/07001499")).await;
+    assert_eq!(status, 200, "{explained}");
+    assert_eq!(explained["snapshot_id"], id.as_str());
+    assert_eq!(explained["contract_year"], contract_year());
+    assert_eq!(explained["cycle_year"], cycle_year());
+    assert_eq!(
+        explained["practice"],
+        serde_json::to_value(&body.practices[1499]).unwrap()
+    );
+    let (status, problem) = caller.get(&format!("{path}/practices/07999999")).await;
+    assert_eq!(status, 404, "{problem}");
 }
