@@ -2,6 +2,8 @@
 //! migrate their databases, manage API clients, seed a demonstration register and print the
 //! OpenAPI documents. The services are the entries of [`SERVICES`]; adding one is one line here.
 
+mod export_demo;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -234,7 +236,7 @@ async fn run(command: Command, config: Config, settings: Settings) -> anyhow::Re
             let server = config.server(Register::NAME)?;
             seed_demo(&settings, &server, &config.section(Register::NAME)?).await?;
             seed_visitation_demo(&settings, &server, &config.server(Visitation::NAME)?).await?;
-            seed_export_demo(&settings, &config.server(InsurerExport::NAME)?).await
+            export_demo::seed(&config, &settings).await
         }
         Command::Token {
             client_id,
@@ -375,32 +377,6 @@ async fn seed_demo(
             "{} client \"{}\": id={}  secret={}",
             client.role, client.name, client.client_id, client.client_secret
         );
-    }
-    Ok(())
-}
-
-/// The insurer-export service's demonstration data: insurers, criteria sets and a webhook.
-async fn seed_export_demo(settings: &Settings, server: &ServerSettings) -> anyhow::Result<()> {
-    use praktijkregister_insurer_export::demo;
-    let pool = service::migrate::<InsurerExport>(settings, server).await?;
-    let summary = demo::seed(&pool, chrono::Utc::now()).await?;
-    let year = summary.contract_year;
-    match summary.webhook_secret {
-        Some(secret) => {
-            println!(
-                "insurer export: insurers 3311 Zilveren Kruis (plus), 7095 VGZ (ldi) and 9664 CZ \
-                 (plus, ceiling 140) with criteria for {year}; a webhook of {} to {} with \
-                 secret={secret}",
-                demo::DEMO_INSURER,
-                demo::DEMO_WEBHOOK_URL
-            );
-            println!(
-                "the snapshots of {year} are built by the service once it has run for a while \
-                 after the export date, or now: POST /v1/insurers/{}/exports/{year}",
-                demo::DEMO_INSURER
-            );
-        }
-        None => println!("insurer export: insurers exist already; nothing seeded"),
     }
     Ok(())
 }

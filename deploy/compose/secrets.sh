@@ -64,6 +64,7 @@ for role in register visitation insurer_export; do
 done
 write signing_key.pem openssl genpkey -algorithm ed25519
 write credentials_hash_key openssl rand -base64 32
+write webhook_secret_key openssl rand -base64 32
 write registrar_secret openssl rand -hex 32
 # Filled by `deploy/compose/secrets.sh clients`; empty until then (the services keep their
 # default client ids and cannot get tokens yet).

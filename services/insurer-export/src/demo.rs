@@ -15,6 +15,7 @@ use praktijkregister_platform::error::ApiError;
 
 use crate::insurers::add_version;
 use crate::schema::{insurers, webhook_endpoints};
+use crate::webhooks::sealing::SecretKey;
 
 /// The insurer of the register's demo insurer client, which also gets the webhook endpoint.
 pub const DEMO_INSURER: &str = "3311";
@@ -31,7 +32,11 @@ pub struct DemoSummary {
 
 /// Seeds the demonstration data into an export database without insurers; leaves one that has
 /// any untouched.
-pub async fn seed(pool: &DbPool, now: DateTime<Utc>) -> Result<DemoSummary, ApiError> {
+pub async fn seed(
+    pool: &DbPool,
+    key: &SecretKey,
+    now: DateTime<Utc>,
+) -> Result<DemoSummary, ApiError> {
     let next = u16::try_from(amsterdam_date(now).year() + 1).unwrap_or(2027);
     let contract_year =
         ContractYear::try_from(next).map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
@@ -79,12 +84,13 @@ pub async fn seed(pool: &DbPool, now: DateTime<Utc>) -> Result<DemoSummary, ApiE
                     .await?;
                 }
                 let secret = crate::webhooks::new_secret();
+                let id = uuid::Uuid::now_v7();
                 diesel::insert_into(webhook_endpoints::table)
                     .values((
-                        webhook_endpoints::id.eq(uuid::Uuid::now_v7()),
+                        webhook_endpoints::id.eq(id),
                         webhook_endpoints::insurer_uzovi.eq(DEMO_INSURER),
                         webhook_endpoints::url.eq(DEMO_WEBHOOK_URL),
-                        webhook_endpoints::secret.eq(&secret),
+                        webhook_endpoints::sealed_secret.eq(key.seal(id, &secret)?),
                     ))
                     .execute(conn)
                     .await?;

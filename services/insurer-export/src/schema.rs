@@ -94,9 +94,10 @@ diesel::table! {
         id -> Uuid,
         insurer_uzovi -> Text,
         url -> Text,
-        secret -> Text,
+        legacy_secret -> Nullable<Text>,
         created_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        sealed_secret -> Nullable<Bytea>,
     }
 }
 

@@ -4,6 +4,9 @@
 
 use praktijkregister_platform::config::{Check, ServiceSettings};
 use praktijkregister_platform::service_client::ServiceClientSettings;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// The section's defaults, compiled in.
@@ -43,6 +46,11 @@ pub struct WebhookSettings {
     pub request_timeout_ms: u64,
     pub poll_interval_ms: u64,
     pub batch_size: u32,
+    /// The key endpoint secrets are sealed with at rest: base64 of 32 bytes, inline (e.g. from a
+    /// secret store) ...
+    pub secret_key: Option<SecretString>,
+    /// ... or in a file. In development, a key is made under `data_dir` when neither is set.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl ServiceSettings for ExportSettings {

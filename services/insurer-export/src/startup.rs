@@ -58,6 +58,8 @@ pub struct ExportContext {
     /// Reads the register (evidence feed, calendar).
     pub register: Arc<ServiceClient>,
     pub clock: Arc<dyn Clock>,
+    /// Seals and opens the endpoints' secrets at rest.
+    pub webhook_key: webhooks::sealing::SecretKey,
     /// Stops the background tasks (webhook relay, schedule) when the context is dropped.
     pub background: Vec<watch::Sender<bool>>,
 }
@@ -76,6 +78,7 @@ impl ExportContext {
             signer: TokenSigner::from_settings(settings)?,
             register,
             clock,
+            webhook_key: webhooks::sealing::SecretKey::from_settings(settings, &section.webhooks)?,
             background: Vec::new(),
         })
     }
@@ -103,6 +106,7 @@ impl ExportContext {
             pool.clone(),
             self.settings.webhooks.clone(),
             self.environment,
+            self.webhook_key.clone(),
             stopped,
         );
         self.background.push(stop);
@@ -184,6 +188,15 @@ impl Service for InsurerExport {
             let register = ExportContext::register_client(settings, section)?;
             let mut context =
                 ExportContext::new(settings, section, register, Arc::new(SystemClock))?;
+            // Secrets stored in plain text before they were sealed are sealed before any use.
+            let mut conn = pool.get().await?;
+            let sealed = webhooks::sealing::seal_stored(&mut conn, &context.webhook_key)
+                .await
+                .map_err(|e| anyhow::anyhow!("sealing the stored webhook secrets: {e}"))?;
+            drop(conn);
+            if sealed > 0 {
+                tracing::info!(sealed, "sealed webhook secrets kept in plain text");
+            }
             context.spawn_webhook_relay(pool);
             if section.resync.on_start {
                 context.spawn_resync_on_start(pool);

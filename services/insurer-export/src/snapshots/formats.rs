@@ -1,9 +1,11 @@
 //! The other forms of a snapshot: CSV for spreadsheets and a FHIR R4 Bundle for systems that
 //! speak FHIR. Both are derived from the signed JSON body; only that body is signed.
 
+use chrono::{DateTime, Utc};
+use praktijkregister_domain::Criterion;
 use serde_json::{json, Value};
 
-use super::{ListedPractice, SnapshotBody};
+use super::ListedPractice;
 
 /// FHIR naming system of AGB codes (Vektis AGB-Z), as the Dutch FHIR profiles name it.
 pub const AGB_SYSTEM: &str = "http://fhir.nl/fhir/NamingSystem/agb-z";
@@ -22,8 +24,8 @@ pub enum Delimiter {
 
 /// The head of the CSV form (after a byte-order mark with `;`): one column per field of a
 /// listed practice (its registration, consent and overall answer) and one per criterion id of
-/// the set. [`csv_rows`] follow, in the order of the JSON body, in as many pieces as suits.
-pub fn csv_head(body: &SnapshotBody, delimiter: Delimiter) -> Result<Vec<u8>, csv::Error> {
+/// the set (`criteria`). [`csv_rows`] follow, in the order of the JSON body, in as many pieces as suits.
+pub fn csv_head(criteria: &[Criterion], delimiter: Delimiter) -> Result<Vec<u8>, csv::Error> {
     let mut header: Vec<String> = [
         "practice_agb",
         "name",
@@ -38,12 +40,7 @@ pub fn csv_head(body: &SnapshotBody, delimiter: Delimiter) -> Result<Vec<u8>, cs
     .iter()
     .map(|s| s.to_string())
     .collect();
-    header.extend(
-        body.criteria_set
-            .criteria
-            .iter()
-            .map(|c| c.as_str().to_string()),
-    );
+    header.extend(criteria.iter().map(|c| c.as_str().to_string()));
     let mut bytes = records(delimiter, std::iter::once(header))?;
     if delimiter == Delimiter::Semicolon {
         bytes.splice(0..0, "\u{feff}".bytes());
@@ -109,12 +106,12 @@ fn row(practice: &ListedPractice) -> Vec<String> {
 /// its entries: one `Organization` per practice (its AGB code and KvK number) and one `Location`
 /// per vestiging (its AGB code, address and `managingOrganization`), given by [`fhir_entries`]
 /// in as many pieces as suits, then [`FHIR_TAIL`].
-pub fn fhir_head(body: &SnapshotBody, snapshot_id: &str) -> Result<Vec<u8>, serde_json::Error> {
+pub fn fhir_head(built_at: DateTime<Utc>, snapshot_id: &str) -> Result<Vec<u8>, serde_json::Error> {
     let mut head = serde_json::to_vec(&json!({
         "resourceType": "Bundle",
         "id": snapshot_id,
         "type": "collection",
-        "timestamp": body.built_at.to_rfc3339(),
+        "timestamp": built_at.to_rfc3339(),
     }))?;
     // Reopen the object for the entries.
     head.pop();
@@ -178,6 +175,7 @@ fn entries_of(practice: &ListedPractice) -> Vec<Value> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::snapshots::SnapshotBody;
 
     fn body(practices: usize) -> SnapshotBody {
         let practices: Vec<Value> = (0..practices)
@@ -211,13 +209,13 @@ mod tests {
         let body = body(5);
         let all = &body.practices[..];
         let whole = [
-            fhir_head(&body, "abc").unwrap(),
+            fhir_head(body.built_at, "abc").unwrap(),
             fhir_entries(all, true).unwrap(),
             FHIR_TAIL.to_vec(),
         ]
         .concat();
         let pieced = [
-            fhir_head(&body, "abc").unwrap(),
+            fhir_head(body.built_at, "abc").unwrap(),
             fhir_entries(&all[..2], true).unwrap(),
             fhir_entries(&all[2..4], false).unwrap(),
             fhir_entries(&all[4..], false).unwrap(),
@@ -232,7 +230,7 @@ mod tests {
         assert_eq!(entries.len(), 10);
         assert_eq!(entries[9]["resource"]["resourceType"], "Location");
 
-        let head = csv_head(&body, Delimiter::Semicolon).unwrap();
+        let head = csv_head(&body.criteria_set.criteria, Delimiter::Semicolon).unwrap();
         assert!(head.starts_with("\u{feff}practice_agb;".as_bytes()));
         let whole = [head.clone(), csv_rows(all, Delimiter::Semicolon).unwrap()].concat();
         let pieced = [
@@ -243,7 +241,7 @@ mod tests {
         .concat();
         assert_eq!(whole, pieced);
         assert_eq!(String::from_utf8(pieced).unwrap().lines().count(), 6);
-        let comma = csv_head(&body, Delimiter::Comma).unwrap();
+        let comma = csv_head(&body.criteria_set.criteria, Delimiter::Comma).unwrap();
         assert!(comma.starts_with(b"practice_agb,"));
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod formats;
 pub mod routes;
+pub mod stream;
 
 use std::collections::{BTreeMap, BTreeSet};
 

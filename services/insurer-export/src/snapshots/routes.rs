@@ -17,7 +17,8 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::formats::{self, Delimiter};
-use super::{Builder, Correction, ListedPractice, SnapshotBody, SnapshotSummary, Stored};
+use super::stream::{Head, Splitter};
+use super::{Builder, Correction, ListedPractice, SnapshotBody, SnapshotSummary};
 use crate::paths::{ContractYearPath, InsurerPath, PracticePath, SnapshotPath};
 use crate::startup::ExportContext;
 
@@ -151,24 +152,6 @@ pub struct ExportParams {
     pub delimiter: Option<String>,
 }
 
-/// The current snapshot of the insurer and year, read by `principal` (404 for another insurer's).
-async fn current(
-    conn: &mut diesel_async::AsyncPgConnection,
-    principal: &Principal,
-    uzovi: &UzoviCode,
-    year: praktijkregister_domain::ContractYear,
-) -> Result<Stored, ApiError> {
-    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
-    let id = super::current_id(conn, uzovi, year)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}")))?;
-    super::stored(conn, uzovi, &id).await
-}
-
-fn parse_body(stored: &Stored) -> Result<SnapshotBody, ApiError> {
-    serde_json::from_slice(&stored.body).map_err(ApiError::internal)
-}
-
 /// Pull an insurer's list
 ///
 /// The current snapshot of the insurer for the contract year (the correction, if one was
@@ -272,11 +255,9 @@ pub async fn get_export(
             .no_chunking(total)
             .streaming(body_chunks(pool.into_inner(), summary.id, length)));
     }
-    let stored = super::stored(&mut conn, &uzovi, &id).await?;
+    // CSV and FHIR are rendered from the stored body as it is read, a practice at a time.
     drop(conn);
-    let body = Arc::new(parse_body(&stored)?);
-    drop(stored);
-    let pieces = body.practices.len().div_ceil(PRACTICES_PER_PIECE);
+    let (rendering, length) = (pool.into_inner(), length);
     Ok(if form == "csv" {
         answer
             .content_type("text/csv; charset=utf-8")
@@ -287,25 +268,19 @@ pub async fn get_export(
                     year.value()
                 ),
             ))
-            .streaming(rendered(body, pieces + 1, move |body, n| {
-                match n.checked_sub(1) {
-                    None => formats::csv_head(body, delimiter),
-                    Some(i) => formats::csv_rows(piece_of(body, i), delimiter),
-                }
-                .map_err(ApiError::internal)
-            }))
+            .streaming(rendered(
+                rendering,
+                summary.id,
+                length,
+                Form::Csv(delimiter),
+            ))
     } else {
-        let id = summary.id;
-        answer
-            .content_type(FHIR_JSON)
-            .streaming(rendered(body, pieces + 2, move |body, n| {
-                match n.checked_sub(1) {
-                    None => formats::fhir_head(body, &id),
-                    Some(i) if i < pieces => formats::fhir_entries(piece_of(body, i), i == 0),
-                    Some(_) => Ok(formats::FHIR_TAIL.to_vec()),
-                }
-                .map_err(ApiError::internal)
-            }))
+        answer.content_type(FHIR_JSON).streaming(rendered(
+            rendering,
+            summary.id,
+            length,
+            Form::Fhir,
+        ))
     })
 }
 
@@ -334,23 +309,124 @@ fn body_chunks(
     })
 }
 
-/// The practices of piece `i`.
-fn piece_of(body: &SnapshotBody, i: usize) -> &[ListedPractice] {
-    let start = (i * PRACTICES_PER_PIECE).min(body.practices.len());
-    let end = (start + PRACTICES_PER_PIECE).min(body.practices.len());
-    &body.practices[start..end]
+/// The rendering of a streamed pull.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    Csv(Delimiter),
+    Fhir,
 }
 
-/// Pieces 0 to `count` - 1 of `render`, each rendered when the client is ready for it.
-fn rendered<F>(
-    body: Arc<SnapshotBody>,
-    count: usize,
-    render: F,
-) -> impl futures_util::Stream<Item = Result<web::Bytes, ApiError>>
-where
-    F: Fn(&SnapshotBody, usize) -> Result<Vec<u8>, ApiError> + 'static,
-{
-    futures_util::stream::iter((0..count).map(move |n| render(&body, n).map(web::Bytes::from)))
+/// Where a streamed rendering is.
+enum Stage {
+    Head,
+    Practices { first: bool },
+    End,
+}
+
+/// The stored body of a snapshot, read a chunk at a time and split into practices.
+struct BodyReader {
+    pool: Arc<DbPool>,
+    id: String,
+    length: i32,
+    offset: i32,
+    splitter: Splitter,
+}
+
+impl BodyReader {
+    /// Reads the next chunk; `false` when the body has been read whole.
+    async fn fill(&mut self) -> Result<bool, ApiError> {
+        if self.offset >= self.length {
+            return Ok(false);
+        }
+        let mut conn = connection(&self.pool).await?;
+        let chunk =
+            super::body_chunk(&mut conn, &self.id, self.offset, super::BODY_CHUNK_BYTES).await?;
+        self.offset = self.offset.saturating_add(super::BODY_CHUNK_BYTES);
+        self.splitter.push(&chunk);
+        Ok(true)
+    }
+
+    async fn head(&mut self) -> Result<Head, ApiError> {
+        loop {
+            if let Some(head) = self.splitter.head().map_err(ApiError::internal)? {
+                return Ok(head.clone());
+            }
+            if !self.fill().await? {
+                self.splitter.end().map_err(ApiError::internal)?;
+            }
+        }
+    }
+
+    /// The next practices, at most [`PRACTICES_PER_PIECE`]; none once the list has ended.
+    async fn practices(&mut self) -> Result<Vec<ListedPractice>, ApiError> {
+        let mut batch = Vec::new();
+        while batch.len() < PRACTICES_PER_PIECE {
+            match self.splitter.next_practice().map_err(ApiError::internal)? {
+                Some(practice) => batch.push(practice),
+                None if self.splitter.finished() => break,
+                None => {
+                    if !self.fill().await? {
+                        self.splitter.end().map_err(ApiError::internal)?;
+                    }
+                }
+            }
+        }
+        Ok(batch)
+    }
+}
+
+/// Snapshot `id` (its body `length` bytes) rendered as `form`, a piece of up to
+/// [`PRACTICES_PER_PIECE`] practices at a time, each read and rendered when the client is ready
+/// for it: the same bytes as rendering the parsed body at once.
+fn rendered(
+    pool: Arc<DbPool>,
+    id: String,
+    length: i32,
+    form: Form,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, ApiError>> {
+    let reader = BodyReader {
+        pool,
+        id,
+        length,
+        offset: 0,
+        splitter: Splitter::new(),
+    };
+    futures_util::stream::try_unfold(
+        (reader, Stage::Head),
+        move |(mut reader, stage)| async move {
+            let (bytes, next) = match stage {
+                Stage::End => return Ok(None),
+                Stage::Head => {
+                    let head = reader.head().await?;
+                    let bytes = match form {
+                        Form::Csv(delimiter) => {
+                            formats::csv_head(&head.criteria_set.criteria, delimiter)
+                                .map_err(ApiError::internal)?
+                        }
+                        Form::Fhir => formats::fhir_head(head.built_at, &reader.id)
+                            .map_err(ApiError::internal)?,
+                    };
+                    (bytes, Stage::Practices { first: true })
+                }
+                Stage::Practices { first } => {
+                    let batch = reader.practices().await?;
+                    match (form, batch.is_empty()) {
+                        (Form::Csv(_), true) => return Ok(None),
+                        (Form::Fhir, true) => (formats::FHIR_TAIL.to_vec(), Stage::End),
+                        (Form::Csv(delimiter), false) => (
+                            formats::csv_rows(&batch, delimiter).map_err(ApiError::internal)?,
+                            Stage::Practices { first: false },
+                        ),
+                        (Form::Fhir, false) => (
+                            formats::fhir_entries(&batch, first).map_err(ApiError::internal)?,
+                            Stage::Practices { first: false },
+                        ),
+                    }
+                }
+            };
+            Ok(Some((web::Bytes::from(bytes), (reader, next))))
+        },
+    )
 }
 
 /// One practice of a snapshot, explained criterion by criterion.
@@ -387,25 +463,41 @@ pub async fn explain_practice(
     ContractYearPath(year): ContractYearPath,
     PracticePath(agb): PracticePath,
 ) -> Result<web::Json<Explanation>, ApiError> {
+    principal.require_insurer(scopes::EXPORTS_READ, uzovi.as_str(), "insurer")?;
     let mut conn = connection(&pool).await?;
-    let stored = current(&mut conn, &principal, &uzovi, year).await?;
-    let body = parse_body(&stored)?;
-    let practice = body
-        .practices
-        .into_iter()
-        .find(|p| p.agb == agb.as_str())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "practice {agb} is not on the list of insurer {uzovi} for {year}"
-            ))
-        })?;
+    let id = super::current_id(&mut conn, &uzovi, year)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("insurer {uzovi} has no snapshot for {year}")))?;
+    let (summary, length) = super::summary_of(&mut conn, &uzovi, &id).await?;
+    // The list is read a practice at a time until this one: never held whole.
+    let mut reader = BodyReader {
+        pool: pool.clone().into_inner(),
+        id: summary.id.clone(),
+        length,
+        offset: 0,
+        splitter: Splitter::new(),
+    };
+    let head = reader.head().await?;
+    let mut found = None;
+    while found.is_none() {
+        let batch = reader.practices().await?;
+        if batch.is_empty() {
+            break;
+        }
+        found = batch.into_iter().find(|p| p.agb == agb.as_str());
+    }
+    let practice = found.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "practice {agb} is not on the list of insurer {uzovi} for {year}"
+        ))
+    })?;
     let event = AuditEvent::success("export.explain", "practice", agb.as_str())
-        .with_detail(json!({"insurer": uzovi, "snapshot": stored.summary.id}));
+        .with_detail(json!({"insurer": uzovi, "snapshot": summary.id}));
     audit::record(&mut conn, (&principal).into(), &event).await?;
     Ok(web::Json(Explanation {
-        snapshot_id: stored.summary.id,
-        contract_year: body.contract_year,
-        cycle_year: body.cycle_year,
+        snapshot_id: summary.id,
+        contract_year: head.contract_year,
+        cycle_year: head.cycle_year,
         practice,
     }))
 }

@@ -6,6 +6,7 @@
 
 pub mod relay;
 pub mod routes;
+pub mod sealing;
 
 use std::net::IpAddr;
 

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::sealing::SecretKey;
 use crate::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::settings::WebhookSettings;
 
@@ -37,13 +38,23 @@ pub struct PassReport {
     pub failed: usize,
 }
 
-type Due = (Uuid, Value, i32, DateTime<Utc>, String, String);
+type Due = (
+    Uuid,
+    Value,
+    i32,
+    DateTime<Utc>,
+    Uuid,
+    String,
+    Option<Vec<u8>>,
+    Option<String>,
+);
 
 /// Delivers webhooks; [`spawn`] runs it in the background, [`Relay::run_once`] one pass.
 pub struct Relay {
     pool: DbPool,
     settings: WebhookSettings,
     environment: Environment,
+    key: SecretKey,
     http: reqwest::Client,
 }
 
@@ -57,6 +68,7 @@ impl Relay {
         pool: DbPool,
         settings: WebhookSettings,
         environment: Environment,
+        key: SecretKey,
     ) -> Result<Self, ApiError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(settings.request_timeout_ms))
@@ -68,6 +80,7 @@ impl Relay {
             pool,
             settings,
             environment,
+            key,
             http,
         })
     }
@@ -89,16 +102,26 @@ impl Relay {
                         webhook_deliveries::payload,
                         webhook_deliveries::attempts,
                         webhook_deliveries::give_up_at,
+                        webhook_endpoints::id,
                         webhook_endpoints::url,
-                        webhook_endpoints::secret,
+                        webhook_endpoints::sealed_secret,
+                        webhook_endpoints::legacy_secret,
                     ))
                     .for_update()
                     .skip_locked()
                     .load(conn)
                     .await?;
                 let mut report = PassReport::default();
-                for (id, payload, attempts, give_up_at, url, secret) in due {
-                    let outcome = self.deliver(id, &payload, &url, &secret).await;
+                for (id, payload, attempts, give_up_at, endpoint, url, sealed, legacy) in due {
+                    let outcome = match (sealed, legacy) {
+                        (Some(sealed), _) => match self.key.open(endpoint, &sealed) {
+                            Ok(secret) => self.deliver(id, &payload, &url, &secret).await,
+                            Err(e) => Outcome::Failed(None, e.to_problem().detail),
+                        },
+                        // Not sealed yet (the start seals it): the secret as stored.
+                        (None, Some(secret)) => self.deliver(id, &payload, &url, &secret).await,
+                        (None, None) => Outcome::Failed(None, "the endpoint has no secret".into()),
+                    };
                     self.record(conn, id, attempts, give_up_at, &outcome, &mut report)
                         .await?;
                 }
@@ -222,10 +245,11 @@ pub fn spawn(
     pool: DbPool,
     settings: WebhookSettings,
     environment: Environment,
+    key: SecretKey,
     mut stopped: watch::Receiver<bool>,
 ) {
     let poll = Duration::from_millis(settings.poll_interval_ms);
-    let relay = match Relay::new(pool, settings, environment) {
+    let relay = match Relay::new(pool, settings, environment, key) {
         Ok(relay) => relay,
         Err(e) => {
             tracing::error!(error = %e, "the webhook relay could not start");

@@ -121,6 +121,7 @@ pub async fn create_webhook(
     let mut conn = connection(&pool).await?;
     crate::insurers::find(&mut conn, &uzovi).await?;
     let secret = super::new_secret();
+    let key = &ctx.webhook_key;
     let location = uzovi.to_string();
     let created = audit::transaction(&mut conn, (&principal).into(), |conn| {
         async move {
@@ -130,7 +131,7 @@ pub async fn create_webhook(
                     webhook_endpoints::id.eq(id),
                     webhook_endpoints::insurer_uzovi.eq(uzovi.as_str()),
                     webhook_endpoints::url.eq(url.as_str()),
-                    webhook_endpoints::secret.eq(&secret),
+                    webhook_endpoints::sealed_secret.eq(key.seal(id, &secret)?),
                 ))
                 .returning(Webhook::as_returning())
                 .get_result(conn)

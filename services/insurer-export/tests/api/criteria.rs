@@ -131,10 +131,13 @@ async fn a_snapshot_needs_a_differentiating_insurer_with_criteria() {
 #[tokio::test]
 async fn the_demo_seeds_three_differentiating_insurers_with_criteria_once() {
     let suite = start().await;
-    let summary =
-        praktijkregister_insurer_export::demo::seed(&suite.export.pool, chrono::Utc::now())
-            .await
-            .unwrap();
+    let summary = praktijkregister_insurer_export::demo::seed(
+        &suite.export.pool,
+        &suite.webhook_key(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(summary.webhook_secret.unwrap().starts_with("whsec_"));
     let (_, list) = suite
         .export
@@ -160,8 +163,12 @@ async fn the_demo_seeds_three_differentiating_insurers_with_criteria_once() {
         .get(&format!("/v1/insurers/{OWN}/webhooks"))
         .await;
     assert_eq!(hooks["items"].as_array().unwrap().len(), 1);
-    let again = praktijkregister_insurer_export::demo::seed(&suite.export.pool, chrono::Utc::now())
-        .await
-        .unwrap();
+    let again = praktijkregister_insurer_export::demo::seed(
+        &suite.export.pool,
+        &suite.webhook_key(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(again.webhook_secret.is_none());
 }

@@ -53,6 +53,9 @@ pub struct Suite {
     /// The register's outbox relay, pointed at the export service; run by [`Suite::sync`].
     relay: OutboxRelay,
     register_registrar: String,
+    /// What the export service was started with, to start it again.
+    export_settings: praktijkregister_platform::config::Settings,
+    export_section: ExportSettings,
 }
 
 /// Starts the register and the export service; `adjust` may change the export's section.
@@ -124,6 +127,7 @@ pub async fn start_as(adjust: impl FnOnce(&mut ExportSettings), webhook_relay: b
     let register_client =
         ExportContext::register_client(&settings, &section).expect("register client");
     let export_register = register_client.clone();
+    let (export_settings, export_section) = (settings.clone(), section.clone());
     let export = testing::spawn::<InsurerExport, _, _>(
         settings,
         section,
@@ -167,6 +171,8 @@ pub async fn start_as(adjust: impl FnOnce(&mut ExportSettings), webhook_relay: b
         register_criteria,
         relay,
         register_registrar,
+        export_settings,
+        export_section,
     }
 }
 
@@ -267,6 +273,42 @@ impl Suite {
     /// The register's registrar.
     pub fn register_registrar(&self) -> &str {
         &self.register_registrar
+    }
+
+    /// The export service's key for webhook secrets (its development key, under its data dir).
+    pub fn webhook_key(&self) -> praktijkregister_insurer_export::webhooks::sealing::SecretKey {
+        praktijkregister_insurer_export::webhooks::sealing::SecretKey::from_settings(
+            &self.export_settings,
+            &self.export_section.webhooks,
+        )
+        .expect("the webhook key")
+    }
+
+    /// Stops the export service as SIGTERM does and waits until it has: its webhook relay with it.
+    pub async fn stop_export(&mut self) {
+        self.export.stop().await;
+    }
+
+    /// Starts the export service again on its database and port, as the process starts in
+    /// production (`build_state`: its own register client and webhook relay).
+    pub async fn restart_export(&mut self) {
+        use praktijkregister_platform::service::Service as _;
+        self.export
+            .restart::<InsurerExport, _, _>(
+                self.export_settings.clone(),
+                self.export_section.clone(),
+                |settings, section, pool| async move {
+                    InsurerExport::build_state(&settings, &section, &pool)
+                        .await
+                        .expect("the export service's context")
+                },
+            )
+            .await;
+    }
+
+    /// One pass of the register's outbox relay, whatever it finds.
+    pub async fn relay_once(&self) -> praktijkregister_platform::outbox::PassReport {
+        self.relay.run_once().await.expect("relay pass")
     }
 
     /// Delivers everything in the register's outbox to the export service.

@@ -485,3 +485,126 @@ async fn csv_in_both_delimiters_and_json_hold_the_same_rows_and_fhir_lists_them(
         .await;
     assert_eq!(status, 422, "{problem}");
 }
+
+/// A list far larger than one read of the stored body (256 KiB) and one rendered piece (200
+/// practices): the streamed CSV and FHIR are byte for byte what rendering the whole parsed body
+/// at once gives, across every boundary.
+#[tokio::test]
+async fn a_large_list_streams_the_same_bytes_as_rendering_it_whole() {
+    use diesel::RunQueryDsl as _;
+    use praktijkregister_insurer_export::snapshots::formats::{self, Delimiter};
+    use praktijkregister_insurer_export::snapshots::SnapshotBody;
+
+    let suite = start().await;
+    suite
+        .insurer_with_criteria(OTHER, json!({"base_set": "basis"}))
+        .await;
+    let practices: Vec<Value> = (0..1500)
+        .map(|i| {
+            json!({
+                "agb": format!("07{i:06}"), "name": format!("Praktijk \"{i}\"; Ünïcode, [{{}}] \\ ✓"),
+                "kvk_number": "12345678", "tier": "praktijkregister",
+                "registered_at": "2026-06-01T10:00:00Z",
+                "locations": [
+                    {"agb": format!("07{:06}", 500_000 + i), "kvk_branch_number": "000012345678",
+                     "street": "Lindelaan", "house_number": "1", "postal_code": "3511 AB", "city": "Utrecht"},
+                    {"agb": format!("07{:06}", 700_000 + i), "kvk_branch_number": "000012345679",
+                     "street": "Eikstraat", "house_number": "2a", "postal_code": "3512 CD", "city": "Utrecht"}
+                ],
+                "consent": i % 3 == 0, "eligible": i % 2 == 0, "outcome": if i % 2 == 0 { "met" } else { "not_met" },
+                "criteria": [
+                    {"id": "basis.kp_registered", "title": "KP", "source": "001, condition 1",
+                     "status": "met", "evidence": [], "reason": null},
+                    {"id": "basis.prem_measured", "title": "PREM", "source": "001, condition 2",
+                     "status": if i % 2 == 0 { "met" } else { "not_met" }, "evidence": [],
+                     "reason": if i % 2 == 0 { Value::Null } else { json!("no PREM measured") }}
+                ]
+            })
+        })
+        .collect();
+    let body: SnapshotBody = serde_json::from_value(json!({
+        "format": "praktijkregister-insurer-snapshot/1",
+        "insurer": {"uzovi": OTHER, "name": format!("Insurer {OTHER}")},
+        "contract_year": contract_year(), "cycle_year": cycle_year(),
+        "built_at": "2026-11-01T00:00:00Z",
+        "criteria_set": {"version": 1, "base_set": "basis",
+            "criteria": ["basis.kp_registered", "basis.prem_measured"], "thresholds": {}},
+        "supersedes": null, "correction_reason": null,
+        "practices": practices
+    }))
+    .unwrap();
+    let bytes = praktijkregister_platform::canonical_json::to_vec_of(&body).unwrap();
+    assert!(bytes.len() > 3 * 256 * 1024, "{} bytes", bytes.len());
+    let id = praktijkregister_platform::digest::sha256_hex(&bytes);
+    let mut conn = suite.export.db.connect();
+    diesel::sql_query(
+        "INSERT INTO snapshots (id, insurer_uzovi, contract_year, criteria_set_id, body, signature, \
+         practices, changes_seq, built_by) \
+         SELECT $1, $2, $3, id, $4, 'unsigned', 1500, 0, 'test' FROM criteria_sets \
+         WHERE insurer_uzovi = $2",
+    )
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .bind::<diesel::sql_types::Text, _>(OTHER)
+    .bind::<diesel::sql_types::Integer, _>(i32::from(contract_year()))
+    .bind::<diesel::sql_types::Binary, _>(&bytes)
+    .execute(&mut conn)
+    .unwrap();
+
+    let insurer = suite.insurer(OTHER);
+    let path = format!("/v1/insurers/{OTHER}/exports/{}", contract_year());
+    let json = suite.get_raw(&insurer, &path, &[]).await;
+    assert_eq!(json.bytes().await.unwrap().to_vec(), bytes);
+    for (query, delimiter) in [
+        ("", Delimiter::Semicolon),
+        ("?delimiter=comma", Delimiter::Comma),
+    ] {
+        let csv = suite
+            .get_raw(
+                &insurer,
+                &format!("{path}{query}"),
+                &[("Accept", "text/csv")],
+            )
+            .await;
+        assert_eq!(csv.status(), 200);
+        let whole = [
+            formats::csv_head(&body.criteria_set.criteria, delimiter).unwrap(),
+            formats::csv_rows(&body.practices, delimiter).unwrap(),
+        ]
+        .concat();
+        assert!(
+            csv.bytes().await.unwrap().to_vec() == whole,
+            "CSV ({delimiter:?}) differs from the whole rendering"
+        );
+    }
+    let fhir = suite
+        .get_raw(&insurer, &path, &[("Accept", "application/fhir+json")])
+        .await;
+    assert_eq!(fhir.status(), 200);
+    let whole = [
+        formats::fhir_head(body.built_at, &id).unwrap(),
+        formats::fhir_entries(&body.practices, true).unwrap(),
+        formats::FHIR_TAIL.to_vec(),
+    ]
+    .concat();
+    let streamed = fhir.bytes().await.unwrap().to_vec();
+    assert!(
+        streamed == whole,
+        "the FHIR Bundle differs from the whole rendering"
+    );
+    let bundle: Value = serde_json::from_slice(&streamed).unwrap();
+    assert_eq!(bundle["entry"].as_array().unwrap().len(), 1500 * 3);
+
+    // One practice explained, found in the last stored chunk; one not on the list.
+    let caller = suite.export.client.caller(&insurer);
+    let (status, explained) = caller.get(&format!("{path}/practices/07001499")).await;
+    assert_eq!(status, 200, "{explained}");
+    assert_eq!(explained["snapshot_id"], id.as_str());
+    assert_eq!(explained["contract_year"], contract_year());
+    assert_eq!(explained["cycle_year"], cycle_year());
+    assert_eq!(
+        explained["practice"],
+        serde_json::to_value(&body.practices[1499]).unwrap()
+    );
+    let (status, problem) = caller.get(&format!("{path}/practices/07999999")).await;
+    assert_eq!(status, 404, "{problem}");
+}

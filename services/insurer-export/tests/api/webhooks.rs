@@ -96,7 +96,8 @@ fn start_receiver() -> Receiver {
 }
 
 async fn eventually(mut done: impl FnMut() -> bool) {
-    for _ in 0..200 {
+    // A bound, not a timing assertion: generous for a loaded machine.
+    for _ in 0..600 {
         if done() {
             return;
         }
@@ -286,6 +287,7 @@ async fn queued_deliveries_wait_in_the_database_for_the_relay_of_the_next_start(
         suite.export.pool.clone(),
         section.webhooks,
         praktijkregister_platform::config::Environment::Development,
+        suite.webhook_key(),
     )
     .unwrap();
     let report = relay.run_once().await.unwrap();
@@ -294,4 +296,330 @@ async fn queued_deliveries_wait_in_the_database_for_the_relay_of_the_next_start(
     let received = receiver.received.lock().unwrap();
     assert_eq!(received.verified.len(), 1);
     assert_eq!(received.verified[0].1["type"], "practice.practice_changed");
+}
+
+/// A practice waiting for KP data at the export is released by the register's KP import after
+/// it: the register's outbox brings the transition here, and the insurer sees the late
+/// registration in its feed and at its webhook, not in its snapshot.
+#[tokio::test]
+async fn a_registration_released_by_kp_data_after_the_export_reaches_feed_and_webhook() {
+    const ON_LIST: &str = "07000101";
+    const WAITING: &str = "07000102";
+    const THERAPIST: &str = "07100102";
+    let suite = start().await;
+    let year = cycle_year();
+    suite.create_practice(ON_LIST, "De Linde").await;
+    suite.create_practice(WAITING, "De Eik").await;
+    let register = suite.register.client.caller(suite.register_registrar());
+    let (status, body) = register
+        .post(
+            "/v1/therapists",
+            json!({"agb": THERAPIST, "name": "A. Jansen", "kp_number": "123456"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = register
+        .put(
+            &format!("/v1/practices/{WAITING}/therapists/{THERAPIST}"),
+            json!({"start_date": format!("{}-01-01", year)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    suite
+        .register_practice(ON_LIST, year, Target::Registered)
+        .await;
+    suite
+        .register_practice(WAITING, year, Target::AwaitingKp)
+        .await;
+    suite.sync().await;
+    suite
+        .insurer_with_criteria(OWN, json!({"base_set": "basis"}))
+        .await;
+    let snapshot = suite.build(OWN).await;
+    assert_eq!(snapshot["practices"], 1, "{snapshot}");
+
+    let receiver = start_receiver();
+    receiver.down.store(false, Ordering::SeqCst);
+    let insurer = suite.insurer(OWN);
+    let caller = suite.export.client.caller(&insurer);
+    let (status, created) = caller
+        .post(
+            &format!("/v1/insurers/{OWN}/webhooks"),
+            json!({"url": receiver.url}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+
+    // The KP export arrives in the register: the therapist is kwaliteitsgeregistreerd.
+    let csv = format!(
+        "kp_number,agb,name,status,valid_from,valid_until\n\
+         123456,{THERAPIST},A. Jansen,kwaliteitsgeregistreerd,{}-01-01,{}-12-31\n",
+        year - 2,
+        year + 3
+    );
+    let imported = suite
+        .register
+        .client
+        .http()
+        .post(suite.register.client.url("/v1/kp-imports"))
+        .bearer_auth(suite.register_registrar())
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 200);
+    let (_, registration) = register
+        .get(&format!("/v1/practices/{WAITING}/registrations/{year}"))
+        .await;
+    assert_eq!(registration["state"], "registered", "{registration}");
+    suite.sync().await;
+
+    let (_, feed) = caller.get(&format!("/v1/insurers/{OWN}/changes")).await;
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{feed}");
+    assert_eq!(items[0]["type"], "registered");
+    assert_eq!(items[0]["practice_agb"], WAITING);
+    assert_eq!(items[0]["cycle_year"], year);
+    assert_eq!(items[0]["before"]["state"], "awaiting_kp");
+    assert_eq!(items[0]["after"]["state"], "registered");
+    eventually(|| receiver.received.lock().unwrap().verified.len() == 1).await;
+    let payload = receiver.received.lock().unwrap().verified[0].1.clone();
+    assert_eq!(payload["type"], "practice.registered");
+    assert_eq!(payload["data"]["id"], items[0]["id"]);
+    assert_eq!(payload["data"]["practice_agb"], WAITING);
+
+    // The snapshot stays as it was built.
+    let (_, body) = caller
+        .get(&format!("/v1/insurers/{OWN}/exports/{}", cycle_year() + 1))
+        .await;
+    assert_eq!(body["practices"].as_array().unwrap().len(), 1);
+    assert_eq!(body["practices"][0]["agb"], ON_LIST);
+}
+
+/// The export service is stopped while a delivery is pending (its receiver down) and while the
+/// register reports another change; a new process on the same database delivers both, each
+/// exactly once, to the receiver.
+#[tokio::test]
+async fn nothing_is_lost_across_a_restart_of_the_export_service() {
+    const PRACTICE: &str = "07000101";
+    let mut suite = start().await;
+    let year = cycle_year();
+    suite.create_practice(PRACTICE, "De Linde").await;
+    suite
+        .register_practice(PRACTICE, year, Target::Registered)
+        .await;
+    suite.sync().await;
+    suite
+        .insurer_with_criteria(OWN, json!({"base_set": "basis"}))
+        .await;
+    suite.build(OWN).await;
+    let receiver = start_receiver();
+    let insurer = suite.insurer(OWN);
+    let (status, created) = suite
+        .export
+        .client
+        .caller(&insurer)
+        .post(
+            &format!("/v1/insurers/{OWN}/webhooks"),
+            json!({"url": receiver.url}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+    let webhook = created["id"].as_str().unwrap().to_string();
+
+    // A withdrawal while the receiver is down: tried, and pending.
+    suite
+        .registration_event(PRACTICE, year, RegistrationEvent::Withdrawn)
+        .await;
+    suite.sync().await;
+    eventually(|| receiver.received.lock().unwrap().refused_while_down >= 1).await;
+
+    suite.stop_export().await;
+    let stopped = reqwest::get(suite.export.client.url("/health/live")).await;
+    assert!(stopped.is_err(), "the stopped service still answers");
+    // While it is down the register renames the practice: its outbox keeps the event.
+    suite.rename_practice(PRACTICE, "De Eik").await;
+    let pass = suite.relay_once().await;
+    assert_eq!((pass.delivered, pass.retried), (0, 1), "{pass:?}");
+    // The receiver is back, but no process of the export service runs: nothing arrives.
+    receiver.down.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(receiver.received.lock().unwrap().verified.is_empty());
+
+    suite.restart_export().await;
+    // The register's relay tries again after its backoff and now reaches the new process.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    suite.sync().await;
+    eventually(|| receiver.received.lock().unwrap().verified.len() >= 2).await;
+    // Nothing more arrives: each change exactly once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    {
+        let received = receiver.received.lock().unwrap();
+        assert_eq!(received.bad_signatures, 0);
+        let types: Vec<&str> = received
+            .verified
+            .iter()
+            .map(|(_, payload)| payload["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["practice.withdrawn", "practice.practice_changed"]);
+        let mut ids: Vec<&str> = received
+            .verified
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 2);
+    }
+
+    let caller = suite.export.client.caller(&insurer);
+    let (status, deliveries) = caller
+        .get(&format!("/v1/insurers/{OWN}/webhooks/{webhook}/deliveries"))
+        .await;
+    assert_eq!(status, 200, "{deliveries}");
+    let items = deliveries["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{deliveries}");
+    for delivery in items {
+        assert_eq!(delivery["status"], "delivered", "{delivery}");
+        let attempts = delivery["attempts"].as_array().unwrap();
+        let succeeded = attempts.iter().filter(|a| a["status"] == 204).count();
+        assert_eq!(succeeded, 1, "{attempts:?}");
+    }
+    // The feed after the snapshot holds both, in order.
+    let (_, feed) = caller.get(&format!("/v1/insurers/{OWN}/changes")).await;
+    let types: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["withdrawn", "practice_changed"]);
+}
+
+#[derive(diesel::QueryableByName)]
+struct StoredSecret {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    legacy_secret: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bytea>)]
+    sealed_secret: Option<Vec<u8>>,
+}
+
+/// What the database holds of an endpoint's secret; asserts it gives the secret away nowhere.
+fn assert_sealed(db: &praktijkregister_platform::testing::TestDatabase, id: &str, secret: &str) {
+    use diesel::RunQueryDsl as _;
+    let stored: StoredSecret = diesel::sql_query(
+        "SELECT legacy_secret, sealed_secret FROM webhook_endpoints WHERE id = $1::uuid",
+    )
+    .bind::<diesel::sql_types::Text, _>(id)
+    .get_result(&mut db.connect())
+    .unwrap();
+    assert_eq!(stored.legacy_secret, None);
+    let sealed = stored.sealed_secret.expect("a sealed secret");
+    let raw = base64::engine::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        secret.strip_prefix("whsec_").unwrap(),
+    )
+    .unwrap();
+    for needle in [secret.as_bytes(), &raw[..], &secret.as_bytes()[6..]] {
+        assert!(
+            !sealed.windows(needle.len()).any(|w| w == needle),
+            "the stored column holds the secret"
+        );
+    }
+}
+
+/// Secrets are sealed at rest, also those stored in plain text before (sealed at the next
+/// start), and deliveries are still signed with the secret the insurer was given.
+#[tokio::test]
+async fn webhook_secrets_are_sealed_at_rest_and_deliveries_still_sign() {
+    let mut suite = start().await;
+    suite.create_practice("07000101", "De Linde").await;
+    // Delivered now: a restart with an empty copy would load it from the register instead
+    // (resync), and a resync records no change.
+    suite.sync().await;
+    suite
+        .insurer_with_criteria(OWN, json!({"base_set": "basis"}))
+        .await;
+    let insurer = suite.insurer(OWN);
+    let new = start_receiver();
+    new.down.store(false, Ordering::SeqCst);
+    let (status, created) = suite
+        .export
+        .client
+        .caller(&insurer)
+        .post(
+            &format!("/v1/insurers/{OWN}/webhooks"),
+            json!({"url": new.url}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    *new.secret.lock().unwrap() = secret.clone();
+    assert_sealed(&suite.export.db, created["id"].as_str().unwrap(), &secret);
+
+    // An endpoint registered before secrets were sealed: its secret is in plain text.
+    let old = start_receiver();
+    old.down.store(false, Ordering::SeqCst);
+    let old_secret = praktijkregister_insurer_export::webhooks::new_secret();
+    *old.secret.lock().unwrap() = old_secret.clone();
+    let old_id = uuid::Uuid::now_v7().to_string();
+    {
+        use diesel::RunQueryDsl as _;
+        diesel::sql_query(
+            "INSERT INTO webhook_endpoints (id, insurer_uzovi, url, legacy_secret) \
+             VALUES ($1::uuid, $2, $3, $4)",
+        )
+        .bind::<diesel::sql_types::Text, _>(&old_id)
+        .bind::<diesel::sql_types::Text, _>(OWN)
+        .bind::<diesel::sql_types::Text, _>(&old.url)
+        .bind::<diesel::sql_types::Text, _>(&old_secret)
+        .execute(&mut suite.export.db.connect())
+        .unwrap();
+    }
+    suite.stop_export().await;
+    suite.restart_export().await;
+    assert_sealed(&suite.export.db, &old_id, &old_secret);
+
+    // Both receivers verify the signature of the next change with their own secret.
+    suite.rename_practice("07000101", "De Eik").await;
+    suite.sync().await;
+    let arrived = || {
+        new.received.lock().unwrap().verified.len() == 1
+            && old.received.lock().unwrap().verified.len() == 1
+    };
+    for _ in 0..600 {
+        if arrived() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !arrived() {
+        let mut report = Vec::new();
+        for (name, receiver, id) in [
+            ("new", &new, created["id"].as_str().unwrap()),
+            ("old", &old, old_id.as_str()),
+        ] {
+            let (_, deliveries) = suite
+                .export
+                .client
+                .caller(&insurer)
+                .get(&format!("/v1/insurers/{OWN}/webhooks/{id}/deliveries"))
+                .await;
+            let received = receiver.received.lock().unwrap();
+            report.push(format!(
+                "{name}: verified {}, bad signatures {}, refused {}; deliveries {deliveries}",
+                received.verified.len(),
+                received.bad_signatures,
+                received.refused_while_down
+            ));
+        }
+        panic!("not delivered once to each: {report:#?}");
+    }
+    for receiver in [&new, &old] {
+        let received = receiver.received.lock().unwrap();
+        assert_eq!(received.bad_signatures, 0);
+        assert_eq!(received.verified[0].1["type"], "practice.practice_changed");
+    }
 }

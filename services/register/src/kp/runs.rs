@@ -16,6 +16,9 @@
 //!   who becomes kwaliteitsgeregistreerd re-checks the registrations waiting for KP; one who stops
 //!   being it leaves a granted registration as it is, changes the practices' compliance from that
 //!   day, and is reported to the insurer export (`kp_registration_lost`, through the outbox).
+//! - Every run, however it ends, re-judges the registrations waiting for KP on the day it ends:
+//!   stored data can become valid without a change (a period starting that day), and a lacking
+//!   therapist's membership can have ended.
 //! - A completed run announces the registrations that entered the expiry window
 //!   (`kp_registration_expiring`), once per therapist and registration period.
 
@@ -964,12 +967,31 @@ impl KpRuns {
                 .bind::<Nullable<Text>, _>(stop_reason)
                 .execute(conn)
                 .await?;
+                // KP data unchanged by the run may have become valid since they were stored (a
+                // period that started today), or a lacking therapist's membership ended: every
+                // registration waiting for KP is judged again on today, and one released goes
+                // to the insurer export like any other (the outbox, in this transaction).
+                let released = lifecycle::recheck_awaiting_kp(
+                    conn,
+                    None,
+                    amsterdam_date(now),
+                    lifecycle::Cause {
+                        actor_client_id: RUN_ACTOR,
+                        reason: None,
+                        at: now,
+                    },
+                )
+                .await?;
                 let summary = find(conn, id).await?;
                 let event = AuditEvent::success("kp.run.finish", "kp_verification_run", id.to_string())
                     .with_detail(serde_json::json!({
                         "state": state.as_str(),
                         "stop_reason": stop_reason,
                         "totals": summary.map(|s| s.totals),
+                        "registered": released
+                            .iter()
+                            .map(|(agb, year)| serde_json::json!({"practice_agb": agb, "cycle_year": year}))
+                            .collect::<Vec<_>>(),
                     }));
                 Ok(((), event))
             }

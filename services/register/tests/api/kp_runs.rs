@@ -911,3 +911,127 @@ async fn the_expiry_window_includes_its_last_day_and_a_practice_sees_only_its_ow
         assert_eq!(problem["errors"][0]["field"], "within_days");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_releases_registrations_whose_stored_kp_data_became_valid_and_tells_the_export() {
+    let answers = HashMap::from([
+        (
+            "1001".to_string(),
+            Answer::Registered("kwaliteitsgeregistreerd", "2026-06-01", "2031-05-31"),
+        ),
+        (
+            "1004".to_string(),
+            Answer::Registered("diplomageregistreerd", "2021-01-01", "2026-12-31"),
+        ),
+    ]);
+    let (kp, _) = stand_in(
+        answers,
+        Answer::Registered("kwaliteitsgeregistreerd", "2024-01-01", "2028-12-31"),
+    );
+    let app = app_with_kp(&kp, |_| {}).await;
+    let registrar = app.registrar_token().await;
+    for practice in ["07000001", "07000002", "07000003"] {
+        app.create_practice(practice).await;
+    }
+    let q = "kwaliteitsgeregistreerd";
+    // Practice 1: its therapist's KP period, known before, starts today (TODAY).
+    therapist(
+        &app,
+        "07100001",
+        "07000001",
+        "1001",
+        q,
+        "2026-06-01",
+        "2031-05-31",
+        None,
+    );
+    // Practice 2: the lacking therapist left yesterday; the other is registered.
+    therapist(
+        &app,
+        "07100002",
+        "07000002",
+        "1002",
+        q,
+        "2024-01-01",
+        "2028-12-31",
+        None,
+    );
+    therapist(
+        &app,
+        "07100003",
+        "07000002",
+        "1003",
+        "diplomageregistreerd",
+        "2021-01-01",
+        "2026-12-31",
+        Some("2026-05-31"),
+    );
+    // Practice 3: still lacking.
+    therapist(
+        &app,
+        "07100004",
+        "07000003",
+        "1004",
+        "diplomageregistreerd",
+        "2021-01-01",
+        "2026-12-31",
+        None,
+    );
+    for (practice, lacking) in [
+        ("07000001", "07100001"),
+        ("07000002", "07100003"),
+        ("07000003", "07100004"),
+    ] {
+        sql(
+            &app,
+            &format!(
+                "INSERT INTO registrations (practice_agb, cycle_year, state, lacking_kp) \
+                 VALUES ('{practice}', 2026, 'awaiting_kp', '{{{lacking}}}')"
+            ),
+        );
+    }
+
+    let started: Value = start(&app, &registrar).await.json().await.unwrap();
+    let report = finished(&app, &registrar, started["id"].as_str().unwrap()).await;
+    assert_eq!(report["state"], "completed", "{report}");
+    // KP told the register nothing new.
+    assert_eq!(report["totals"]["changed"], 0, "{report}");
+    assert_eq!(report["totals"]["unchanged"], 3, "{report}");
+
+    for (practice, state) in [
+        ("07000001", "registered"),
+        ("07000002", "registered"),
+        ("07000003", "awaiting_kp"),
+    ] {
+        let registration = get(
+            &app,
+            &registrar,
+            &format!("/v1/practices/{practice}/registrations/2026"),
+        )
+        .await;
+        assert_eq!(registration["state"], state, "{practice}: {registration}");
+    }
+    // Each release is an event for the insurer export, as any transition is.
+    #[derive(diesel::QueryableByName)]
+    struct Payload {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        payload: Value,
+    }
+    let released: Vec<Value> = diesel::sql_query(
+        "SELECT payload FROM outbox_events WHERE destination = 'insurer-export' \
+         AND kind = 'registration_changed' ORDER BY payload->>'practice_agb'",
+    )
+    .load::<Payload>(&mut app.db().connect())
+    .unwrap()
+    .into_iter()
+    .map(|p| p.payload)
+    .collect();
+    assert_eq!(released.len(), 2, "{released:?}");
+    for (event, practice) in released.iter().zip(["07000001", "07000002"]) {
+        assert_eq!(event["practice_agb"], practice);
+        assert_eq!(event["change"]["from_state"], "awaiting_kp");
+        assert_eq!(event["change"]["to_state"], "registered");
+        assert_eq!(event["change"]["cycle_year"], 2026);
+        assert!(event["change"]["registered_at"].is_string(), "{event}");
+    }
+}
