@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use praktijkregister_domain::{Text, UzoviCode};
+use praktijkregister_domain::Text;
 use praktijkregister_platform::audit::{self, AuditEvent};
 use praktijkregister_platform::auth::Principal;
 use praktijkregister_platform::conditional::none_match;
