@@ -1,11 +1,13 @@
-"""Drives the running register service through a Python client generated from openapi/register.json.
+"""Drives the running services through the Python clients generated from openapi/*.json.
 
-Usage: client_flow.py CLIENT_PARENT_DIR BASE_URL CLIENT_ID CLIENT_SECRET
+Usage: client_flow.py CLIENT_PARENT_DIR REGISTER_URL VISITATION_URL EXPORT_URL CLIENT_ID CLIENT_SECRET
 
-CLIENT_PARENT_DIR holds the generated package `praktijkregister_register`. The flow is what an
-integrator does: a token, a write, a read, a paginated list, a file upload and its download, a KP
-CSV import, and problems read back as typed objects. Any step that the generated client cannot
-express (a missing operation, an untyped body) fails here, not in the integrator's hands.
+CLIENT_PARENT_DIR holds the generated packages `praktijkregister_register`,
+`praktijkregister_visitation` and `praktijkregister_insurer_export`; CLIENT_ID and CLIENT_SECRET
+are a registrar client of the register. Each flow is what an integrator does: a token, a write, a
+read, a paginated list, a file sent or fetched, and problems read back as typed objects. Any step
+that a generated client cannot express (a missing operation, an untyped body) fails here, not in
+the integrator's hands.
 """
 
 import sys
@@ -14,8 +16,15 @@ from io import BytesIO
 
 
 def main() -> None:
-    parent, base_url, client_id, client_secret = sys.argv[1:5]
+    parent, register_url, visitation_url, export_url, client_id, client_secret = sys.argv[1:7]
     sys.path.insert(0, parent)
+    token = register_flow(register_url, client_id, client_secret)
+    visitation_flow(visitation_url, token)
+    export_flow(export_url, token)
+
+
+def register_flow(base_url: str, client_id: str, client_secret: str) -> str:
+    """The register's flow; answers the registrar's access token for the other services."""
     from praktijkregister_register import AuthenticatedClient, Client
     from praktijkregister_register.api.annual_plans import (
         get_annual_plan_document,
@@ -146,6 +155,157 @@ def main() -> None:
     fields = [error.field for error in invalid.errors]
     assert fields, invalid
     step("problems", f"404 {missing.type_}; 422 on {', '.join(fields)}")
+    return granted.access_token
+
+
+def visitation_flow(base_url: str, token: str) -> None:
+    """Visitors written, read and listed; a report sent as a PDF; problems typed."""
+    from praktijkregister_visitation import AuthenticatedClient
+    from praktijkregister_visitation.api.visitations import put_report
+    from praktijkregister_visitation.api.visitors import get_visitor, list_visitors, put_visitor
+    from praktijkregister_visitation.models import PageVisitor, Problem, Visitor, VisitorDetails
+    from praktijkregister_visitation.types import File
+
+    client = AuthenticatedClient(base_url=base_url, token=token)
+    ids = ["contract-visitor-1", "contract-visitor-2"]
+    for n, visitor_id in enumerate(ids):
+        written = put_visitor.sync_detailed(
+            visitor_id,
+            client=client,
+            body=VisitorDetails.from_dict(
+                {
+                    "name": f"V. Contract {n}",
+                    "email": f"visitor{n}@example.nl",
+                    "trained_on": "2025-03-01",
+                    "authorised_from": "2025-04-01",
+                    "max_sessions_per_year": 12,
+                    "max_sessions_per_week": 2,
+                }
+            ),
+        )
+        assert written.status_code in (HTTPStatus.OK, HTTPStatus.CREATED), (
+            written.status_code,
+            written.content,
+        )
+        assert isinstance(written.parsed, Visitor), written.parsed
+    step("visitation write", f"{len(ids)} visitors")
+
+    read = get_visitor.sync(ids[0], client=client)
+    assert isinstance(read, Visitor) and read.name == "V. Contract 0", read
+    step("visitation read", f"{read.id} {read.name}")
+
+    seen, cursor = [], None
+    while True:
+        page = list_visitors.sync(client=client, limit=1, **({"cursor": cursor} if cursor else {}))
+        assert isinstance(page, PageVisitor), page
+        seen.extend(item.id for item in page.items)
+        cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
+        if not cursor:
+            break
+        assert len(seen) < 1000, "the cursor does not end"
+    assert seen == sorted(set(seen)) and set(ids) <= set(seen), seen
+    step("visitation list", f"{len(seen)} visitors, one per page")
+
+    # The report is sent as the PDF itself; for a visitation that does not exist the answer is a
+    # typed problem, which is what an integrator's client must be able to read.
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    sent = put_report.sync(
+        "0193a1f2-7c1e-7d2a-9a51-3f0e2b6c8d31",
+        client=client,
+        body=File(payload=BytesIO(pdf), file_name="verslag.pdf", mime_type="application/pdf"),
+    )
+    assert isinstance(sent, Problem) and sent.status == 404, sent
+    invalid = put_visitor.sync(
+        "contract-visitor-3",
+        client=client,
+        body=VisitorDetails.from_dict(
+            {
+                "name": "V. Contract",
+                "email": "not an address",
+                "trained_on": "2025-03-01",
+                "authorised_from": "2025-04-01",
+                "max_sessions_per_year": 0,
+                "max_sessions_per_week": 2,
+            }
+        ),
+    )
+    assert isinstance(invalid, Problem) and invalid.status == 422, invalid
+    fields = sorted(error.field for error in invalid.errors)
+    assert fields == ["email", "max_sessions_per_year"], fields
+    step("visitation problems", f"report upload 404; 422 on {', '.join(fields)}")
+
+
+def export_flow(base_url: str, token: str) -> None:
+    """An insurer and its criteria written and read, its 1 November list built and fetched as
+    JSON, CSV and signature, its change feed paged; problems typed."""
+    import datetime
+
+    from praktijkregister_insurer_export import AuthenticatedClient
+    from praktijkregister_insurer_export.api.changes import list_changes
+    from praktijkregister_insurer_export.api.insurers import create_insurer, get_insurer, put_criteria
+    from praktijkregister_insurer_export.api.snapshots import build_snapshot, get_export, get_signature
+    from praktijkregister_insurer_export.models import (
+        ChangePage,
+        CriteriaRequest,
+        CriteriaVersion,
+        Insurer,
+        NewInsurer,
+        Problem,
+        SnapshotBody,
+        SnapshotSummary,
+    )
+
+    client = AuthenticatedClient(base_url=base_url, token=token)
+    uzovi = "3399"
+    contract_year = datetime.date.today().year + 1
+    created = create_insurer.sync(
+        client=client,
+        body=NewInsurer.from_dict(
+            {"uzovi": uzovi, "name": "Zorgverzekeraar Contract", "differentiated": True}
+        ),
+    )
+    assert isinstance(created, Insurer), created
+    criteria = put_criteria.sync(
+        uzovi, contract_year, client=client, body=CriteriaRequest.from_dict({"base_set": "plus"})
+    )
+    assert isinstance(criteria, CriteriaVersion), criteria
+    step("export write", f"insurer {uzovi}, criteria version {criteria.version} for {contract_year}")
+
+    read = get_insurer.sync(uzovi, client=client)
+    assert isinstance(read, Insurer) and read.name == "Zorgverzekeraar Contract", read
+    step("export read", f"{read.uzovi} {read.name}")
+
+    built = build_snapshot.sync(uzovi, contract_year, client=client)
+    assert isinstance(built, SnapshotSummary), built
+    body = get_export.sync(uzovi, contract_year, client=client)
+    assert isinstance(body, SnapshotBody), body
+    csv = client.get_httpx_client().get(
+        f"/v1/insurers/{uzovi}/exports/{contract_year}", headers={"Accept": "text/csv"}
+    )
+    assert csv.status_code == HTTPStatus.OK and csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.startswith(b"\xef\xbb\xbf"), "the semicolon form starts with a BOM"
+    signature = get_signature.sync_detailed(uzovi, built.id, client=client)
+    assert signature.status_code == HTTPStatus.OK and signature.content.count(b".") == 2
+    step(
+        "export files",
+        f"snapshot {built.id}: {len(body.practices)} practices as JSON, "
+        f"{len(csv.content)} bytes of CSV, a detached JWS",
+    )
+
+    changes = list_changes.sync(uzovi, client=client, limit=1)
+    assert isinstance(changes, ChangePage), changes
+    step("export list", f"{len(changes.items)} changes since the snapshot")
+
+    missing = get_insurer.sync("9999", client=client)
+    assert isinstance(missing, Problem) and missing.status == 404, missing
+    invalid = put_criteria.sync(
+        uzovi,
+        contract_year,
+        client=client,
+        body=CriteriaRequest.from_dict({"criteria": ["plus.no_such_criterion"]}),
+    )
+    assert isinstance(invalid, Problem) and invalid.status in (409, 422), invalid
+    step("export problems", f"404 {missing.type_}; {invalid.status} {invalid.type_}")
 
 
 def granted_cycle_year() -> int:

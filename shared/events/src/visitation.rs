@@ -51,6 +51,8 @@ pub struct VisitationEvent {
     /// The event's id: the same id is applied once.
     pub event_id: uuid::Uuid,
     pub kind: VisitationEventKind,
+    /// The practice (AGB code, zorgsoort 07).
+    #[schema(pattern = "^07[0-9]{6}$")]
     pub practice_agb: String,
     /// The cycle year (2000 to 2099) the visitation is for.
     #[schema(minimum = 2000, maximum = 2099)]
@@ -60,11 +62,14 @@ pub struct VisitationEvent {
     pub visitation_date: NaiveDate,
     /// Required for `visitation_outcome`, absent otherwise.
     pub outcome: Option<VisitationOutcome>,
+    /// Up to 4000 characters under the one text rule; blank is none.
+    #[schema(format = "text-lines-or-blank", max_length = 4000)]
     pub remarks: Option<String>,
     /// For `visitation_outcome`: the SHA-256 (hex) of the visitation report uploaded to the
     /// visitation service (001 §1.2g); absent when no report was uploaded. Left out of the
     /// serialised event when absent, so that events without it keep their bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub report_sha256: Option<String>,
 }
 
