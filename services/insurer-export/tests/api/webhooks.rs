@@ -95,6 +95,24 @@ fn start_receiver() -> Receiver {
     }
 }
 
+/// Registers `receiver` as the endpoint of insurer OWN, as that insurer, and gives the receiver
+/// the secret to verify with; the created endpoint (with its secret).
+async fn subscribe(suite: &crate::helpers::Suite, receiver: &Receiver) -> Value {
+    let insurer = suite.insurer(OWN);
+    let (status, created) = suite
+        .export
+        .client
+        .caller(&insurer)
+        .post(
+            &format!("/v1/insurers/{OWN}/webhooks"),
+            json!({"url": receiver.url}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+    created
+}
+
 async fn eventually(mut done: impl FnMut() -> bool) {
     // A bound, not a timing assertion: generous for a loaded machine.
     for _ in 0..600 {
@@ -123,14 +141,7 @@ async fn a_change_reaches_the_receiver_signed_after_retries_once() {
     let receiver = start_receiver();
     let insurer = suite.insurer(OWN);
     let caller = suite.export.client.caller(&insurer);
-    let (status, created) = caller
-        .post(
-            &format!("/v1/insurers/{OWN}/webhooks"),
-            json!({"url": receiver.url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+    let created = subscribe(&suite, &receiver).await;
     let webhook = created["id"].as_str().unwrap().to_string();
 
     // Withdrawn after the export, while the receiver is down.
@@ -222,12 +233,7 @@ async fn a_delivery_is_failed_once_its_retry_period_is_over() {
     let receiver = start_receiver();
     let insurer = suite.insurer(OWN);
     let caller = suite.export.client.caller(&insurer);
-    let (_, created) = caller
-        .post(
-            &format!("/v1/insurers/{OWN}/webhooks"),
-            json!({"url": receiver.url}),
-        )
-        .await;
+    let created = subscribe(&suite, &receiver).await;
     let webhook = created["id"].as_str().unwrap().to_string();
     suite.rename_practice("07000101", "De Eik").await;
     suite.sync().await;
@@ -259,13 +265,7 @@ async fn queued_deliveries_wait_in_the_database_for_the_relay_of_the_next_start(
     receiver.down.store(false, Ordering::SeqCst);
     let insurer = suite.insurer(OWN);
     let caller = suite.export.client.caller(&insurer);
-    let (_, created) = caller
-        .post(
-            &format!("/v1/insurers/{OWN}/webhooks"),
-            json!({"url": receiver.url}),
-        )
-        .await;
-    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+    let created = subscribe(&suite, &receiver).await;
     suite.rename_practice("07000101", "De Eik").await;
     suite.sync().await;
     // No relay runs: the change waits as a pending delivery.
@@ -342,14 +342,7 @@ async fn a_registration_released_by_kp_data_after_the_export_reaches_feed_and_we
     receiver.down.store(false, Ordering::SeqCst);
     let insurer = suite.insurer(OWN);
     let caller = suite.export.client.caller(&insurer);
-    let (status, created) = caller
-        .post(
-            &format!("/v1/insurers/{OWN}/webhooks"),
-            json!({"url": receiver.url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+    subscribe(&suite, &receiver).await;
 
     // The KP export arrives in the register: the therapist is kwaliteitsgeregistreerd.
     let csv = format!(
@@ -417,17 +410,7 @@ async fn nothing_is_lost_across_a_restart_of_the_export_service() {
     suite.build(OWN).await;
     let receiver = start_receiver();
     let insurer = suite.insurer(OWN);
-    let (status, created) = suite
-        .export
-        .client
-        .caller(&insurer)
-        .post(
-            &format!("/v1/insurers/{OWN}/webhooks"),
-            json!({"url": receiver.url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    *receiver.secret.lock().unwrap() = created["secret"].as_str().unwrap().to_string();
+    let created = subscribe(&suite, &receiver).await;
     let webhook = created["id"].as_str().unwrap().to_string();
 
     // A withdrawal while the receiver is down: tried, and pending.
@@ -545,18 +528,8 @@ async fn webhook_secrets_are_sealed_at_rest_and_deliveries_still_sign() {
     let insurer = suite.insurer(OWN);
     let new = start_receiver();
     new.down.store(false, Ordering::SeqCst);
-    let (status, created) = suite
-        .export
-        .client
-        .caller(&insurer)
-        .post(
-            &format!("/v1/insurers/{OWN}/webhooks"),
-            json!({"url": new.url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    let created = subscribe(&suite, &new).await;
     let secret = created["secret"].as_str().unwrap().to_string();
-    *new.secret.lock().unwrap() = secret.clone();
     assert_sealed(&suite.export.db, created["id"].as_str().unwrap(), &secret);
 
     // An endpoint registered before secrets were sealed: its secret is in plain text.

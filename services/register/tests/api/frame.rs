@@ -185,15 +185,7 @@ async fn metrics_count_requests_by_route_template() {
             .await
             .unwrap();
     }
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("route=\"/v1/practices/{agb}\",status=\"404\"} 2"),
         "{text}"
@@ -331,15 +323,7 @@ async fn metrics_are_strict_exposition_text_with_process_outbox_and_inbox_figure
          (gen_random_uuid(), 'visitation_outcome', 'x', '{}')",
     )
     .unwrap();
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
 
     let families = praktijkregister_platform::testing::check_exposition(&text);
     for (name, kind) in [

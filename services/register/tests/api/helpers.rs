@@ -122,6 +122,18 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The `/metrics` text as served.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// A token by client credentials in the form body; panics unless it is issued.
     pub async fn token(&self, client_id: &str, secret: &str, scope: Option<&str>) -> String {
         let mut form = vec![

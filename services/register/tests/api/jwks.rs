@@ -9,15 +9,7 @@ use serde_json::json;
 use crate::helpers::{spawn_app, TestApp, REGISTRAR_ID};
 
 async fn jwks_fetches(app: &TestApp) -> u64 {
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     metrics
         .lines()
         .filter(|l| {

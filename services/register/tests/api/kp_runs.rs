@@ -557,15 +557,7 @@ async fn a_run_reports_every_outcome_keeps_the_pace_and_applies_the_changes() {
     assert!(rest["next_cursor"].is_null());
 
     // The figures are in /metrics.
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("prr_kp_verification_runs{service=\"register\",state=\"completed\"} 2"),
         "{metrics}"
