@@ -244,7 +244,7 @@ const IF_MATCH_PATTERN: &str = r#"^[ \t]*(\*|"[0-9]{1,9}")[ \t]*$"#;
 /// Writes the rules the server enforces into the schemas that name them, so that the contract
 /// is as strict as the server: the text rule's pattern for every field of a text format, and the
 /// ETag pattern for every `If-Match` header.
-fn declare_text_and_etag_rules(document: OpenApi) -> OpenApi {
+fn declare_text_and_etag_rules(document: &mut OpenApi) {
     fn walk(value: &mut Value) {
         match value {
             Value::Object(object) => {
@@ -274,11 +274,31 @@ fn declare_text_and_etag_rules(document: OpenApi) -> OpenApi {
             _ => {}
         }
     }
-    let Ok(mut value) = serde_json::to_value(&document) else {
-        return document;
-    };
-    walk(&mut value);
-    serde_json::from_value(value).unwrap_or(document)
+    /// Rewrites one part through its JSON form, only where the walk changed something (utoipa
+    /// does not read back every schema it writes). A declared rule that cannot be written is a
+    /// defect of the document, found by the contract test at the latest.
+    fn declare<T: serde::Serialize + serde::de::DeserializeOwned>(part: &mut T) {
+        let Ok(before) = serde_json::to_value(&*part) else {
+            return;
+        };
+        let mut after = before.clone();
+        walk(&mut after);
+        if after != before {
+            #[allow(clippy::expect_used)]
+            let declared = serde_json::from_value(after)
+                .expect("a schema with a declared text or ETag rule reads back");
+            *part = declared;
+        }
+    }
+    if let Some(components) = document.components.as_mut() {
+        components.schemas.values_mut().for_each(declare);
+    }
+    for operation in operations(document) {
+        operation.parameters.iter_mut().flatten().for_each(declare);
+        if let Some(body) = operation.request_body.as_mut() {
+            declare(body);
+        }
+    }
 }
 
 /// Completes a service's document: security scheme, shared schemas, common error responses
@@ -347,7 +367,7 @@ pub fn finish(mut document: OpenApi, token_url: &str, declared: &[Scope], port: 
     if let Some(components) = document.components.as_mut() {
         reference_components(&mut components.schemas);
     }
-    let mut document = declare_text_and_etag_rules(document);
+    declare_text_and_etag_rules(&mut document);
     document.servers = Some(vec![ServerBuilder::new()
         .url(format!("http://127.0.0.1:{port}"))
         .description(Some(
@@ -402,12 +422,17 @@ mod tests {
     /// A document as utoipa writes it before finishing: a PDF body as integers, a page
     /// repeating its item inline, a public operation without requirements.
     fn finished() -> Value {
-        let note = json!({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}});
+        let note = json!({"type": "object", "required": ["text"], "properties": {
+            "text": {"type": "string"},
+            "title": {"type": "string", "format": "text-line", "maxLength": 200},
+            "remarks": {"type": ["string", "null"], "format": "text-lines-or-blank", "maxLength": 4000}
+        }});
         let document: OpenApi = serde_json::from_value(json!({
             "openapi": "3.1.0",
             "info": {"title": "notes", "version": "1"},
             "paths": {
                 "/notes": {"post": {
+                    "parameters": [{"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}}],
                     "requestBody": {"content": {"application/pdf": {"schema": {"type": "array", "items": {"type": "integer", "format": "int32", "minimum": 0}}}}, "required": true},
                     "responses": {
                         "200": {"description": "notes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page_Note"}}}},
@@ -424,6 +449,27 @@ mod tests {
         }))
         .expect("a document");
         serde_json::to_value(finish(document, "/oauth/token", &[], 8090)).expect("JSON")
+    }
+
+    #[test]
+    fn text_fields_and_if_match_carry_the_rules_the_server_checks() {
+        let document = finished();
+        let note = &document["components"]["schemas"]["Note"]["properties"];
+        assert_eq!(
+            note["title"]["pattern"],
+            praktijkregister_domain::TEXT_LINE_PATTERN
+        );
+        assert_eq!(note["title"]["minLength"], 1);
+        let blank_or_text = note["remarks"]["pattern"].as_str().unwrap_or_default();
+        assert!(blank_or_text.starts_with(praktijkregister_domain::TEXT_BLANK_PATTERN));
+        assert!(blank_or_text.ends_with(praktijkregister_domain::TEXT_LINES_PATTERN));
+        assert!(note["remarks"].get("minLength").is_none(), "blank is taken");
+        assert!(
+            note["text"].get("pattern").is_none(),
+            "a plain string stays plain"
+        );
+        let if_match = &document["paths"]["/notes"]["post"]["parameters"][0]["schema"];
+        assert_eq!(if_match["pattern"], IF_MATCH_PATTERN);
     }
 
     #[test]
