@@ -41,7 +41,7 @@ string_newtype!(
     description: "Postcode (Dutch postal code): 4 digits, the first not 0, and 2 letters; accepted \
         with or without the space and in any case, always returned as `1234 AB`. SA, SD and SS \
         are not issued and are refused.",
-    pattern: "^[1-9][0-9]{3} ?[A-Za-z]{2}$",
+    pattern: r"^\s*[1-9][0-9]{3} ?([A-RT-Za-rt-z][A-Za-z]|[Ss][BCE-RT-Zbce-rt-z])\s*$",
     example: "3511 AB",
 );
 
@@ -62,7 +62,7 @@ impl EmailAddress {
     pub fn parse(input: &str) -> Result<Self, IdentifierError> {
         let s = input.trim();
         let (local, domain) = s.split_once('@').ok_or(IdentifierError::EmailFormat)?;
-        let valid = s.len() <= EMAIL_MAX_LEN
+        let valid = s.chars().count() <= EMAIL_MAX_LEN
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
             && !local.is_empty()
             && !domain.contains('@')
@@ -80,7 +80,8 @@ string_newtype!(
     EmailAddress,
     description: "E-mailadres (e-mail address): one @, a non-empty local part, a domain with a dot, \
         no spaces, at most 254 characters; the domain is returned lowercase.",
-    pattern: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
+    pattern: r"^\s*[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s.\u0000-\u001F\u007F-\u009F]+(\.[^@\s.\u0000-\u001F\u007F-\u009F]+)+\s*$",
+    max_length: Some(EMAIL_MAX_LEN),
     example: "info@oefentherapie-voorbeeld.nl",
 );
 
@@ -145,7 +146,7 @@ string_newtype!(
     description: "Telefoonnummer (phone number): 0 and 9 digits (Dutch national), or + or 00 and \
         8 to 15 digits (E.164); spaces, dashes, dots and parentheses are ignored. Returned in \
         E.164 form, e.g. +31201234567.",
-    pattern: "^[+(]?[0-9][0-9 ().-]{6,}$",
+    pattern: r"^[\s().-]*(0[\s().-]*[1-9][\s().-]*([0-9][\s().-]*){8}|(\+|0[\s().-]*0)[\s().-]*(3[\s().-]*1[\s().-]*(0[\s().-]*)?([0-9][\s().-]*){9}|(3[\s().-]*[02-9]|[124-9][\s().-]*[0-9])[\s().-]*([0-9][\s().-]*){6,13}))$",
     example: "+31201234567",
 );
 
@@ -153,6 +154,101 @@ string_newtype!(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// The contract's pattern says of every sample what `parse` says.
+    #[test]
+    fn the_postal_code_pattern_agrees_with_the_rule() {
+        let schema = serde_json::to_value(<PostalCode as utoipa::PartialSchema>::schema()).unwrap();
+        let regex = regex::Regex::new(schema["pattern"].as_str().unwrap()).unwrap();
+        for sample in [
+            "3512 AB",
+            "3512ab",
+            " 3512 ab ",
+            "0512 AB",
+            "3512  AB",
+            "3512 SA",
+            "3512 sd",
+            "3512 Ss",
+            "3512 SB",
+            "3512 XZ",
+            "351 AB",
+            "3512 A1",
+        ] {
+            assert_eq!(
+                regex.is_match(sample),
+                PostalCode::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+    }
+
+    /// The contract's pattern says of every sample what `parse` says.
+    #[test]
+    fn the_phone_pattern_agrees_with_the_rule() {
+        let schema =
+            serde_json::to_value(<PhoneNumber as utoipa::PartialSchema>::schema()).unwrap();
+        let regex = regex::Regex::new(schema["pattern"].as_str().unwrap()).unwrap();
+        for sample in [
+            "020 123 4567",
+            "(020) 123-45.67",
+            "0201234567",
+            "020123456",
+            "02012345678",
+            "0031201234567",
+            "0031234567",
+            "0012345678",
+            "+31 (0)20 123 4567",
+            "+31201234567",
+            "+312012345678",
+            "+49 30 1234567",
+            "+1234567",
+            "+12345678",
+            "+1234567890123456",
+            "+0123456789",
+            "1234567",
+            "0800 1234",
+            " +44 20 7946 0958 ",
+        ] {
+            assert_eq!(
+                regex.is_match(sample),
+                PhoneNumber::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+    }
+
+    /// The contract's pattern and length say of every sample what `parse` says.
+    #[test]
+    fn the_email_pattern_agrees_with_the_rule() {
+        let schema =
+            serde_json::to_value(<EmailAddress as utoipa::PartialSchema>::schema()).unwrap();
+        let regex = regex::Regex::new(schema["pattern"].as_str().unwrap()).unwrap();
+        let max = usize::try_from(schema["maxLength"].as_u64().unwrap()).unwrap();
+        let long = format!("{}@voorbeeld.nl", "é".repeat(240));
+        for sample in [
+            "info@voorbeeld.nl",
+            " info@voorbeeld.nl ",
+            "a.b@c.d.e",
+            "info@voorbeeld",
+            "@voorbeeld.nl",
+            "a@@b.nl",
+            "a@b..nl",
+            "a@.b.nl",
+            "a@b.nl.",
+            "in fo@voorbeeld.nl",
+            "info\u{0012}@voorbeeld.nl",
+            "info@voorb\u{009F}eeld.nl",
+            "zoë@voorbeeld.nl",
+            long.as_str(),
+        ] {
+            let by_contract = regex.is_match(sample) && sample.chars().count() <= max;
+            assert_eq!(
+                by_contract,
+                EmailAddress::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+    }
 
     // PostNL: normalised to `1234 AB`, with or without space, any case.
     #[test]

@@ -13,6 +13,9 @@ use crate::IdentifierError;
 /// The inner field is the normalised `String`.
 macro_rules! string_newtype {
     ($ty:ident, description: $description:expr, pattern: $pattern:expr, example: $example:expr $(,)?) => {
+        string_newtype!($ty, description: $description, pattern: $pattern, max_length: None, example: $example);
+    };
+    ($ty:ident, description: $description:expr, pattern: $pattern:expr, max_length: $max_length:expr, example: $example:expr $(,)?) => {
         impl $ty {
             /// The normalised value.
             pub fn as_str(&self) -> &str {
@@ -56,7 +59,7 @@ macro_rules! string_newtype {
 
         impl utoipa::PartialSchema for $ty {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                $crate::identifiers::string_schema($description, $pattern, $example)
+                $crate::identifiers::string_schema($description, $pattern, $max_length, $example)
             }
         }
 
@@ -76,11 +79,17 @@ pub use kp::{KpNumber, KpStatus};
 pub use kvk::{KvkBranchNumber, KvkNumber};
 pub use uzovi::UzoviCode;
 
-fn string_schema(description: &str, pattern: &str, example: &str) -> RefOr<Schema> {
+fn string_schema(
+    description: &str,
+    pattern: &str,
+    max_length: Option<usize>,
+    example: &str,
+) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(description))
         .pattern(Some(pattern))
+        .max_length(max_length)
         .examples([example])
         .into()
 }
