@@ -1,5 +1,6 @@
-//! Free text a person types (names, remarks, reasons): one rule for every field. Surrounding
-//! whitespace is dropped; the rest has 1 to `max` characters and no control characters (PostgreSQL
+//! Free text a person types (names, remarks, reasons): one rule for every field. At most `max`
+//! characters are sent; surrounding whitespace is dropped, and the rest has at least one
+//! character and no control characters (PostgreSQL
 //! cannot store NUL, and stray controls break exports), except line breaks and tabs where the
 //! field allows several lines. Bidirectional overrides and isolates (U+202A-U+202E,
 //! U+2066-U+2069) are refused everywhere, since they make a stored name read differently from
@@ -52,8 +53,9 @@ impl Text {
     /// characters (but line breaks and tabs for [`Lines::Many`]).
     pub fn parse(input: &str, max: usize, lines: Lines) -> Result<Self, TextError> {
         let trimmed = input.trim();
-        let length = trimmed.chars().count();
-        if length == 0 || length > max {
+        // The bound is on what was sent, as JSON Schema's `maxLength` counts it: a value the
+        // contract calls too long is never taken because its padding was dropped.
+        if trimmed.is_empty() || input.chars().count() > max {
             return Err(TextError::Length { max });
         }
         let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\r' | '\t');
@@ -229,6 +231,11 @@ mod tests {
             Err(TextError::Length { max: 20 })
         );
         assert!(Text::line(&"é".repeat(20), 20).is_ok());
+        // Padding counts: the contract's maxLength is of the value as sent.
+        assert_eq!(
+            Text::line(&format!(" {}", "é".repeat(20)), 20),
+            Err(TextError::Length { max: 20 })
+        );
     }
 
     #[test]
