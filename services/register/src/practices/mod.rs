@@ -54,7 +54,7 @@ pub struct LocationInput {
     pub phone: Option<String>,
     /// `http` or `https` URL.
     #[schema(
-        pattern = r"^[ \t]*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,4})?(/[^\s]*)?[ \t]*$"
+        pattern = r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F]*)?[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
     )]
     pub website: Option<String>,
     /// Own entrance (eigen ingang), 001 §2.1b.
@@ -257,7 +257,16 @@ fn parse_locations(errors: &mut FieldErrors, locations: Vec<LocationInput>) -> V
                 .and_then(|p| errors.check(&field("phone"), PhoneNumber::parse(&p)))
                 .map(|p| p.as_str().to_string());
             let website = input.website.and_then(|w| match url::Url::parse(w.trim()) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                // The URL parser would drop or encode spaces and controls; an address a person
+                // typed with them is a typing error.
+                Ok(url)
+                    if matches!(url.scheme(), "http" | "https")
+                        && url.host().is_some()
+                        && !w
+                            .trim()
+                            .chars()
+                            .any(|c| c.is_whitespace() || c.is_control()) =>
+                {
                     Some(url.to_string())
                 }
                 _ => {

@@ -77,6 +77,29 @@ async fn invalid_fields_are_each_named_and_zorgsoort_04_is_refused_with_the_reas
     let problem = expect_problem(response, 422).await;
     assert_eq!(problem["errors"][0]["code"], "agb_format");
     assert!(problem_fields(&problem).contains(&"locations[0].website".to_string()));
+
+    // A space or control inside an address is a typing error, not something to encode.
+    for website in [
+        "https://example.nl/onze praktijk",
+        "https://example.nl/\u{1}",
+    ] {
+        let mut spaced = practice_body("07000001");
+        spaced["locations"][0]["website"] = json!(website);
+        let response = app
+            .http
+            .post(app.url("/v1/practices"))
+            .bearer_auth(app.registrar_token().await)
+            .json(&spaced)
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(response, 422).await;
+        assert_eq!(
+            problem_fields(&problem),
+            vec!["locations[0].website"],
+            "{website}"
+        );
+    }
 }
 
 #[tokio::test]
