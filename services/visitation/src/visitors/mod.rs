@@ -159,5 +159,15 @@ pub struct Slot {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"slots": [{"date": "2026-09-14", "part_of_day": "morning"}, {"date": "2026-09-14", "part_of_day": "afternoon"}]}))]
 pub struct Availability {
+    #[schema(schema_with = availability_slots_schema)]
     pub slots: Vec<Slot>,
+}
+
+/// At most [`MAX_AVAILABILITY`] parts of days, each listed once.
+fn availability_slots_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(utoipa::openapi::Ref::from_schema_name("Slot"))
+        .max_items(Some(MAX_AVAILABILITY))
+        .unique_items(true)
+        .build()
 }
