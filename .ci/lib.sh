@@ -222,21 +222,24 @@ suite_token() {
         "${SUITE_PYTHON}" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
 
-# suite_client BODY: creates a client at the register as the registrar; prints "ID SECRET".
-suite_client() {
+# suite_as_registrar METHOD URL [BODY]: a JSON request with a fresh registrar token that must
+# succeed; prints the answer.
+suite_as_registrar() {
     local token
     token="$(suite_token "${REGISTRAR_ID}" "${REGISTRAR_SECRET}")" || return 1
-    curl -fsS --max-time 10 -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' \
-        -d "$1" "${REGISTER_URL}/v1/clients" |
+    curl -fsS --max-time 10 -X "$1" -H "Authorization: Bearer ${token}" \
+        -H 'Content-Type: application/json' ${3:+-d "$3"} "$2"
+}
+
+# suite_client BODY: creates a client at the register as the registrar; prints "ID SECRET".
+suite_client() {
+    suite_as_registrar POST "${REGISTER_URL}/v1/clients" "$1" |
         "${SUITE_PYTHON}" -c 'import json, sys; c = json.load(sys.stdin); print(c["client_id"], c["client_secret"])'
 }
 
-# suite_call METHOD URL [BODY]: a request as the registrar that must succeed.
+# suite_call METHOD URL [BODY]: a request as the registrar that must succeed; the answer is dropped.
 suite_call() {
-    local token
-    token="$(suite_token "${REGISTRAR_ID}" "${REGISTRAR_SECRET}")" || return 1
-    curl -fsS --max-time 10 -o /dev/null -X "$1" -H "Authorization: Bearer ${token}" \
-        -H 'Content-Type: application/json' ${3:+-d "$3"} "$2"
+    suite_as_registrar "$@" >/dev/null
 }
 
 # suite_compare_openapi URL CHECKED_IN: the served document equals the checked-in one.
