@@ -125,15 +125,31 @@ pub async fn data_writer(
     vendor: Option<&EpdVendorId>,
 ) -> Result<DataWriter, ApiError> {
     require_exists(conn, practice).await?;
-    Ok(match vendor {
-        None => DataWriter::Registrar,
-        Some(vendor)
-            if crate::epd::repository::hold_authorization(conn, practice, vendor).await? =>
-        {
-            DataWriter::Vendor(vendor.clone())
+    let authorised = match vendor {
+        Some(vendor) => crate::epd::repository::hold_authorization(conn, practice, vendor).await?,
+        None => false,
+    };
+    DataWriter::standing(practice, vendor, true, authorised)
+}
+
+impl DataWriter {
+    /// The writer of a practice's data, from what its transaction read: whether the practice
+    /// exists (404 if not) and whether `vendor` holds its authorisation.
+    pub fn standing(
+        practice: &OefentherapieAgb,
+        vendor: Option<&EpdVendorId>,
+        practice_exists: bool,
+        vendor_authorised: bool,
+    ) -> Result<Self, ApiError> {
+        if !practice_exists {
+            return Err(ApiError::practice_not_found(practice));
         }
-        Some(vendor) => DataWriter::UnauthorisedVendor(vendor.clone()),
-    })
+        Ok(match vendor {
+            None => Self::Registrar,
+            Some(vendor) if vendor_authorised => Self::Vendor(vendor.clone()),
+            Some(vendor) => Self::UnauthorisedVendor(vendor.clone()),
+        })
+    }
 }
 
 /// Who may read a practice's data (scope `deliveries:read`): the unbound callers, the practice

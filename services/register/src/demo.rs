@@ -12,7 +12,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{
     amsterdam_date, assess_delivery, quarters_ended, CalendarDefaults, ClientRole, CycleCalendar,
     CycleYear, DeliveryRowInput, EpdVendorId, KpNumber, KpStatus, OefentherapieAgb, Period,
-    PracticeTier, RegistrationEvent, RosterStatus, Text, TherapistFigures, Thresholds, UzoviCode,
+    PracticeTier, RegistrationEvent, Text, TherapistFigures, Thresholds, UzoviCode,
 };
 use praktijkregister_platform::audit::{self, Actor, AuditEvent};
 use praktijkregister_platform::db::DbPool;
@@ -631,10 +631,7 @@ async fn deliver(
         .collect::<Result<_, _>>()?;
     let roster = deliveries::roster(conn, practice_agb, period, &agbs).await?;
     let assessment = assess_delivery(period, amsterdam_date(delivered_at), rows, |therapist| {
-        roster
-            .get(therapist.as_str())
-            .copied()
-            .unwrap_or(RosterStatus::Unknown)
+        roster.status(therapist)
     });
     if assessment.accepted.is_empty() {
         return Err(ApiError::internal(anyhow::anyhow!(
@@ -642,7 +639,7 @@ async fn deliver(
         )));
     }
     let id = uuid::Uuid::now_v7();
-    let version = deliveries::next_version(conn, practice_agb, period).await?;
+    let version = roster.latest_version + 1;
     let mut report = processing_report(practice_agb, period, delivered_at, &assessment);
     report.delivery_id = Some(id);
     report.version = Some(version);

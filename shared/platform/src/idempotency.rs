@@ -176,7 +176,7 @@ impl IdempotentRequest {
         &self,
         conn: &mut AsyncPgConnection,
     ) -> Result<Option<StoredAnswer>, ApiError> {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        crate::db::prepared("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind::<diesel::sql_types::Text, _>(format!(
                 "idempotency:{}:{}",
                 self.client_id,

@@ -4,16 +4,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Date, Int4, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::{
     AcceptedRow, EpdVendorId, OefentherapieAgb, Period, RosterStatus, TherapistFigures,
 };
-use praktijkregister_platform::db::decode;
+use praktijkregister_platform::db::{decode, prepared};
 use praktijkregister_platform::error::ApiError;
 use serde_json::Value;
 
 use super::DeliveredRow;
-use crate::schema::{deliveries, delivery_rows, practice_memberships, therapists};
+use crate::schema::{deliveries, delivery_rows};
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = deliveries)]
@@ -28,10 +29,9 @@ pub struct DeliveryRecord {
     pub report: Value,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = delivery_rows)]
 struct RowRecord {
-    delivery_id: uuid::Uuid,
     therapist_agb: String,
     patients: i32,
     treatments: i32,
@@ -56,23 +56,6 @@ fn loaded(column: &'static str, count: i32) -> Result<u32, ApiError> {
 }
 
 impl RowRecord {
-    fn new(delivery_id: uuid::Uuid, row: &AcceptedRow) -> Self {
-        let f = &row.figures;
-        Self {
-            delivery_id,
-            therapist_agb: row.therapist_agb.as_str().to_string(),
-            patients: stored(f.patients),
-            treatments: stored(f.treatments),
-            closed_episodes: stored(f.closed_episodes),
-            treatments_in_closed_episodes: stored(f.treatments_in_closed_episodes),
-            ldo_records_delivered: stored(f.ldo_records_delivered),
-            ldo_records_complete: stored(f.ldo_records_complete),
-            prem_eligible: stored(f.prem_eligible),
-            prem_offered: stored(f.prem_offered),
-            ldo_upload_date: f.ldo_upload_date,
-        }
-    }
-
     fn view(self) -> Result<DeliveredRow, ApiError> {
         let figures = TherapistFigures {
             patients: loaded("delivery_rows.patients", self.patients)?,
@@ -105,71 +88,119 @@ impl RowRecord {
     }
 }
 
-/// Where each of `therapist_agbs` stands with the practice in `period`: unknown to the register,
-/// without a membership that includes a day of the month, or a member.
+/// Where the writer stands, read by [`open`].
+pub struct Standing {
+    pub practice_exists: bool,
+    /// Whether the EPD vendor holds the practice's authorisation (false for no vendor).
+    pub vendor_authorised: bool,
+}
+
+/// Opens a delivery's transaction in one statement: serialises deliveries for one practice and
+/// the year of `period` until the transaction ends (so that two deliveries of a month get
+/// consecutive versions and the year's totals are recomputed one delivery at a time), and reads
+/// whether the practice exists and whether `vendor` holds its authorisation, holding that for the
+/// rest of the transaction (a revocation waits until the write that relies on it is done).
+pub async fn open(
+    conn: &mut AsyncPgConnection,
+    practice: &OefentherapieAgb,
+    period: Period,
+    vendor: Option<&EpdVendorId>,
+) -> QueryResult<Standing> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        practice_exists: bool,
+        #[diesel(sql_type = Bool)]
+        vendor_authorised: bool,
+    }
+    let year = chrono::Datelike::year(&period.first_day());
+    let row: Row = prepared(
+        "SELECT EXISTS (SELECT 1 FROM practices WHERE agb = $1) AS practice_exists, \
+             EXISTS (SELECT 1 FROM epd_authorizations WHERE practice_agb = $1 \
+                 AND epd_vendor = $2 AND revoked_at IS NULL FOR SHARE) AS vendor_authorised \
+         FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0))) AS year_lock",
+    )
+    .bind::<Text, _>(practice.as_str())
+    .bind::<Nullable<Text>, _>(vendor.map(EpdVendorId::as_str))
+    .bind::<Text, _>(format!("delivery:{practice}:{year}"))
+    .get_result(conn)
+    .await?;
+    Ok(Standing {
+        practice_exists: row.practice_exists,
+        vendor_authorised: row.vendor_authorised,
+    })
+}
+
+/// The practice's month as a delivery finds it, read by [`roster`] under [`open`]'s lock.
+pub struct Roster {
+    /// The highest version of the month so far (0 when none).
+    pub latest_version: i32,
+    /// Each candidate known to the register: a member of the practice in (part of) the month,
+    /// or not. A candidate not in the map is unknown to the register.
+    pub statuses: HashMap<String, RosterStatus>,
+}
+
+impl Roster {
+    pub fn status(&self, therapist: &OefentherapieAgb) -> RosterStatus {
+        self.statuses
+            .get(therapist.as_str())
+            .copied()
+            .unwrap_or(RosterStatus::Unknown)
+    }
+}
+
+/// Where each of `candidates` stands with the practice in `period`, and the month's latest
+/// version, in one statement. Call it under [`open`]'s lock, so that the version is final.
 pub async fn roster(
     conn: &mut AsyncPgConnection,
     practice: &OefentherapieAgb,
     period: Period,
     candidates: &[OefentherapieAgb],
-) -> QueryResult<HashMap<String, RosterStatus>> {
-    let therapist_agbs: Vec<&str> = candidates.iter().map(OefentherapieAgb::as_str).collect();
-    let known: Vec<String> = therapists::table
-        .filter(therapists::agb.eq_any(&therapist_agbs))
-        .select(therapists::agb)
-        .load(conn)
-        .await?;
-    let memberships: Vec<(String, NaiveDate, Option<NaiveDate>)> = practice_memberships::table
-        .filter(practice_memberships::practice_agb.eq(practice.as_str()))
-        .filter(practice_memberships::therapist_agb.eq_any(&therapist_agbs))
-        .select((
-            practice_memberships::therapist_agb,
-            practice_memberships::start_date,
-            practice_memberships::end_date,
-        ))
-        .load(conn)
-        .await?;
-    let mut statuses: HashMap<String, RosterStatus> = known
-        .into_iter()
-        .map(|agb| (agb, RosterStatus::NotMember))
-        .collect();
-    for (agb, start, end) in memberships {
-        if period.overlaps(start, end) {
-            statuses.insert(agb, RosterStatus::Member);
-        }
+) -> QueryResult<Roster> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Int4)]
+        latest_version: i32,
+        #[diesel(sql_type = Nullable<Text>)]
+        therapist_agb: Option<String>,
+        #[diesel(sql_type = Nullable<Date>)]
+        start_date: Option<NaiveDate>,
+        #[diesel(sql_type = Nullable<Date>)]
+        end_date: Option<NaiveDate>,
     }
-    Ok(statuses)
-}
-
-/// Serialises deliveries for one practice and the year of `period` until the transaction ends,
-/// so that two deliveries of a month get consecutive versions and the year's totals are
-/// recomputed one delivery at a time.
-pub async fn lock_year(
-    conn: &mut AsyncPgConnection,
-    practice: &OefentherapieAgb,
-    period: Period,
-) -> QueryResult<()> {
-    let year = chrono::Datelike::year(&period.first_day());
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>(format!("delivery:{practice}:{year}"))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// The version the next delivery of the month gets.
-pub async fn next_version(
-    conn: &mut AsyncPgConnection,
-    practice: &OefentherapieAgb,
-    period: Period,
-) -> QueryResult<i32> {
-    let latest: Option<i32> = deliveries::table
-        .filter(deliveries::practice_agb.eq(practice.as_str()))
-        .filter(deliveries::period.eq(period.first_day()))
-        .select(diesel::dsl::max(deliveries::version))
-        .first(conn)
-        .await?;
-    Ok(latest.unwrap_or(0) + 1)
+    let therapist_agbs: Vec<&str> = candidates.iter().map(OefentherapieAgb::as_str).collect();
+    let rows: Vec<Row> = prepared(
+        "SELECT v.latest_version, t.agb AS therapist_agb, m.start_date, m.end_date \
+         FROM (SELECT coalesce(max(version), 0) AS latest_version FROM deliveries \
+               WHERE practice_agb = $1 AND period = $2) v \
+         LEFT JOIN (therapists t LEFT JOIN practice_memberships m \
+                    ON m.therapist_agb = t.agb AND m.practice_agb = $1) \
+             ON t.agb = ANY($3)",
+    )
+    .bind::<Text, _>(practice.as_str())
+    .bind::<Date, _>(period.first_day())
+    .bind::<Array<Text>, _>(&therapist_agbs)
+    .load(conn)
+    .await?;
+    let latest_version = <[Row]>::first(&rows).map_or(0, |row| row.latest_version);
+    let statuses = rows
+        .into_iter()
+        .filter_map(|row| {
+            let member = row
+                .start_date
+                .is_some_and(|start| period.overlaps(start, row.end_date));
+            let status = if member {
+                RosterStatus::Member
+            } else {
+                RosterStatus::NotMember
+            };
+            Some((row.therapist_agb?, status))
+        })
+        .collect();
+    Ok(Roster {
+        latest_version,
+        statuses,
+    })
 }
 
 pub struct NewDelivery<'a> {
@@ -183,33 +214,56 @@ pub struct NewDelivery<'a> {
     pub report: &'a Value,
 }
 
-/// Stores a delivery with its accepted rows.
+/// Stores a delivery with its accepted rows (one statement), then recomputes the year's totals.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     delivery: &NewDelivery<'_>,
     rows: &[AcceptedRow],
 ) -> QueryResult<()> {
-    diesel::insert_into(deliveries::table)
-        .values((
-            deliveries::id.eq(delivery.id),
-            deliveries::practice_agb.eq(delivery.practice_agb.as_str()),
-            deliveries::period.eq(delivery.period.first_day()),
-            deliveries::version.eq(delivery.version),
-            deliveries::delivered_at.eq(delivery.delivered_at),
-            deliveries::delivered_by.eq(delivery.delivered_by),
-            deliveries::epd_vendor.eq(delivery.epd_vendor.map(EpdVendorId::as_str)),
-            deliveries::report.eq(delivery.report),
-        ))
-        .execute(conn)
-        .await?;
-    let records: Vec<RowRecord> = rows
-        .iter()
-        .map(|row| RowRecord::new(delivery.id, row))
-        .collect();
-    diesel::insert_into(delivery_rows::table)
-        .values(&records)
-        .execute(conn)
-        .await?;
+    let column = |figure: fn(&TherapistFigures) -> u32| -> Vec<i32> {
+        rows.iter()
+            .map(|row| stored(figure(&row.figures)))
+            .collect()
+    };
+    prepared(
+        "WITH delivery AS ( \
+             INSERT INTO deliveries (id, practice_agb, period, version, delivered_at, \
+                 delivered_by, epd_vendor, report) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)) \
+         INSERT INTO delivery_rows (delivery_id, therapist_agb, patients, treatments, \
+             closed_episodes, treatments_in_closed_episodes, ldo_records_delivered, \
+             ldo_records_complete, prem_eligible, prem_offered, ldo_upload_date) \
+         SELECT $1, r.* FROM unnest($9::text[], $10::int4[], $11::int4[], $12::int4[], \
+             $13::int4[], $14::int4[], $15::int4[], $16::int4[], $17::int4[], $18::date[]) AS r",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(delivery.id)
+    .bind::<Text, _>(delivery.practice_agb.as_str())
+    .bind::<Date, _>(delivery.period.first_day())
+    .bind::<Int4, _>(delivery.version)
+    .bind::<Timestamptz, _>(delivery.delivered_at)
+    .bind::<Text, _>(delivery.delivered_by)
+    .bind::<Nullable<Text>, _>(delivery.epd_vendor.map(EpdVendorId::as_str))
+    .bind::<Jsonb, _>(delivery.report)
+    .bind::<Array<Text>, _>(
+        rows.iter()
+            .map(|row| row.therapist_agb.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Int4>, _>(column(|f| f.patients))
+    .bind::<Array<Int4>, _>(column(|f| f.treatments))
+    .bind::<Array<Int4>, _>(column(|f| f.closed_episodes))
+    .bind::<Array<Int4>, _>(column(|f| f.treatments_in_closed_episodes))
+    .bind::<Array<Int4>, _>(column(|f| f.ldo_records_delivered))
+    .bind::<Array<Int4>, _>(column(|f| f.ldo_records_complete))
+    .bind::<Array<Int4>, _>(column(|f| f.prem_eligible))
+    .bind::<Array<Int4>, _>(column(|f| f.prem_offered))
+    .bind::<Array<Nullable<Date>>, _>(
+        rows.iter()
+            .map(|row| row.figures.ldo_upload_date)
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await?;
     refresh_year_totals(
         conn,
         delivery.practice_agb,
@@ -221,7 +275,7 @@ pub async fn insert(
 /// Recomputes the practice's totals of `year` from the current version of each month's delivery,
 /// so the national figures need not read every delivery row of the nation. One statement, the
 /// same whatever came before: therapists no longer delivered keep a row of zeros, which no figure
-/// counts (their ratios are undefined). Callers hold [`lock_year`], which covers the year.
+/// counts (their ratios are undefined). Callers hold [`open`]'s lock, which covers the year.
 pub const REFRESH_YEAR_TOTALS: &str = "INSERT INTO delivery_year_totals AS t (year, practice_agb, \
         therapist_agb, treatments_in_closed_episodes, closed_episodes, ldo_records_delivered, \
         ldo_records_complete, prem_eligible, prem_offered) \
@@ -254,9 +308,9 @@ async fn refresh_year_totals(
     practice: &OefentherapieAgb,
     year: i32,
 ) -> QueryResult<()> {
-    diesel::sql_query(REFRESH_YEAR_TOTALS)
-        .bind::<diesel::sql_types::Text, _>(practice.as_str())
-        .bind::<diesel::sql_types::Integer, _>(year)
+    prepared(REFRESH_YEAR_TOTALS)
+        .bind::<Text, _>(practice.as_str())
+        .bind::<Int4, _>(year)
         .execute(conn)
         .await?;
     Ok(())

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use praktijkregister_domain::{
-    amsterdam_date, assess_delivery, EpdVendorId, OefentherapieAgb, Period, RosterStatus,
+    amsterdam_date, assess_delivery, EpdVendorId, OefentherapieAgb, Period,
 };
 use praktijkregister_platform::audit::{self, AuditEvent, Outcome};
 use praktijkregister_platform::auth::Principal;
@@ -25,7 +25,7 @@ use super::{
     Delivery, DeliveryListParams, DeliveryRequest, DeliverySummary, DeliveryVersionParams,
     ProcessingReport,
 };
-use crate::access::{data_writer, require_reader, writer_identity};
+use crate::access::{require_reader, writer_identity, DataWriter};
 use crate::paths::{PeriodPath, PracticePath};
 
 /// Registers the delivery routes; the same registration feeds the OpenAPI document.
@@ -176,7 +176,13 @@ pub async fn put_delivery(
     let outcome = conn
         .transaction::<_, ApiError, _>(|conn| {
             async move {
-                let writer = data_writer(conn, &agb, vendor.as_ref()).await?;
+                let standing = repository::open(conn, &agb, period, vendor.as_ref()).await?;
+                let writer = DataWriter::standing(
+                    &agb,
+                    vendor.as_ref(),
+                    standing.practice_exists,
+                    standing.vendor_authorised,
+                )?;
                 if let Some(refusal) = writer.refusal(&agb) {
                     let event = denied_event("delivery.put", "delivery", subject, writer.vendor());
                     audit::record(conn, (&principal).into(), &event).await?;
@@ -187,19 +193,14 @@ pub async fn put_delivery(
                         return Ok(WriteOutcome::Replayed(answer));
                     }
                 }
-                repository::lock_year(conn, &agb, period).await?;
                 // Malformed codes are not looked up; the assessment rejects their rows.
                 let agbs: Vec<OefentherapieAgb> = rows
                     .iter()
                     .filter_map(|row| OefentherapieAgb::parse(&row.therapist_agb).ok())
                     .collect();
                 let roster = repository::roster(conn, &agb, period, &agbs).await?;
-                let assessment = assess_delivery(period, today, &rows, |therapist| {
-                    roster
-                        .get(therapist.as_str())
-                        .copied()
-                        .unwrap_or(RosterStatus::Unknown)
-                });
+                let assessment =
+                    assess_delivery(period, today, &rows, |therapist| roster.status(therapist));
                 let mut report = processing_report(&agb, period, now, &assessment);
                 if assessment.accepted.is_empty() {
                     let event = AuditEvent::success("delivery.put", "delivery", subject)
@@ -212,7 +213,7 @@ pub async fn put_delivery(
                     return Ok(WriteOutcome::Refused(nothing_accepted(&report)?));
                 }
                 let id = uuid::Uuid::now_v7();
-                let version = repository::next_version(conn, &agb, period).await?;
+                let version = roster.latest_version + 1;
                 report.delivery_id = Some(id);
                 report.version = Some(version);
                 let report = serde_json::to_value(&report).map_err(ApiError::internal)?;

@@ -6,7 +6,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Int4, Nullable, Text}
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use praktijkregister_domain::OefentherapieAgb;
-use praktijkregister_platform::db::decode;
+use praktijkregister_platform::db::{decode, prepared};
 use praktijkregister_platform::error::ApiError;
 
 #[derive(Debug, QueryableByName)]
@@ -34,7 +34,7 @@ pub async fn months(
     from: NaiveDate,
     to: NaiveDate,
 ) -> diesel::QueryResult<Vec<MonthRow>> {
-    diesel::sql_query(
+    prepared(
         "WITH current AS ( \
              SELECT DISTINCT ON (d.practice_agb, d.period) d.id, d.practice_agb, d.period \
              FROM deliveries d \
@@ -83,7 +83,7 @@ pub async fn therapists(
     to: NaiveDate,
     year: i32,
 ) -> diesel::QueryResult<Vec<TherapistRow>> {
-    diesel::sql_query(
+    prepared(
         "SELECT DISTINCT m.practice_agb, t.agb, t.kp_status, t.kp_valid_from, t.kp_valid_until, \
              i.drawn_up_on AS iop_drawn_up_on, i.uploaded_to_kp_on AS iop_uploaded_to_kp_on, \
              i.quarterly_updates AS iop_quarterly_updates \
@@ -170,7 +170,7 @@ pub async fn intervision(
     to: NaiveDate,
     year: i32,
 ) -> diesel::QueryResult<Vec<IntervisionRow>> {
-    diesel::sql_query(INTERVISION)
+    prepared(INTERVISION)
         .bind::<Array<Text>, _>(therapist_agbs)
         .bind::<Date, _>(from)
         .bind::<Date, _>(to)
@@ -196,7 +196,7 @@ pub async fn prem(
     from: NaiveDate,
     to: NaiveDate,
 ) -> diesel::QueryResult<Vec<PremRow>> {
-    diesel::sql_query(
+    prepared(
         "WITH practice AS ( \
              SELECT practice_agb, domain, sum(mean_score * responses) / nullif(sum(responses), 0) AS mean \
              FROM prem_domain_scores WHERE practice_agb = ANY($1) AND period >= $2 AND period < $3 \
@@ -230,7 +230,7 @@ pub async fn prem_national(
     from: NaiveDate,
     to: NaiveDate,
 ) -> diesel::QueryResult<Vec<NationalPremRow>> {
-    diesel::sql_query(
+    prepared(
         "SELECT domain, sum(mean_score * responses) / nullif(sum(responses), 0) AS mean \
          FROM prem_domain_scores WHERE period >= $1 AND period < $2 GROUP BY domain",
     )
@@ -257,7 +257,7 @@ pub async fn treatment_indices(
     agbs: &[String],
     year: i32,
 ) -> diesel::QueryResult<Vec<IndexRow>> {
-    diesel::sql_query(
+    prepared(
         "SELECT practice_agb, value, ci_lower, ci_upper FROM treatment_indices \
          WHERE practice_agb = ANY($1) AND year = $2",
     )
@@ -287,7 +287,7 @@ pub async fn registrations(
     agbs: &[String],
     year: i32,
 ) -> diesel::QueryResult<Vec<RegistrationRow>> {
-    diesel::sql_query(
+    prepared(
         "SELECT practice_agb, cycle_year, state, visitation_outcome_date, \
            visitation_report_sha256 FROM registrations \
          WHERE practice_agb = ANY($1) AND cycle_year IN ($2, $2 - 1)",
@@ -328,7 +328,7 @@ pub async fn shared_addresses(
     conn: &mut AsyncPgConnection,
     agbs: &[String],
 ) -> diesel::QueryResult<Vec<SharedAddressRow>> {
-    diesel::sql_query(
+    prepared(
         "SELECT l.practice_agb, o.practice_agb AS other_practice_agb, \
              bool_and(p.kvk_number <> op.kvk_number) AS own_kvk, \
              bool_and(l.own_entrance) AS own_entrance, \
@@ -363,12 +363,11 @@ pub async fn practice_batch(
         #[diesel(sql_type = Text)]
         agb: String,
     }
-    let rows: Vec<Agb> =
-        diesel::sql_query("SELECT agb FROM practices WHERE agb > $1 ORDER BY agb LIMIT $2")
-            .bind::<Text, _>(after.map_or("", OefentherapieAgb::as_str))
-            .bind::<BigInt, _>(limit)
-            .load(conn)
-            .await?;
+    let rows: Vec<Agb> = prepared("SELECT agb FROM practices WHERE agb > $1 ORDER BY agb LIMIT $2")
+        .bind::<Text, _>(after.map_or("", OefentherapieAgb::as_str))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
     rows.into_iter()
         .map(|r| decode("practices.agb", &r.agb, OefentherapieAgb::parse))
         .collect()
