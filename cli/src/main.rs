@@ -2,6 +2,7 @@
 //! migrate their databases, manage API clients, seed a demonstration register and print the
 //! OpenAPI documents. The services are the entries of [`SERVICES`]; adding one is one line here.
 
+mod allocator;
 mod export_demo;
 
 use std::path::PathBuf;
@@ -193,6 +194,7 @@ fn parse_role(value: &str) -> Result<ClientRole, String> {
 }
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = Cli::parse();
     match start(cli) {
         Ok(()) => ExitCode::SUCCESS,
