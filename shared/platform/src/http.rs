@@ -12,7 +12,7 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::db::DbPool;
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
@@ -73,7 +73,9 @@ where
             let document = document.clone();
             async move { HttpResponse::Ok().json(document.as_ref()) }
         })))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", OpenApi::clone(&openapi)))
+        // The page reads the document served above; giving it the document too would keep a
+        // copy per worker.
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .app_data(methods)
         .default_service(web::to(not_found))

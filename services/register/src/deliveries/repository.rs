@@ -214,7 +214,14 @@ pub struct NewDelivery<'a> {
     pub report: &'a Value,
 }
 
-/// Stores a delivery with its accepted rows (one statement), then recomputes the year's totals.
+/// Stores a delivery with its accepted rows and brings the practice's totals of the year up to
+/// date, in one statement. Callers hold [`open`]'s lock, so the version is final.
+///
+/// The totals (one row per year, practice and therapist: the sums over the current version of
+/// each month) change by this delivery's rows minus those of the version it replaces (the
+/// month's version before it), so the benchmark's national quartiles need not read every
+/// delivery row of the nation, and a delivery need not re-read its year. A therapist the new
+/// version leaves out keeps a row of zeros, which no figure counts (their ratios are undefined).
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     delivery: &NewDelivery<'_>,
@@ -225,96 +232,80 @@ pub async fn insert(
             .map(|row| stored(figure(&row.figures)))
             .collect()
     };
-    prepared(
-        "WITH delivery AS ( \
-             INSERT INTO deliveries (id, practice_agb, period, version, delivered_at, \
-                 delivered_by, epd_vendor, report) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)) \
-         INSERT INTO delivery_rows (delivery_id, therapist_agb, patients, treatments, \
-             closed_episodes, treatments_in_closed_episodes, ldo_records_delivered, \
-             ldo_records_complete, prem_eligible, prem_offered, ldo_upload_date) \
-         SELECT $1, r.* FROM unnest($9::text[], $10::int4[], $11::int4[], $12::int4[], \
-             $13::int4[], $14::int4[], $15::int4[], $16::int4[], $17::int4[], $18::date[]) AS r",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(delivery.id)
-    .bind::<Text, _>(delivery.practice_agb.as_str())
-    .bind::<Date, _>(delivery.period.first_day())
-    .bind::<Int4, _>(delivery.version)
-    .bind::<Timestamptz, _>(delivery.delivered_at)
-    .bind::<Text, _>(delivery.delivered_by)
-    .bind::<Nullable<Text>, _>(delivery.epd_vendor.map(EpdVendorId::as_str))
-    .bind::<Jsonb, _>(delivery.report)
-    .bind::<Array<Text>, _>(
-        rows.iter()
-            .map(|row| row.therapist_agb.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Int4>, _>(column(|f| f.patients))
-    .bind::<Array<Int4>, _>(column(|f| f.treatments))
-    .bind::<Array<Int4>, _>(column(|f| f.closed_episodes))
-    .bind::<Array<Int4>, _>(column(|f| f.treatments_in_closed_episodes))
-    .bind::<Array<Int4>, _>(column(|f| f.ldo_records_delivered))
-    .bind::<Array<Int4>, _>(column(|f| f.ldo_records_complete))
-    .bind::<Array<Int4>, _>(column(|f| f.prem_eligible))
-    .bind::<Array<Int4>, _>(column(|f| f.prem_offered))
-    .bind::<Array<Nullable<Date>>, _>(
-        rows.iter()
-            .map(|row| row.figures.ldo_upload_date)
-            .collect::<Vec<_>>(),
-    )
-    .execute(conn)
-    .await?;
-    refresh_year_totals(
-        conn,
-        delivery.practice_agb,
-        chrono::Datelike::year(&delivery.period.first_day()),
-    )
-    .await
-}
-
-/// Recomputes the practice's totals of `year` from the current version of each month's delivery,
-/// so the national figures need not read every delivery row of the nation. One statement, the
-/// same whatever came before: therapists no longer delivered keep a row of zeros, which no figure
-/// counts (their ratios are undefined). Callers hold [`open`]'s lock, which covers the year.
-pub const REFRESH_YEAR_TOTALS: &str = "INSERT INTO delivery_year_totals AS t (year, practice_agb, \
-        therapist_agb, treatments_in_closed_episodes, closed_episodes, ldo_records_delivered, \
-        ldo_records_complete, prem_eligible, prem_offered) \
-    SELECT $2, $1, x.therapist_agb, sum(x.in_episodes), sum(x.episodes), sum(x.delivered), \
-        sum(x.complete), sum(x.eligible), sum(x.offered) \
-    FROM ( \
-        SELECT r.therapist_agb, r.treatments_in_closed_episodes::int8 AS in_episodes, \
-            r.closed_episodes::int8 AS episodes, r.ldo_records_delivered::int8 AS delivered, \
-            r.ldo_records_complete::int8 AS complete, r.prem_eligible::int8 AS eligible, \
-            r.prem_offered::int8 AS offered \
-        FROM (SELECT DISTINCT ON (period) id FROM deliveries \
-              WHERE practice_agb = $1 AND period >= make_date($2, 1, 1) \
-                AND period < make_date($2 + 1, 1, 1) \
-              ORDER BY period, version DESC) c \
-        JOIN delivery_rows r ON r.delivery_id = c.id \
-        UNION ALL \
-        SELECT therapist_agb, 0, 0, 0, 0, 0, 0 FROM delivery_year_totals \
-        WHERE year = $2 AND practice_agb = $1) x \
-    GROUP BY x.therapist_agb ORDER BY x.therapist_agb \
-    ON CONFLICT (year, practice_agb, therapist_agb) DO UPDATE SET \
-        treatments_in_closed_episodes = excluded.treatments_in_closed_episodes, \
-        closed_episodes = excluded.closed_episodes, \
-        ldo_records_delivered = excluded.ldo_records_delivered, \
-        ldo_records_complete = excluded.ldo_records_complete, \
-        prem_eligible = excluded.prem_eligible, \
-        prem_offered = excluded.prem_offered";
-
-async fn refresh_year_totals(
-    conn: &mut AsyncPgConnection,
-    practice: &OefentherapieAgb,
-    year: i32,
-) -> QueryResult<()> {
-    prepared(REFRESH_YEAR_TOTALS)
-        .bind::<Text, _>(practice.as_str())
-        .bind::<Int4, _>(year)
+    prepared(INSERT_DELIVERY)
+        .bind::<diesel::sql_types::Uuid, _>(delivery.id)
+        .bind::<Text, _>(delivery.practice_agb.as_str())
+        .bind::<Date, _>(delivery.period.first_day())
+        .bind::<Int4, _>(delivery.version)
+        .bind::<Timestamptz, _>(delivery.delivered_at)
+        .bind::<Text, _>(delivery.delivered_by)
+        .bind::<Nullable<Text>, _>(delivery.epd_vendor.map(EpdVendorId::as_str))
+        .bind::<Jsonb, _>(delivery.report)
+        .bind::<Array<Text>, _>(
+            rows.iter()
+                .map(|row| row.therapist_agb.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Int4>, _>(column(|f| f.patients))
+        .bind::<Array<Int4>, _>(column(|f| f.treatments))
+        .bind::<Array<Int4>, _>(column(|f| f.closed_episodes))
+        .bind::<Array<Int4>, _>(column(|f| f.treatments_in_closed_episodes))
+        .bind::<Array<Int4>, _>(column(|f| f.ldo_records_delivered))
+        .bind::<Array<Int4>, _>(column(|f| f.ldo_records_complete))
+        .bind::<Array<Int4>, _>(column(|f| f.prem_eligible))
+        .bind::<Array<Int4>, _>(column(|f| f.prem_offered))
+        .bind::<Array<Nullable<Date>>, _>(
+            rows.iter()
+                .map(|row| row.figures.ldo_upload_date)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Int4, _>(chrono::Datelike::year(&delivery.period.first_day()))
         .execute(conn)
         .await?;
     Ok(())
 }
+
+/// See [`insert`]: $1..$8 the delivery, $9..$18 its rows column by column, $19 the year.
+const INSERT_DELIVERY: &str = "WITH incoming AS ( \
+        SELECT * FROM unnest($9::text[], $10::int4[], $11::int4[], $12::int4[], $13::int4[], \
+            $14::int4[], $15::int4[], $16::int4[], $17::int4[], $18::date[]) \
+            AS r(therapist_agb, patients, treatments, closed_episodes, \
+                 treatments_in_closed_episodes, ldo_records_delivered, ldo_records_complete, \
+                 prem_eligible, prem_offered, ldo_upload_date)), \
+    delivery AS ( \
+        INSERT INTO deliveries (id, practice_agb, period, version, delivered_at, delivered_by, \
+            epd_vendor, report) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)), \
+    stored_rows AS ( \
+        INSERT INTO delivery_rows (delivery_id, therapist_agb, patients, treatments, \
+            closed_episodes, treatments_in_closed_episodes, ldo_records_delivered, \
+            ldo_records_complete, prem_eligible, prem_offered, ldo_upload_date) \
+        SELECT $1, i.* FROM incoming i), \
+    change AS ( \
+        SELECT therapist_agb, treatments_in_closed_episodes::int8 AS in_episodes, \
+            closed_episodes::int8 AS episodes, ldo_records_delivered::int8 AS delivered, \
+            ldo_records_complete::int8 AS complete, prem_eligible::int8 AS eligible, \
+            prem_offered::int8 AS offered \
+        FROM incoming \
+        UNION ALL \
+        SELECT r.therapist_agb, -r.treatments_in_closed_episodes, -r.closed_episodes, \
+            -r.ldo_records_delivered, -r.ldo_records_complete, -r.prem_eligible, -r.prem_offered \
+        FROM deliveries replaced JOIN delivery_rows r ON r.delivery_id = replaced.id \
+        WHERE replaced.practice_agb = $2 AND replaced.period = $3 AND replaced.version = $4 - 1) \
+    INSERT INTO delivery_year_totals AS t (year, practice_agb, therapist_agb, \
+        treatments_in_closed_episodes, closed_episodes, ldo_records_delivered, \
+        ldo_records_complete, prem_eligible, prem_offered) \
+    SELECT $19, $2, therapist_agb, sum(in_episodes), sum(episodes), sum(delivered), \
+        sum(complete), sum(eligible), sum(offered) \
+    FROM change GROUP BY therapist_agb ORDER BY therapist_agb \
+    ON CONFLICT (year, practice_agb, therapist_agb) DO UPDATE SET \
+        treatments_in_closed_episodes = \
+            t.treatments_in_closed_episodes + excluded.treatments_in_closed_episodes, \
+        closed_episodes = t.closed_episodes + excluded.closed_episodes, \
+        ldo_records_delivered = t.ldo_records_delivered + excluded.ldo_records_delivered, \
+        ldo_records_complete = t.ldo_records_complete + excluded.ldo_records_complete, \
+        prem_eligible = t.prem_eligible + excluded.prem_eligible, \
+        prem_offered = t.prem_offered + excluded.prem_offered";
 
 /// The practice's deliveries, newest month first and within a month newest version first, after
 /// the keyset position `after`, `limit + 1` at most.

@@ -53,11 +53,26 @@ fn deliver(app: &TestApp, practice: &str, period: &str, version: i32, rows: &[Ro
         .execute(&mut conn)
         .unwrap();
     }
-    diesel::sql_query(praktijkregister_register::deliveries::repository::REFRESH_YEAR_TOTALS)
+    // The year's totals as the delivery endpoint keeps them, recomputed from every current
+    // version of the practice's year.
+    let year = period[..4].parse::<i32>().unwrap();
+    diesel::sql_query("DELETE FROM delivery_year_totals WHERE practice_agb = $1 AND year = $2")
         .bind::<Text, _>(practice)
-        .bind::<Int4, _>(period[..4].parse::<i32>().unwrap())
+        .bind::<Int4, _>(year)
         .execute(&mut conn)
         .unwrap();
+    diesel::sql_query(
+        "INSERT INTO delivery_year_totals SELECT $2, $1, r.therapist_agb, \
+             sum(r.treatments_in_closed_episodes), sum(r.closed_episodes), sum(r.ldo_records_delivered), \
+             sum(r.ldo_records_complete), sum(r.prem_eligible), sum(r.prem_offered) \
+         FROM (SELECT DISTINCT ON (period) id FROM deliveries WHERE practice_agb = $1 \
+               AND extract(year FROM period) = $2 ORDER BY period, version DESC) c \
+         JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY r.therapist_agb",
+    )
+    .bind::<Text, _>(practice)
+    .bind::<Int4, _>(year)
+    .execute(&mut conn)
+    .unwrap();
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
@@ -769,6 +784,30 @@ async fn the_year_totals_give_the_quartiles_the_deliveries_give_over_versions_an
             }
         }
     }
+    // The totals each delivery keeps up to date equal a count over every current version (a
+    // therapist left out by a later version keeps a row of zeros).
+    #[derive(diesel::QueryableByName)]
+    struct Differences {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let differences: Differences = diesel::sql_query(
+        "WITH kept AS (SELECT year, practice_agb, therapist_agb, treatments_in_closed_episodes, \
+             closed_episodes, ldo_records_delivered, ldo_records_complete, prem_eligible, prem_offered \
+             FROM delivery_year_totals WHERE (treatments_in_closed_episodes, closed_episodes, \
+             ldo_records_delivered, ldo_records_complete, prem_eligible, prem_offered) <> (0, 0, 0, 0, 0, 0)), \
+         counted AS (SELECT extract(year FROM c.period)::int, c.practice_agb, r.therapist_agb, \
+             sum(r.treatments_in_closed_episodes), sum(r.closed_episodes), sum(r.ldo_records_delivered), \
+             sum(r.ldo_records_complete), sum(r.prem_eligible), sum(r.prem_offered) \
+             FROM (SELECT DISTINCT ON (practice_agb, period) id, practice_agb, period FROM deliveries \
+                   ORDER BY practice_agb, period, version DESC) c \
+             JOIN delivery_rows r ON r.delivery_id = c.id GROUP BY 1, 2, 3) \
+         SELECT (SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM counted) a) \
+              + (SELECT count(*) FROM (SELECT * FROM counted EXCEPT SELECT * FROM kept) b) AS n",
+    )
+    .get_result(&mut app.db().connect())
+    .unwrap();
+    assert_eq!(differences.n, 0, "year totals differ from the deliveries");
     for year in [2025, 2026] {
         let benchmark: Value = get(
             &app,
