@@ -86,7 +86,8 @@ fn count(value: i64) -> u32 {
 }
 
 /// The evidence of every practice in `agbs` for `year`, as known on `as_of`, with the national
-/// PREM means of that year.
+/// PREM means of that year. Call it in a transaction: it chooses how its statements are planned
+/// for the rest of it ([`repository::choose_plans`]).
 pub async fn assemble(
     conn: &mut AsyncPgConnection,
     year: CycleYear,
@@ -95,6 +96,7 @@ pub async fn assemble(
     insurer: Option<InsurerContext>,
     national: &NationalPrem,
 ) -> Result<Vec<Evidence>, ApiError> {
+    repository::choose_plans(conn, practices.len()).await?;
     let agbs: Vec<String> = practices.iter().map(|a| a.as_str().to_string()).collect();
     let agbs = agbs.as_slice();
     let y = i32::from(year.value());

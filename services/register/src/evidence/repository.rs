@@ -9,6 +9,29 @@ use praktijkregister_domain::OefentherapieAgb;
 use praktijkregister_platform::db::{decode, prepared};
 use praktijkregister_platform::error::ApiError;
 
+/// Chooses, for the rest of the transaction, how the statements below are planned for a call
+/// on `practices` practices. Their parameters are arrays, so PostgreSQL, left to choose, first
+/// plans each call afresh (it estimates the generic plan above a custom one) and after five
+/// calls may switch to the generic plan for good. For one practice (compliance) the generic
+/// plan, made once per connection, is as good and planning costs more than running; for the
+/// feed's batches of hundreds the generic plan is several times slower than a custom one, and
+/// planning once per batch costs nothing (DESIGN §7).
+pub async fn choose_plans(
+    conn: &mut AsyncPgConnection,
+    practices: usize,
+) -> diesel::QueryResult<()> {
+    let mode = if practices == 1 {
+        "force_generic_plan"
+    } else {
+        "force_custom_plan"
+    };
+    prepared("SELECT set_config('plan_cache_mode', $1, true)")
+        .bind::<Text, _>(mode)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[derive(Debug, QueryableByName)]
 pub struct MonthRow {
     #[diesel(sql_type = Text)]

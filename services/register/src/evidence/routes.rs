@@ -1,9 +1,15 @@
 //! `GET /v1/practices/{agb}/compliance/{year}` and the evidence feed `GET /v1/internal/evidence/{year}`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use crate::scopes;
 use crate::startup::RegisterContext;
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use praktijkregister_domain::{
     amsterdam_date, evaluate, evaluate_for_insurer, ComplianceReport, CriteriaSet, CycleYear,
     OefentherapieAgb, UzoviCode,
@@ -27,6 +33,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Practices per batch of the feed: few queries per batch, bounded memory.
 const FEED_BATCH: i64 = 500;
+/// Batches of the feed gathered at once (the memory held is this many batches).
+const FEED_BATCHES_AT_ONCE: usize = 2;
 
 /// The day a year is evaluated on: today, or the first day after the year once it is over.
 fn as_of(year: CycleYear, today: NaiveDate) -> NaiveDate {
@@ -117,52 +125,63 @@ pub async fn get_compliance(
     // Before a connection is taken: a request waiting for the national means holds none.
     let national = national_prem(&ctx.prem_means, &pool, year).await?;
     let mut conn = connection(&pool).await?;
-    access::require_exists(&mut conn, &agb).await?;
-    let insurer_context = match &insurer {
-        Some(uzovi) => {
-            let consent_given = if principal.insurer().is_some() {
-                access::require_consent(&mut conn, &principal, uzovi, &agb).await?;
-                true
-            } else {
-                access::has_consent(&mut conn, uzovi, &agb).await?
-            };
-            Some(InsurerContext {
-                ceiling: match &lookup {
-                    Lookup::Set(own) => own.thresholds.treatment_index_ceiling,
-                    _ => ctx.settings.compliance.ceiling_for(uzovi.as_str()),
-                },
-                consent_given,
-            })
-        }
-        None => None,
-    };
     let as_of = as_of(year, amsterdam_date(ctx.clock.now()));
-    let evidence = assemble(
-        &mut conn,
-        year,
-        as_of,
-        std::slice::from_ref(&agb),
-        insurer_context,
-        &national,
-    )
-    .await?;
-    let evidence = evidence
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::practice_not_found(&agb))?;
-    let report = match lookup {
-        Lookup::Set(own) => evaluate_for_insurer(&own, &evidence),
-        Lookup::Fallback(applied) => ComplianceReport {
-            insurer_criteria: Some(applied),
-            ..evaluate(set, &evidence, &ctx.settings.compliance.thresholds)
-        },
-        Lookup::NotConfigured => evaluate(set, &evidence, &ctx.settings.compliance.thresholds),
-    };
-    let event = AuditEvent::success("compliance.read", "practice", agb.as_str()).with_detail(serde_json::json!({
-        "year": year.value(), "criteria": report.criteria_set.as_str(), "insurer": insurer, "outcome": report.outcome,
-        "insurer_criteria": report.insurer_criteria.as_ref().and_then(|c| c.version),
-    }));
-    audit::record(&mut conn, (&principal).into(), &event).await?;
+    let thresholds = &ctx.settings.compliance;
+    // One transaction: the evidence is read in it (see `assemble`), and the audit line is
+    // stored with it.
+    let report = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                access::require_exists(conn, &agb).await?;
+                let insurer_context = match &insurer {
+                    Some(uzovi) => {
+                        let consent_given = if principal.insurer().is_some() {
+                            access::require_consent(conn, &principal, uzovi, &agb).await?;
+                            true
+                        } else {
+                            access::has_consent(conn, uzovi, &agb).await?
+                        };
+                        Some(InsurerContext {
+                            ceiling: match &lookup {
+                                Lookup::Set(own) => own.thresholds.treatment_index_ceiling,
+                                _ => thresholds.ceiling_for(uzovi.as_str()),
+                            },
+                            consent_given,
+                        })
+                    }
+                    None => None,
+                };
+                let evidence = assemble(
+                    conn,
+                    year,
+                    as_of,
+                    std::slice::from_ref(&agb),
+                    insurer_context,
+                    &national,
+                )
+                .await?;
+                let evidence = evidence
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ApiError::practice_not_found(&agb))?;
+                let report = match lookup {
+                    Lookup::Set(own) => evaluate_for_insurer(&own, &evidence),
+                    Lookup::Fallback(applied) => ComplianceReport {
+                        insurer_criteria: Some(applied),
+                        ..evaluate(set, &evidence, &thresholds.thresholds)
+                    },
+                    Lookup::NotConfigured => evaluate(set, &evidence, &thresholds.thresholds),
+                };
+                let event = AuditEvent::success("compliance.read", "practice", agb.as_str()).with_detail(serde_json::json!({
+                    "year": year.value(), "criteria": report.criteria_set.as_str(), "insurer": insurer, "outcome": report.outcome,
+                    "insurer_criteria": report.insurer_criteria.as_ref().and_then(|c| c.version),
+                }));
+                audit::record(conn, (&principal).into(), &event).await?;
+                Ok(report)
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok(web::Json(report))
 }
 
@@ -204,47 +223,72 @@ pub async fn evidence_feed(
     }
     let national = national_prem(&ctx.prem_means, &pool, year).await?;
     let pool = pool.into_inner();
-    let start = Feed::Batch {
-        after: None,
-        records: 0,
-    };
-    let lines = futures_util::stream::try_unfold(start, move |feed| {
+    // The practices in batches, in order; each batch's evidence is gathered on its own
+    // connection, two batches at a time (PostgreSQL runs one statement on one core), and sent
+    // in order.
+    let batches = futures_util::stream::try_unfold(Some(None), {
         let pool = pool.clone();
-        let national = national.clone();
-        async move {
-            let (after, records) = match feed {
-                Feed::Batch { after, records } => (after, records),
-                Feed::Trailer { records } => {
-                    let end = EvidenceFeedLine::End(EvidenceFeedEnd {
-                        end_of_feed: true,
-                        records,
-                    });
-                    let mut line = serde_json::to_vec(&end).map_err(ApiError::internal)?;
-                    line.push(b'\n');
-                    return Ok(Some((web::Bytes::from(line), Feed::Done)));
+        move |after: Option<Option<OefentherapieAgb>>| {
+            let pool = pool.clone();
+            async move {
+                let Some(after) = after else {
+                    return Ok(None);
+                };
+                let mut conn = connection(&pool).await?;
+                let agbs = super::repository::practice_batch(&mut conn, after.as_ref(), FEED_BATCH)
+                    .await?;
+                if agbs.is_empty() {
+                    return Ok(None);
                 }
-                Feed::Done => return Ok(None),
-            };
-            let mut conn = connection(&pool).await?;
-            let agbs =
-                super::repository::practice_batch(&mut conn, after.as_ref(), FEED_BATCH).await?;
-            let evidence = assemble(&mut conn, year, as_of, &agbs, None, &national).await?;
-            let mut lines = Vec::with_capacity(evidence.len() * 512);
-            for record in &evidence {
-                serde_json::to_writer(&mut lines, record).map_err(ApiError::internal)?;
-                lines.push(b'\n');
+                let next = match agbs.last() {
+                    Some(last) if agbs.len() as i64 == FEED_BATCH => Some(Some(last.clone())),
+                    _ => None,
+                };
+                Ok::<_, ApiError>(Some((agbs, next)))
             }
-            let records = records + evidence.len() as u64;
-            let next = match agbs.last() {
-                Some(last) if agbs.len() as i64 == FEED_BATCH => Feed::Batch {
-                    after: Some(last.clone()),
-                    records,
-                },
-                _ => Feed::Trailer { records },
-            };
-            Ok::<_, ApiError>(Some((web::Bytes::from(lines), next)))
         }
     });
+    let records = Arc::new(AtomicU64::new(0));
+    let lines = {
+        let records = records.clone();
+        batches
+            .map_ok(move |agbs| {
+                let pool = pool.clone();
+                let national = national.clone();
+                async move {
+                    let mut conn = connection(&pool).await?;
+                    conn.transaction::<_, ApiError, _>(|conn| {
+                        async move { assemble(conn, year, as_of, &agbs, None, &national).await }
+                            .scope_boxed()
+                    })
+                    .await
+                }
+            })
+            .try_buffered(FEED_BATCHES_AT_ONCE)
+            .and_then(move |evidence| {
+                let records = records.clone();
+                async move {
+                    let mut lines = Vec::with_capacity(evidence.len() * 512);
+                    for record in &evidence {
+                        serde_json::to_writer(&mut lines, record).map_err(ApiError::internal)?;
+                        lines.push(b'\n');
+                    }
+                    records.fetch_add(evidence.len() as u64, Ordering::Relaxed);
+                    Ok(web::Bytes::from(lines))
+                }
+            })
+    };
+    // Polled only once every batch is sent.
+    let trailer = futures_util::stream::once(async move {
+        let end = EvidenceFeedLine::End(EvidenceFeedEnd {
+            end_of_feed: true,
+            records: records.load(Ordering::Relaxed),
+        });
+        let mut line = serde_json::to_vec(&end).map_err(ApiError::internal)?;
+        line.push(b'\n');
+        Ok::<_, ApiError>(web::Bytes::from(line))
+    });
+    let lines = lines.chain(trailer);
     // An error ends the body without its last chunk: actix aborts the connection, so the
     // consumer sees a broken transfer and no trailer, never a short feed that looks whole.
     Ok(HttpResponse::Ok()
@@ -253,16 +297,4 @@ pub async fn evidence_feed(
             tracing::error!(error = %e, "the evidence feed stopped; aborting the response");
             actix_web::error::ErrorInternalServerError("the evidence feed stopped")
         })))
-}
-
-/// Where the feed stands: the next batch starts after `after`; `records` were sent so far.
-enum Feed {
-    Batch {
-        after: Option<OefentherapieAgb>,
-        records: u64,
-    },
-    Trailer {
-        records: u64,
-    },
-    Done,
 }

@@ -341,6 +341,47 @@ async fn the_evidence_feed_streams_one_record_per_practice_to_the_service_only()
     .await;
 }
 
+// DESIGN §7: the feed gathers several batches at once and still sends every practice once, in
+// order, with the trailer's count.
+#[tokio::test]
+async fn a_feed_of_several_batches_sends_every_practice_once_in_order() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    let practices = 1_234;
+    diesel::sql_query(
+        "INSERT INTO practices (agb, name, kvk_number, tier) \
+         SELECT '07' || lpad(i::text, 6, '0'), 'Praktijk ' || i, lpad(i::text, 8, '0'), 'praktijkregister' \
+         FROM generate_series(1, $1) i",
+    )
+    .bind::<Int4, _>(practices)
+    .execute(&mut app.db().connect())
+    .unwrap();
+    // A delivery of a practice in the third batch reaches that practice's record.
+    deliver(
+        &app,
+        "07001100",
+        "2026-05",
+        1,
+        &[("07100001", 10, 7, 1, 8, 4, 3)],
+    );
+    let service = app.token_for(ClientRole::Service, "").await;
+    let records = feed(&app, &service).await;
+    let agbs: Vec<String> = records
+        .iter()
+        .map(|r| r["practice_agb"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (1..=practices).map(|i| format!("07{i:06}")).collect();
+    assert_eq!(agbs, expected);
+    let may = records[1099]["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["period"] == "2026-05")
+        .unwrap()
+        .clone();
+    assert_eq!(records[1099]["practice_agb"], "07001100");
+    assert_eq!(may["ldo_records_complete"], 7);
+}
+
 /// The evidence feed's records, without its trailer (checked).
 async fn feed(app: &TestApp, token: &str) -> Vec<Value> {
     let response = get(app, token, "/v1/internal/evidence/2026").await;
