@@ -106,7 +106,6 @@ INSERT INTO intervision_meetings (id, group_id, held_on, physical, duration_minu
   FROM generate_series(0, {groups} - 1) g, generate_series({first_year}, {year}) y, generate_series(1, 4) q;
 INSERT INTO intervision_attendance (meeting_id, therapist_agb)
   SELECT mt.id, mb.therapist_agb FROM intervision_meetings mt JOIN intervision_members mb ON mb.group_id = mt.group_id;
-ANALYZE;
 ",
         y0 = year - 3,
         y5 = year + 2,

@@ -97,14 +97,17 @@ pub struct Standing {
 
 /// Opens a delivery's transaction in one statement: serialises deliveries for one practice and
 /// the year of `period` until the transaction ends (so that two deliveries of a month get
-/// consecutive versions and the year's totals are recomputed one delivery at a time), and reads
-/// whether the practice exists and whether `vendor` holds its authorisation, holding that for the
-/// rest of the transaction (a revocation waits until the write that relies on it is done).
+/// consecutive versions and the year's totals change one delivery at a time), takes the lock of
+/// the request's `Idempotency-Key` (`idempotency_lock`, see `IdempotentRequest::lock_key`), and
+/// reads whether the practice exists and whether `vendor` holds its authorisation, holding that
+/// for the rest of the transaction (a revocation waits until the write that relies on it is
+/// done). Every delivery takes the two locks in this order.
 pub async fn open(
     conn: &mut AsyncPgConnection,
     practice: &OefentherapieAgb,
     period: Period,
     vendor: Option<&EpdVendorId>,
+    idempotency_lock: Option<&str>,
 ) -> QueryResult<Standing> {
     #[derive(QueryableByName)]
     struct Row {
@@ -118,11 +121,13 @@ pub async fn open(
         "SELECT EXISTS (SELECT 1 FROM practices WHERE agb = $1) AS practice_exists, \
              EXISTS (SELECT 1 FROM epd_authorizations WHERE practice_agb = $1 \
                  AND epd_vendor = $2 AND revoked_at IS NULL FOR SHARE) AS vendor_authorised \
-         FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0))) AS year_lock",
+         FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0)), \
+               pg_advisory_xact_lock(hashtextextended(coalesce($4, $3), 0))) AS locks",
     )
     .bind::<Text, _>(practice.as_str())
     .bind::<Nullable<Text>, _>(vendor.map(EpdVendorId::as_str))
     .bind::<Text, _>(format!("delivery:{practice}:{year}"))
+    .bind::<Nullable<Text>, _>(idempotency_lock)
     .get_result(conn)
     .await?;
     Ok(Standing {

@@ -176,7 +176,15 @@ pub async fn put_delivery(
     let outcome = conn
         .transaction::<_, ApiError, _>(|conn| {
             async move {
-                let standing = repository::open(conn, &agb, period, vendor.as_ref()).await?;
+                let idempotency_lock = idempotent.as_ref().map(IdempotentRequest::lock_key);
+                let standing = repository::open(
+                    conn,
+                    &agb,
+                    period,
+                    vendor.as_ref(),
+                    idempotency_lock.as_deref(),
+                )
+                .await?;
                 let writer = DataWriter::standing(
                     &agb,
                     vendor.as_ref(),
@@ -189,7 +197,7 @@ pub async fn put_delivery(
                     return Ok(WriteOutcome::Refused(refusal));
                 }
                 if let Some(idempotent) = &idempotent {
-                    if let Some(answer) = idempotent.replay(conn).await? {
+                    if let Some(answer) = idempotent.replay_locked(conn).await? {
                         return Ok(WriteOutcome::Replayed(answer));
                     }
                 }
@@ -239,9 +247,19 @@ pub async fn put_delivery(
                         "warnings": assessment.warnings.len(),
                         "idempotency_key": idempotent.as_ref().map(IdempotentRequest::key),
                     }));
-                audit::record(conn, (&principal).into(), &event).await?;
-                if let Some(idempotent) = &idempotent {
-                    idempotent.remember(conn, StatusCode::OK, &report).await?;
+                match &idempotent {
+                    Some(idempotent) => {
+                        idempotent
+                            .remember_recorded(
+                                conn,
+                                StatusCode::OK,
+                                &report,
+                                (&principal).into(),
+                                &event,
+                            )
+                            .await?
+                    }
+                    None => audit::record(conn, (&principal).into(), &event).await?,
                 }
                 Ok(WriteOutcome::Done(StatusCode::OK, report))
             }

@@ -414,6 +414,16 @@ async fn an_idempotency_key_repeats_the_first_answer_and_refuses_another_body() 
     let again: Value = again.json().await.unwrap();
     assert_eq!(again, first);
     assert_eq!(deliveries_stored(&app), 1);
+    // The write has one audit line, naming the key; the replay adds none.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'delivery.put' \
+             AND outcome = 'success' AND detail->>'idempotency_key' = 'oct-2026-run-1'"
+        ),
+        1
+    );
+    assert_eq!(audit_count(&app, "delivery.put"), 1);
 
     let other = json!({"rows": [row(MEMBER_A)]});
     let reused = deliver(&app, &vendor, "2026-10", &other, Some("oct-2026-run-1")).await;
