@@ -50,7 +50,9 @@ pub struct MonthRow {
     pub prem_offered: i64,
 }
 
-/// Practice totals of the current version of each monthly delivery in `[from, to)`.
+/// Practice totals of the current version of each monthly delivery in `[from, to)`. Each
+/// practice's months are read by its own index range (practice, month, version), so that a plan
+/// made once for any practices (see [`choose_plans`]) never scans the months of the nation.
 pub async fn months(
     conn: &mut AsyncPgConnection,
     agbs: &[String],
@@ -58,18 +60,18 @@ pub async fn months(
     to: NaiveDate,
 ) -> diesel::QueryResult<Vec<MonthRow>> {
     prepared(
-        "WITH current AS ( \
-             SELECT DISTINCT ON (d.practice_agb, d.period) d.id, d.practice_agb, d.period \
-             FROM deliveries d \
-             WHERE d.practice_agb = ANY($1) AND d.period >= $2 AND d.period < $3 \
-             ORDER BY d.practice_agb, d.period, d.version DESC) \
-         SELECT c.practice_agb, c.period, max(r.ldo_upload_date) AS ldo_upload_date, \
+        "SELECT p.agb AS practice_agb, c.period, max(r.ldo_upload_date) AS ldo_upload_date, \
              coalesce(sum(r.ldo_records_delivered), 0)::int8 AS ldo_records_delivered, \
              coalesce(sum(r.ldo_records_complete), 0)::int8 AS ldo_records_complete, \
              coalesce(sum(r.prem_eligible), 0)::int8 AS prem_eligible, \
              coalesce(sum(r.prem_offered), 0)::int8 AS prem_offered \
-         FROM current c LEFT JOIN delivery_rows r ON r.delivery_id = c.id \
-         GROUP BY c.practice_agb, c.period",
+         FROM unnest($1::text[]) AS p(agb) \
+         CROSS JOIN LATERAL ( \
+             SELECT DISTINCT ON (d.period) d.id, d.period FROM deliveries d \
+             WHERE d.practice_agb = p.agb AND d.period >= $2 AND d.period < $3 \
+             ORDER BY d.period, d.version DESC) c \
+         LEFT JOIN delivery_rows r ON r.delivery_id = c.id \
+         GROUP BY p.agb, c.period",
     )
     .bind::<Array<Text>, _>(agbs)
     .bind::<Date, _>(from)
