@@ -289,8 +289,10 @@ async fn serve(config: &Config, settings: &Settings, target: &Target) -> anyhow:
         running.push(started);
     }
     let names: Vec<&str> = running.iter().map(|r| r.name).collect();
+    let giving_back = tokio::spawn(allocator::give_back_free_memory());
     let results =
         futures_util::future::join_all(running.into_iter().map(Running::run_until_stopped)).await;
+    giving_back.abort();
     for (name, result) in names.into_iter().zip(results) {
         result.with_context(|| format!("the {name} service stopped with an error"))?;
         tracing::info!(service = name, "service stopped");
