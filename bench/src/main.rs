@@ -274,7 +274,8 @@ async fn measure(
         service = Some(running);
     }
     let service = service.context("no service")?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Idle: settled after start-up, once the service gave back what start-up freed (2 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_idle_start = service.rss_kib("VmRSS:") / 1024.0;
 
     let http = reqwest::Client::new();
