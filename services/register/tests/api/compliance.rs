@@ -382,6 +382,40 @@ async fn a_feed_of_several_batches_sends_every_practice_once_in_order() {
     assert_eq!(may["ldo_records_complete"], 7);
 }
 
+// DESIGN §7: the months of the evidence, read per practice by its index range, count the
+// current version of each month of the year and nothing of another year.
+#[tokio::test]
+async fn the_evidence_months_count_the_current_version_of_each_month_of_the_year() {
+    let (app, _clock) = spawn_app_at(at("2026-11-22T10:00:00Z")).await;
+    for agb in ["07000001", "07000002"] {
+        app.create_practice(agb).await;
+    }
+    let row = |complete| ("07100001", 60, complete, 1, 8, 4, 3);
+    deliver(&app, "07000001", "2025-12", 1, &[row(50)]);
+    deliver(&app, "07000001", "2026-01", 1, &[row(10)]);
+    deliver(&app, "07000001", "2026-01", 2, &[row(20)]);
+    deliver(&app, "07000001", "2026-03", 1, &[row(30)]);
+    for (version, complete) in [(1, 5), (2, 6), (3, 7)] {
+        deliver(&app, "07000002", "2026-01", version, &[row(complete)]);
+    }
+    let service = app.token_for(ClientRole::Service, "").await;
+    let records = feed(&app, &service).await;
+    let month = |practice: usize, period: &str| {
+        records[practice]["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["period"] == period)
+            .cloned()
+    };
+    assert_eq!(month(0, "2026-01").unwrap()["ldo_records_complete"], 20);
+    assert_eq!(month(0, "2026-03").unwrap()["ldo_records_complete"], 30);
+    assert_eq!(month(0, "2026-02").unwrap()["delivered"], false);
+    assert!(month(0, "2025-12").is_none(), "another year does not count");
+    assert_eq!(month(1, "2026-01").unwrap()["ldo_records_complete"], 7);
+    assert_eq!(month(1, "2026-03").unwrap()["delivered"], false);
+}
+
 /// The evidence feed's records, without its trailer (checked).
 async fn feed(app: &TestApp, token: &str) -> Vec<Value> {
     let response = get(app, token, "/v1/internal/evidence/2026").await;
