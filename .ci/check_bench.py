@@ -38,6 +38,12 @@ def main(path):
                 problems.append(f"figure {name} has no {key}")
             elif key != "goal" and not spread_ok(figure[key]):
                 problems.append(f"figure {name}: {key} lacks median, min, max or runs")
+    # Beside the COPY baseline, each run of the delivery burst has pgbench's rate on the
+    # delivery's own statements (the ceiling of a transaction per delivery).
+    for run in (figures.get("delivery_burst") or {}).get("details") or [{}]:
+        ceiling = run.get("statements_pgbench") if isinstance(run, dict) else None
+        if not isinstance(ceiling, dict) or "rows_per_second" not in ceiling:
+            problems.append("delivery_burst: a run has no statements_pgbench rows_per_second")
     for name in EXPLAINED:
         if name not in document.get("explain", {}):
             problems.append(f"no EXPLAIN summary of {name}")

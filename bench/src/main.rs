@@ -402,9 +402,20 @@ async fn measure(
             &format!("{BURST_PERIOD}-01"),
             1000 + run as i32,
         )?;
+        // The same statements straight from pgbench: what a transaction per delivery allows.
+        let statements = pgbench.run(
+            &dir,
+            "delivery",
+            &pg::delivery_statements_script(burst, THERAPISTS_PER_PRACTICE, BURST_PERIOD, YEAR),
+        )?;
+        pg::remove_pgbench_deliveries(db_url)?;
+        let statements_rows = statements.tps * f64::from(THERAPISTS_PER_PRACTICE);
         app.push(rows / stats.seconds);
         base_line.push(rows / copy_seconds);
-        details.push(json!({"deliveries": burst, "rows": rows, "service": stats.json(), "copy_seconds": round(copy_seconds)}));
+        details.push(json!({"deliveries": burst, "rows": rows, "service": stats.json(), "copy_seconds": round(copy_seconds),
+            "statements_pgbench": {"deliveries_per_second": round(statements.tps), "rows_per_second": round(statements_rows),
+                "of_copy": round(statements_rows * copy_seconds / rows),
+                "service_of_statements": round(rows / stats.seconds / statements_rows)}}));
     }
     figures.insert(
         "delivery_burst".into(),

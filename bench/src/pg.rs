@@ -118,6 +118,120 @@ fn public_lookup_sql(agb: &str, year: i32) -> String {
         .replace("$2", &format!("'{{{year},{}}}'::int4[]", year - 1))
 }
 
+/// The statements of one delivery as the service sends them (`PUT …/deliveries/{period}` with
+/// an `Idempotency-Key`, `rows` rows): the locks with the practice and the authorisation, the
+/// stored answer, the roster, the delivery with its rows and year totals, the audit line with
+/// the answer; one transaction each, for a random practice of the first `practices`. Only the
+/// version is read inside the insert instead of being carried over from the roster, as pgbench
+/// cannot. Its rate is the ceiling a transaction per delivery allows on this database.
+pub fn delivery_statements_script(practices: u32, rows: u32, period: &str, year: i32) -> String {
+    use praktijkregister_platform::idempotency::{REMEMBER_RECORDED, STORED_ANSWER};
+    use praktijkregister_register::deliveries::repository::{INSERT_DELIVERY, OPEN, ROSTER};
+    let practice = "('07' || lpad((:p::int)::text, 6, '0'))".to_string();
+    let therapists = format!(
+        "ARRAY(SELECT '07' || lpad((100000 + ((:p::int) - 1) * {rows} + k)::text, 6, '0') \
+         FROM generate_series(1, {rows}) k)"
+    );
+    let column = |value: u32| format!("array_fill({value}, ARRAY[{rows}])");
+    let report = format!(
+        "(SELECT jsonb_build_object('rows', jsonb_agg(jsonb_build_object('therapist_agb', k, \
+         'warnings', '[]'::jsonb, 'ldo_fill_rate', 0.9667, 'remarks', repeat('a', 120)))) \
+         FROM generate_series(1, {rows}) k)"
+    );
+    let month = format!("DATE '{period}-01'");
+    let id = "md5((:key)::text)::uuid".to_string();
+    let bind = |sql: &str, values: &[String]| {
+        // Highest first, so that $1 does not match the start of $10.
+        values
+            .iter()
+            .enumerate()
+            .rev()
+            .fold(sql.to_string(), |sql, (i, value)| {
+                sql.replace(&format!("${}", i + 1), &format!("({value})"))
+            })
+    };
+    let open = bind(
+        OPEN,
+        &[
+            practice.clone(),
+            format!("'{VENDOR}'"),
+            // pgbench reads `:name` inside literals too, so the lock keys have no colons.
+            format!("'delivery-' || {practice} || '-{year}'"),
+            "'idempotency-pgbench-' || (:key)::text".into(),
+        ],
+    );
+    let stored = bind(STORED_ANSWER, &["'pgbench'".into(), "(:key)::text".into()]);
+    let roster = bind(
+        ROSTER,
+        &[practice.clone(), month.clone(), therapists.clone()],
+    );
+    let insert = bind(
+        INSERT_DELIVERY,
+        &[
+            id.clone(),
+            practice.clone(),
+            month.clone(),
+            format!(
+                "SELECT coalesce(max(version), 0) + 1 FROM deliveries \
+                 WHERE practice_agb = {practice} AND period = {month}"
+            ),
+            "now()".into(),
+            "'pgbench'".into(),
+            format!("'{VENDOR}'"),
+            report.clone(),
+            therapists,
+            column(30),
+            column(100),
+            column(10),
+            column(60),
+            column(30),
+            column(29),
+            column(10),
+            column(8),
+            format!("array_fill(NULL::date, ARRAY[{rows}])"),
+            year.to_string(),
+        ],
+    );
+    let remember = bind(
+        REMEMBER_RECORDED,
+        &[
+            "now()".into(),
+            "'pgbench'".into(),
+            "'epd_vendor'".into(),
+            "NULL".into(),
+            "'delivery.put'".into(),
+            "'delivery'".into(),
+            format!("{id}::text"),
+            "'success'".into(),
+            "NULL".into(),
+            format!(
+                "jsonb_build_object('practice_agb', {practice}, 'period', '{period}', \
+                 'rows_accepted', {rows}, 'idempotency_key', (:key)::text)"
+            ),
+            "'pgbench'".into(),
+            "(:key)::text".into(),
+            "repeat('ab', 32)".into(),
+            "200".into(),
+            report,
+        ],
+    );
+    format!(
+        "\\set p random(1, {practices})\n\\set key random(1, 9000000000000000000)\nBEGIN;\n\
+         {open};\n{stored};\n{roster};\n{insert};\n{remember};\nCOMMIT;\n"
+    )
+}
+
+/// Removes the deliveries and answers [`delivery_statements_script`] stored. Its audit lines stay
+/// (the trail refuses deletes), and so do its year totals: only the benchmark's values, not its
+/// work, depend on them.
+pub fn remove_pgbench_deliveries(url: &str) -> anyhow::Result<()> {
+    connect(url)?.batch_execute(
+        "DELETE FROM deliveries WHERE delivered_by = 'pgbench'; \
+         DELETE FROM idempotency_keys WHERE client_id = 'pgbench';",
+    )?;
+    Ok(())
+}
+
 /// What `GET /v1/practices?limit=50` sends: a page of practices, their locations, the audit line.
 pub const REGISTRAR_LIST_SCRIPT: &str = "SELECT practices.agb, practices.name, practices.kvk_number, practices.tier, practices.contact_name, practices.contact_email, practices.contact_phone, practices.version, practices.created_at, practices.updated_at FROM practices ORDER BY practices.agb LIMIT 51;
 SELECT practice_locations.* FROM practice_locations WHERE practice_locations.practice_agb IN (SELECT agb FROM practices ORDER BY agb LIMIT 51) ORDER BY practice_locations.practice_agb, practice_locations.position;

@@ -145,6 +145,23 @@ impl StoredAnswer {
     }
 }
 
+/// The answer stored under a key: $1 the client, $2 the key (see
+/// [`IdempotentRequest::replay_locked`]). Public, as [`REMEMBER_RECORDED`], for the benchmark
+/// harness, which runs a delivery's statements as they are.
+pub const STORED_ANSWER: &str =
+    "SELECT request_sha256, status, response FROM idempotency_keys WHERE client_id = $1 AND key = $2";
+
+/// An audit line ($1..$10: time, client, role, on behalf of, action, subject type and id,
+/// outcome, request id, detail) and the answer kept under a key ($11..$15: client, key,
+/// fingerprint, status, body), in one statement (see [`IdempotentRequest::remember_recorded`]).
+pub const REMEMBER_RECORDED: &str = "WITH audit AS ( \
+             INSERT INTO audit_events (occurred_at, actor_client_id, actor_role, on_behalf_of, \
+                 action, subject_type, subject_id, outcome, request_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+         INSERT INTO idempotency_keys (client_id, key, request_sha256, status, response, \
+             created_at) \
+         VALUES ($11, $12, $13, $14, $15, $1)";
+
 /// A write sent with an `Idempotency-Key`.
 #[derive(Debug, Clone)]
 pub struct IdempotentRequest {
@@ -197,17 +214,27 @@ impl IdempotentRequest {
         &self,
         conn: &mut AsyncPgConnection,
     ) -> Result<Option<StoredAnswer>, ApiError> {
-        let stored: Option<(String, i32, Value)> = idempotency_keys::table
-            .find((&self.client_id, self.key.as_str()))
-            .select((
-                idempotency_keys::request_sha256,
-                idempotency_keys::status,
-                idempotency_keys::response,
-            ))
-            .first(conn)
+        #[derive(QueryableByName)]
+        struct Stored {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            request_sha256: String,
+            #[diesel(sql_type = diesel::sql_types::Int4)]
+            status: i32,
+            #[diesel(sql_type = diesel::sql_types::Jsonb)]
+            response: Value,
+        }
+        let stored: Option<Stored> = crate::db::prepared(STORED_ANSWER)
+            .bind::<diesel::sql_types::Text, _>(&self.client_id)
+            .bind::<diesel::sql_types::Text, _>(self.key.as_str())
+            .get_result(conn)
             .await
             .optional()?;
-        let Some((fingerprint, status, body)) = stored else {
+        let Some(Stored {
+            request_sha256: fingerprint,
+            status,
+            response: body,
+        }) = stored
+        else {
             return Ok(None);
         };
         if fingerprint != self.fingerprint {
@@ -237,32 +264,24 @@ impl IdempotentRequest {
     ) -> QueryResult<()> {
         use diesel::sql_types::{Int4, Jsonb, Nullable, Text, Timestamptz};
         let context = RequestContext::current();
-        crate::db::prepared(
-            "WITH audit AS ( \
-                 INSERT INTO audit_events (occurred_at, actor_client_id, actor_role, on_behalf_of, \
-                     action, subject_type, subject_id, outcome, request_id, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-             INSERT INTO idempotency_keys (client_id, key, request_sha256, status, response, \
-                 created_at) \
-             VALUES ($11, $12, $13, $14, $15, $1)",
-        )
-        .bind::<Timestamptz, _>(Utc::now())
-        .bind::<Text, _>(actor.client_id)
-        .bind::<Text, _>(actor.role)
-        .bind::<Nullable<Text>, _>(actor.on_behalf_of)
-        .bind::<Text, _>(event.action)
-        .bind::<Text, _>(event.subject_type)
-        .bind::<Text, _>(&event.subject_id)
-        .bind::<Text, _>(event.outcome.as_str())
-        .bind::<Nullable<Text>, _>(context.as_ref().map(|c| c.request_id.as_str()))
-        .bind::<Jsonb, _>(&event.detail)
-        .bind::<Text, _>(&self.client_id)
-        .bind::<Text, _>(self.key.as_str())
-        .bind::<Text, _>(&self.fingerprint)
-        .bind::<Int4, _>(i32::from(status.as_u16()))
-        .bind::<Jsonb, _>(body)
-        .execute(conn)
-        .await?;
+        crate::db::prepared(REMEMBER_RECORDED)
+            .bind::<Timestamptz, _>(Utc::now())
+            .bind::<Text, _>(actor.client_id)
+            .bind::<Text, _>(actor.role)
+            .bind::<Nullable<Text>, _>(actor.on_behalf_of)
+            .bind::<Text, _>(event.action)
+            .bind::<Text, _>(event.subject_type)
+            .bind::<Text, _>(&event.subject_id)
+            .bind::<Text, _>(event.outcome.as_str())
+            .bind::<Nullable<Text>, _>(context.as_ref().map(|c| c.request_id.as_str()))
+            .bind::<Jsonb, _>(&event.detail)
+            .bind::<Text, _>(&self.client_id)
+            .bind::<Text, _>(self.key.as_str())
+            .bind::<Text, _>(&self.fingerprint)
+            .bind::<Int4, _>(i32::from(status.as_u16()))
+            .bind::<Jsonb, _>(body)
+            .execute(conn)
+            .await?;
         Ok(())
     }
 

@@ -117,24 +117,37 @@ pub async fn open(
         vendor_authorised: bool,
     }
     let year = chrono::Datelike::year(&period.first_day());
-    let row: Row = prepared(
-        "SELECT EXISTS (SELECT 1 FROM practices WHERE agb = $1) AS practice_exists, \
-             EXISTS (SELECT 1 FROM epd_authorizations WHERE practice_agb = $1 \
-                 AND epd_vendor = $2 AND revoked_at IS NULL FOR SHARE) AS vendor_authorised \
-         FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0)), \
-               pg_advisory_xact_lock(hashtextextended(coalesce($4, $3), 0))) AS locks",
-    )
-    .bind::<Text, _>(practice.as_str())
-    .bind::<Nullable<Text>, _>(vendor.map(EpdVendorId::as_str))
-    .bind::<Text, _>(format!("delivery:{practice}:{year}"))
-    .bind::<Nullable<Text>, _>(idempotency_lock)
-    .get_result(conn)
-    .await?;
+    let row: Row = prepared(OPEN)
+        .bind::<Text, _>(practice.as_str())
+        .bind::<Nullable<Text>, _>(vendor.map(EpdVendorId::as_str))
+        .bind::<Text, _>(format!("delivery:{practice}:{year}"))
+        .bind::<Nullable<Text>, _>(idempotency_lock)
+        .get_result(conn)
+        .await?;
     Ok(Standing {
         practice_exists: row.practice_exists,
         vendor_authorised: row.vendor_authorised,
     })
 }
+
+/// See [`open`]: $1 the practice, $2 the vendor (or null), $3 the year's lock, $4 the
+/// `Idempotency-Key`'s lock (or null). Public for the benchmark harness, which runs a delivery's
+/// statements as they are.
+pub const OPEN: &str =
+    "SELECT EXISTS (SELECT 1 FROM practices WHERE agb = $1) AS practice_exists, \
+         EXISTS (SELECT 1 FROM epd_authorizations WHERE practice_agb = $1 \
+             AND epd_vendor = $2 AND revoked_at IS NULL FOR SHARE) AS vendor_authorised \
+     FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0)), \
+           pg_advisory_xact_lock(hashtextextended(coalesce($4, $3), 0))) AS locks";
+
+/// See [`roster`]: $1 the practice, $2 the month, $3 the candidates.
+pub const ROSTER: &str =
+    "SELECT v.latest_version, t.agb AS therapist_agb, m.start_date, m.end_date \
+     FROM (SELECT coalesce(max(version), 0) AS latest_version FROM deliveries \
+           WHERE practice_agb = $1 AND period = $2) v \
+     LEFT JOIN (therapists t LEFT JOIN practice_memberships m \
+                ON m.therapist_agb = t.agb AND m.practice_agb = $1) \
+         ON t.agb = ANY($3)";
 
 /// The practice's month as a delivery finds it, read by [`roster`] under [`open`]'s lock.
 pub struct Roster {
@@ -174,19 +187,12 @@ pub async fn roster(
         end_date: Option<NaiveDate>,
     }
     let therapist_agbs: Vec<&str> = candidates.iter().map(OefentherapieAgb::as_str).collect();
-    let rows: Vec<Row> = prepared(
-        "SELECT v.latest_version, t.agb AS therapist_agb, m.start_date, m.end_date \
-         FROM (SELECT coalesce(max(version), 0) AS latest_version FROM deliveries \
-               WHERE practice_agb = $1 AND period = $2) v \
-         LEFT JOIN (therapists t LEFT JOIN practice_memberships m \
-                    ON m.therapist_agb = t.agb AND m.practice_agb = $1) \
-             ON t.agb = ANY($3)",
-    )
-    .bind::<Text, _>(practice.as_str())
-    .bind::<Date, _>(period.first_day())
-    .bind::<Array<Text>, _>(&therapist_agbs)
-    .load(conn)
-    .await?;
+    let rows: Vec<Row> = prepared(ROSTER)
+        .bind::<Text, _>(practice.as_str())
+        .bind::<Date, _>(period.first_day())
+        .bind::<Array<Text>, _>(&therapist_agbs)
+        .load(conn)
+        .await?;
     let latest_version = <[Row]>::first(&rows).map_or(0, |row| row.latest_version);
     let statuses = rows
         .into_iter()
@@ -271,7 +277,7 @@ pub async fn insert(
 }
 
 /// See [`insert`]: $1..$8 the delivery, $9..$18 its rows column by column, $19 the year.
-const INSERT_DELIVERY: &str = "WITH incoming AS ( \
+pub const INSERT_DELIVERY: &str = "WITH incoming AS ( \
         SELECT * FROM unnest($9::text[], $10::int4[], $11::int4[], $12::int4[], $13::int4[], \
             $14::int4[], $15::int4[], $16::int4[], $17::int4[], $18::date[]) \
             AS r(therapist_agb, patients, treatments, closed_episodes, \
