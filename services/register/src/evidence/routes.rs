@@ -226,12 +226,12 @@ pub async fn evidence_feed(
     // The practices in batches, in order; each batch's evidence is gathered on its own
     // connection, two batches at a time (PostgreSQL runs one statement on one core), and sent
     // in order.
-    let batches = futures_util::stream::try_unfold(Some(None), {
+    let batches = futures_util::stream::try_unfold(Cursor::After(None), {
         let pool = pool.clone();
-        move |after: Option<Option<OefentherapieAgb>>| {
+        move |cursor: Cursor| {
             let pool = pool.clone();
             async move {
-                let Some(after) = after else {
+                let Cursor::After(after) = cursor else {
                     return Ok(None);
                 };
                 let mut conn = connection(&pool).await?;
@@ -241,8 +241,10 @@ pub async fn evidence_feed(
                     return Ok(None);
                 }
                 let next = match agbs.last() {
-                    Some(last) if agbs.len() as i64 == FEED_BATCH => Some(Some(last.clone())),
-                    _ => None,
+                    Some(last) if agbs.len() as i64 == FEED_BATCH => {
+                        Cursor::After(Some(last.clone()))
+                    }
+                    _ => Cursor::Done,
                 };
                 Ok::<_, ApiError>(Some((agbs, next)))
             }
@@ -297,4 +299,11 @@ pub async fn evidence_feed(
             tracing::error!(error = %e, "the evidence feed stopped; aborting the response");
             actix_web::error::ErrorInternalServerError("the evidence feed stopped")
         })))
+}
+
+/// Where the feed's list of practices stands: the next batch starts after the practice given
+/// (from the first when none), or every batch was read.
+enum Cursor {
+    After(Option<OefentherapieAgb>),
+    Done,
 }
