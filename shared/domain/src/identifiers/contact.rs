@@ -129,10 +129,12 @@ impl PhoneNumber {
         }
     }
 
-    /// A Dutch number from the digits after the trunk `0` or the country code.
+    /// A Dutch number from the digits after the trunk `0` or the country code: nine, the first
+    /// not 0 (a number after `+31 0` is the national one without its trunk `0`).
     fn dutch(subscriber: &str) -> Result<Self, IdentifierError> {
         if subscriber.len() == NL_SUBSCRIBER_DIGITS
             && subscriber.bytes().all(|b| b.is_ascii_digit())
+            && !subscriber.starts_with('0')
         {
             Ok(Self(format!("+{NL_COUNTRY_CODE}{subscriber}")))
         } else {
@@ -146,7 +148,7 @@ string_newtype!(
     description: "Telefoonnummer (phone number): 0 and 9 digits (Dutch national), or + or 00 and \
         8 to 15 digits (E.164); spaces, dashes, dots and parentheses are ignored. Returned in \
         E.164 form, e.g. +31201234567.",
-    pattern: r"^[\s().-]*(0[\s().-]*[1-9][\s().-]*([0-9][\s().-]*){8}|(\+|0[\s().-]*0)[\s().-]*(3[\s().-]*1[\s().-]*(0[\s().-]*)?([0-9][\s().-]*){9}|(3[\s().-]*[02-9]|[124-9][\s().-]*[0-9])[\s().-]*([0-9][\s().-]*){6,13}))$",
+    pattern: r"^[\s().-]*(0[\s().-]*[1-9][\s().-]*([0-9][\s().-]*){8}|(\+|0[\s().-]*0)[\s().-]*(3[\s().-]*1[\s().-]*(0[\s().-]*)?[1-9][\s().-]*([0-9][\s().-]*){8}|(3[\s().-]*[02-9]|[124-9][\s().-]*[0-9])[\s().-]*([0-9][\s().-]*){6,13}))$",
     example: "+31201234567",
 );
 
@@ -204,6 +206,10 @@ mod tests {
             "0031234567",
             "0012345678",
             "+31 (0)20 123 4567",
+            "+31 070651401",
+            "+31 0012345678",
+            "0031 0 20 123 4567",
+            "\n 0\r\r\t\n(0(3(.\r\r\t-\t\t\r\r\u{c}1)0\u{c}-\u{b}\u{c}\t70\u{b}\u{c}-6(\u{c}(\r\n\u{b}\u{c})5(\t\u{c}\u{b}\r140(\u{c}1",
             "+31201234567",
             "+312012345678",
             "+49 30 1234567",
